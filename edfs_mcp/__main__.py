@@ -1,0 +1,3 @@
+from edfs_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,307 @@
+"""EdfsClient: one async method per EDFS / iTwins operation. Knows HTTP, nothing of MCP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from edfs_mcp.api._http import HttpSession, Timeouts, WaitCallback, segment
+from edfs_mcp.api.models import (
+    EntitySet,
+    ITwin,
+    ITwinPage,
+    Package,
+    PackageDetails,
+    PackageSystem,
+    System,
+    Timer,
+    TimerDraft,
+    Variable,
+)
+from edfs_mcp.auth.base import TokenSource
+from edfs_mcp.errors import Operation, ServerError
+
+__all__ = ["EdfsClient", "ExecutionPayload", "ODataPage"]
+
+LIST_PACKAGES = Operation("list_packages", "list subscribed packages", permission="edfs_projmng")
+GET_PACKAGE = Operation("get_package", "get package details", permission="edfs_projmng")
+EXECUTE = Operation("execute", "execute package", write=True, permission="edfs_objipexec")
+LIST_PACKAGE_SYSTEMS = Operation(
+    "list_package_systems", "list the package's system types", permission="edfs_credmng"
+)
+LIST_SYSTEMS = Operation("list_systems", "list the iTwin's systems", permission="edfs_credmng")
+LIST_ENTITY_SETS = Operation("list_entity_sets", "list OData entity sets", permission="edfs_objipexec")
+QUERY_ENTITY_SET = Operation("query_entity_set", "query OData entity set", permission="edfs_objipexec")
+LIST_TIMERS = Operation("list_timers", "list timers", permission="edfs_listmng")
+CREATE_TIMER = Operation("create_timer", "create timer", write=True, permission="edfs_listmng")
+DELETE_TIMER = Operation("delete_timer", "delete timer", write=True, permission="edfs_listmng")
+TOGGLE_TIMER = Operation("toggle_timer", "toggle timer", write=True, permission="edfs_listmng")
+SEARCH_ITWINS = Operation("search_itwins", "search iTwins")
+
+
+@dataclass(frozen=True)
+class ExecutionPayload:
+    """What a package run returned, unparsed: package-defined JSON or XML."""
+
+    content: bytes
+    media_type: str
+
+
+@dataclass(frozen=True)
+class ODataPage:
+    context: str | None
+    rows: list[dict[str, Any]]
+
+
+def _itwin_path(itwin_id: str, *rest: str) -> str:
+    return "/edfs/itwins/" + "/".join(segment(part) for part in (itwin_id, *rest))
+
+
+class EdfsClient:
+    """Typed access to EDFS and the iTwins API over one pooled connection."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        tokens: TokenSource,
+        timeouts: Timeouts,
+        max_rate_limit_wait: float,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._api_host = httpx2.URL(api_base).host
+        self._http = HttpSession(
+            base_url=api_base,
+            tokens=tokens,
+            timeouts=timeouts,
+            max_rate_limit_wait=max_rate_limit_wait,
+            transport=transport,
+        )
+
+    @property
+    def auth_description(self) -> str:
+        return self._tokens.description
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._tokens.aclose()
+
+    # -- packages (organization level) --------------------------------------------------------
+
+    async def list_packages(self, *, on_wait: WaitCallback | None = None) -> list[Package]:
+        response = await self._http.request(LIST_PACKAGES, "GET", "/edfs/packages", on_wait=on_wait)
+        return [Package.model_validate(item) for item in _list(response, "packages")]
+
+    async def get_package(self, unique_name: str, *, on_wait: WaitCallback | None = None) -> PackageDetails:
+        response = await self._http.request(
+            GET_PACKAGE,
+            "GET",
+            "/edfs/packages/" + segment(unique_name),
+            path_params={"uniqueName": unique_name},
+            on_wait=on_wait,
+        )
+        return PackageDetails.model_validate(_object(response))
+
+    # -- packages in an iTwin ------------------------------------------------------------------
+
+    async def execute_package(
+        self,
+        itwin_id: str,
+        unique_name: str,
+        variables: Sequence[Variable],
+        *,
+        return_as_xml: bool = False,
+        on_wait: WaitCallback | None = None,
+    ) -> ExecutionPayload:
+        body = {
+            "variables": [v.model_dump(by_alias=True) for v in variables],
+            "returnAsXml": return_as_xml,
+        }
+        response = await self._http.request(
+            EXECUTE,
+            "POST",
+            _itwin_path(itwin_id, "packages", unique_name),
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            json_body=body,
+            long_running=True,
+            on_wait=on_wait,
+        )
+        media_type = response.headers.get("content-type", "application/json").split(";")[0].strip()
+        return ExecutionPayload(content=response.content, media_type=media_type.lower())
+
+    async def list_package_systems(
+        self, itwin_id: str, unique_name: str, *, on_wait: WaitCallback | None = None
+    ) -> list[PackageSystem]:
+        response = await self._http.request(
+            LIST_PACKAGE_SYSTEMS,
+            "GET",
+            _itwin_path(itwin_id, "packages", unique_name, "systems"),
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            on_wait=on_wait,
+        )
+        return [PackageSystem.model_validate(item) for item in _list(response, "systems")]
+
+    async def list_systems(self, itwin_id: str, *, on_wait: WaitCallback | None = None) -> list[System]:
+        response = await self._http.request(
+            LIST_SYSTEMS,
+            "GET",
+            _itwin_path(itwin_id, "systems"),
+            path_params={"iTwinId": itwin_id},
+            on_wait=on_wait,
+        )
+        return [System.model_validate(item) for item in _list(response, "systems")]
+
+    # -- OData ---------------------------------------------------------------------------------
+
+    async def list_entity_sets(
+        self, itwin_id: str, unique_name: str, *, on_wait: WaitCallback | None = None
+    ) -> list[EntitySet]:
+        response = await self._http.request(
+            LIST_ENTITY_SETS,
+            "GET",
+            _itwin_path(itwin_id, "packages", unique_name, "odata"),
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            on_wait=on_wait,
+        )
+        return [EntitySet.model_validate(item) for item in _list(response, "value")]
+
+    async def query_entity_set(
+        self,
+        itwin_id: str,
+        unique_name: str,
+        entity_set: str,
+        query: Mapping[str, str],
+        *,
+        on_wait: WaitCallback | None = None,
+    ) -> ODataPage:
+        response = await self._http.request(
+            QUERY_ENTITY_SET,
+            "GET",
+            _itwin_path(itwin_id, "packages", unique_name, "odata", entity_set),
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name, "entitySet": entity_set},
+            params=query,
+            on_wait=on_wait,
+        )
+        body = _object(response)
+        context = body.get("@odata.context")
+        rows = [row for row in body.get("value") or [] if isinstance(row, dict)]
+        return ODataPage(context=context if isinstance(context, str) else None, rows=rows)
+
+    # -- timers --------------------------------------------------------------------------------
+
+    async def list_timers(self, itwin_id: str, *, on_wait: WaitCallback | None = None) -> list[Timer]:
+        response = await self._http.request(
+            LIST_TIMERS,
+            "GET",
+            _itwin_path(itwin_id, "timers"),
+            path_params={"iTwinId": itwin_id},
+            on_wait=on_wait,
+        )
+        return [Timer.model_validate(item) for item in _list(response, "timers")]
+
+    async def create_timer(
+        self, itwin_id: str, draft: TimerDraft, *, on_wait: WaitCallback | None = None
+    ) -> Timer:
+        response = await self._http.request(
+            CREATE_TIMER,
+            "POST",
+            _itwin_path(itwin_id, "timers"),
+            path_params={"iTwinId": itwin_id},
+            json_body=draft.model_dump(by_alias=True),
+            on_wait=on_wait,
+        )
+        return Timer.model_validate(_object(response))
+
+    async def delete_timer(
+        self, itwin_id: str, timer_id: str, *, on_wait: WaitCallback | None = None
+    ) -> None:
+        await self._http.request(
+            DELETE_TIMER,
+            "DELETE",
+            _itwin_path(itwin_id, "timers", timer_id),
+            path_params={"iTwinId": itwin_id, "timerId": timer_id},
+            on_wait=on_wait,
+        )
+
+    async def toggle_timer(
+        self, itwin_id: str, timer_id: str, *, on_wait: WaitCallback | None = None
+    ) -> Timer:
+        response = await self._http.request(
+            TOGGLE_TIMER,
+            "PATCH",
+            _itwin_path(itwin_id, "timers", timer_id, "toggle"),
+            path_params={"iTwinId": itwin_id, "timerId": timer_id},
+            on_wait=on_wait,
+        )
+        return Timer.model_validate(_object(response))
+
+    # -- iTwins --------------------------------------------------------------------------------
+
+    async def search_itwins(
+        self,
+        *,
+        search: str | None = None,
+        display_name: str | None = None,
+        number: str | None = None,
+        sub_class: str | None = None,
+        include_inactive: bool = False,
+        limit: int = 100,
+        on_wait: WaitCallback | None = None,
+    ) -> list[ITwin]:
+        """Follow ``_links.next`` until ``limit`` iTwins are collected or the list ends."""
+        params: dict[str, str] = {"$top": str(min(limit, 100))}
+        for key, value in (
+            ("$search", search),
+            ("displayName", display_name),
+            ("number", number),
+            ("subClass", sub_class),
+        ):
+            if value:
+                params[key] = value
+        if include_inactive:
+            params["includeInactive"] = "true"
+        found: list[ITwin] = []
+        path: str | None = "/itwins/"
+        query: Mapping[str, str] | None = params
+        while path is not None and len(found) < limit:
+            response = await self._http.request(SEARCH_ITWINS, "GET", path, params=query, on_wait=on_wait)
+            page = ITwinPage.from_body(_object(response))
+            found.extend(page.items)
+            if not page.items:
+                break
+            path, query = self._same_origin(page.next_href), None
+        return found[:limit]
+
+    def _same_origin(self, href: str | None) -> str | None:
+        # The bearer token goes only to the configured API host, whatever a link says.
+        if href is None:
+            return None
+        url = httpx2.URL(href)
+        if url.host and url.host != self._api_host:
+            return None
+        return url.raw_path.decode("ascii")
+
+
+def _object(response: httpx2.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        # A 2xx whose body is not what the reference describes: the service's fault, not the caller's.
+        raise ServerError(
+            status=response.status_code,
+            operation=Operation("read_answer", f"read the answer of {response.request.url.path}"),
+            code="UnexpectedResponse",
+            message="The answer was not the JSON object the API reference describes.",
+        )
+    return body
+
+
+def _list(response: httpx2.Response, key: str) -> list[dict[str, Any]]:
+    items = _object(response).get(key)
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []

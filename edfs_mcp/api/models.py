@@ -1,0 +1,155 @@
+"""Payload models for EDFS and iTwins: camelCase on the wire, unknown fields tolerated."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "EntitySet",
+    "ITwin",
+    "ITwinPage",
+    "Package",
+    "PackageDetails",
+    "PackageSystem",
+    "System",
+    "Timer",
+    "TimerDraft",
+    "Variable",
+    "example_variables",
+]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class Variable(_Wire):
+    """A package input variable or timer parameter: ``{name, value}``, both strings."""
+
+    name: str
+    value: str
+
+
+class Package(_Wire):
+    """A subscribed integration package (4.1)."""
+
+    unique_name: str
+    name: str = ""
+    description: str = ""
+    version: str = ""
+    subscription_id: str | None = None
+    subscribed_by_name: str | None = None
+    subscribed_on: datetime | None = None
+    project_stage: str | None = None
+    is_odata: bool = Field(False, validation_alias=AliasChoices("isOdata", "isOData", "is_odata"))
+
+
+class PackageDetails(Package):
+    """Package details (4.2): the examples are strings that hold JSON."""
+
+    last_change: datetime | None = None
+    input_example: str | None = None
+    response_example: str | None = None
+
+
+class PackageSystem(_Wire):
+    """An external system type a package needs (4.4). ``required`` is the string "Yes"/"No"."""
+
+    system_id: str
+    system_type: str
+    required: str = "Yes"
+
+    @property
+    def is_required(self) -> bool:
+        return self.required.strip().lower() in ("yes", "true")
+
+
+class System(_Wire):
+    """A configured system of an iTwin (4.9): metadata only, never credentials."""
+
+    id: str
+    system_name: str = ""
+    system_id: str
+    system_type: str = ""
+    last_change: datetime | None = None
+    last_change_by_name: str | None = None
+
+
+class TimerDraft(_Wire):
+    """The body of Create Timer (4.13)."""
+
+    name: str
+    package_unique_name: str
+    cron_str: str
+    enabled: bool = True
+    parameters: list[Variable] = Field(default_factory=list)
+
+
+class Timer(TimerDraft):
+    """A timer (EdfTimerDto)."""
+
+    id: str
+
+
+class EntitySet(_Wire):
+    """One entry of an OData service document (4.6)."""
+
+    name: str
+    kind: str = "EntitySet"
+    url: str = ""
+
+
+class ITwin(_Wire):
+    """An iTwin as the iTwins API lists it (minimal representation plus what full adds)."""
+
+    model_config = ConfigDict(alias_generator=None, populate_by_name=True, extra="ignore")
+
+    id: str
+    display_name: str = Field("", alias="displayName")
+    number: str | None = None
+    class_: str | None = Field(None, alias="class")
+    sub_class: str | None = Field(None, alias="subClass")
+    type: str | None = None
+    status: str | None = None
+
+
+class ITwinPage(BaseModel):
+    """A page of iTwins plus whether more can be fetched."""
+
+    items: list[ITwin]
+    next_href: str | None = None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> ITwinPage:
+        links = body.get("_links") or {}
+        next_link = links.get("next") if isinstance(links, dict) else None
+        href = next_link.get("href") if isinstance(next_link, dict) else None
+        items = [ITwin.model_validate(item) for item in body.get("iTwins") or [] if isinstance(item, dict)]
+        return cls(items=items, next_href=href if isinstance(href, str) and href else None)
+
+
+def example_variables(input_example: str | None) -> tuple[list[Variable], bool | None]:
+    """The variables (name + example value) and ``returnAsXml`` of a package's ``inputExample``.
+
+    The reference gives ``inputExample`` as a string holding JSON; anything else yields nothing.
+    """
+    try:
+        document = json.loads(input_example) if input_example else None
+    except ValueError:
+        return [], None
+    if not isinstance(document, dict):
+        return [], None
+    lowered = {str(key).lower(): value for key, value in document.items()}
+    variables: list[Variable] = []
+    raw = lowered.get("variables")
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            value = item.get("value")
+            variables.append(Variable(name=item["name"], value="" if value is None else str(value)))
+    as_xml = lowered.get("returnasxml")
+    return variables, as_xml if isinstance(as_xml, bool) else None

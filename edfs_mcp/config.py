@@ -1,0 +1,110 @@
+"""Settings, read once from ``EDFS_MCP_*`` environment variables.
+
+Nothing else in the package reads the environment: the CLI builds a
+:class:`Settings` and hands it down (config → auth → api → tools → server).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from edfs_mcp.errors import ConfigError
+
+__all__ = ["CredentialSource", "Settings", "load_settings"]
+
+ENV_PREFIX = "EDFS_MCP_"
+
+
+class CredentialSource(str, Enum):
+    """Where the server's access token comes from, first that applies."""
+
+    ACCESS_TOKEN = "access token"
+    CLIENT_CREDENTIALS = "client credentials"
+    SANDBOX = "sandbox"
+
+
+class Settings(BaseSettings):
+    """Every knob of edfs-mcp. Field ``foo_bar`` is read from ``EDFS_MCP_FOO_BAR``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, hide_input_in_errors=True
+    )
+
+    api_base: HttpUrl = Field(
+        HttpUrl("https://api.bentley.com"), description="iTwin Platform API root (EDFS is under /edfs)."
+    )
+    authority: HttpUrl = Field(HttpUrl("https://ims.bentley.com"), description="OAuth authority (IMS).")
+    client_id: str | None = Field(None, description="OAuth client id of your iTwin app.")
+    client_secret: SecretStr | None = Field(None, description="Client secret (service apps only).")
+    access_token: SecretStr | None = Field(None, description="A ready access token; never refreshed.")
+    scopes: str = Field("itwin-platform", description="Space-separated OAuth scopes.")
+    sandbox: bool = Field(False, description="Use the embedded sandbox instead of Bentley.")
+
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
+    read_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a read-only answer.")
+    execute_timeout: float = Field(600.0, gt=0, description="Seconds to wait for a package run.")
+    max_rate_limit_wait: float = Field(
+        60.0, ge=0, description="Most seconds spent waiting out 429 answers before giving up."
+    )
+    result_budget_tokens: int = Field(
+        8000, ge=500, le=25000, description="Size budget of a tool result's preview, in tokens."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING", description="stderr log level."
+    )
+
+    @field_validator("client_id", "scopes")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    @field_validator("client_secret", "access_token")
+    @classmethod
+    def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        return value
+
+    @property
+    def api_root(self) -> str:
+        return str(self.api_base).rstrip("/")
+
+    @property
+    def authority_root(self) -> str:
+        return str(self.authority).rstrip("/")
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.authority_root}/connect/token"
+
+    def credential_source(self) -> CredentialSource:
+        """The first token source that applies; the sandbox when nothing is configured."""
+        if self.sandbox:
+            return CredentialSource.SANDBOX
+        if self.access_token is not None:
+            return CredentialSource.ACCESS_TOKEN
+        if self.client_id and self.client_secret is not None:
+            return CredentialSource.CLIENT_CREDENTIALS
+        if self.client_id:
+            raise ConfigError(
+                "EDFS_MCP_CLIENT_ID is set without EDFS_MCP_CLIENT_SECRET: set the secret of your "
+                "service app, or set EDFS_MCP_ACCESS_TOKEN, or unset EDFS_MCP_CLIENT_ID to use the sandbox."
+            )
+        return CredentialSource.SANDBOX
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else ENV_PREFIX
+        raise ConfigError(f"{name}: {first['msg']}") from None
