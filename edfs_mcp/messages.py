@@ -1,0 +1,314 @@
+"""Errors → text a model can act on: what failed, why, and what to do next.
+
+This is the only module that writes those words. Every message has three parts:
+the failed action, the cause in plain words (HTTP status, EDFS code, each detail),
+and a next step naming a tool call or a user action. Upstream text is quoted only
+from the parsed ``code``/``message``/``details`` fields, never raw bodies, so
+nothing that could carry a token reaches the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from edfs_mcp.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    Conflict,
+    EdfsMcpError,
+    ErrorDetail,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSent,
+    OutcomeUnknown,
+    RateLimited,
+    ServerError,
+    SignInRequired,
+    Unauthorized,
+)
+
+__all__ = ["describe"]
+
+# API error targets → the tool argument a model would change.
+ARGUMENT_OF_TARGET = {
+    "itwinid": "itwin_id",
+    "uniquename": "unique_name",
+    "timerid": "timer_id",
+    "cronstr": "cron",
+    "packageuniquename": "unique_name",
+    "entityset": "entity_set",
+    "name": "name",
+    "variables": "variables",
+    "returnasxml": "return_as_xml",
+}
+
+# What to call to find a valid value for an argument.
+LOOKUP_OF_ARGUMENT = {
+    "itwin_id": "call find_itwins to look up the iTwin ID (a GUID) by name or number",
+    "unique_name": "call list_integration_packages for the unique names your organization subscribes to",
+    "timer_id": "call list_timers with the itwin_id for the timer IDs",
+    "cron": "use a 5-field cron expression 'minute hour day-of-month month day-of-week' in UTC, "
+    "e.g. '0 22 * * 1-5'",
+    "entity_set": "call query_odata without entity_set to list the package's entity sets",
+}
+
+PERMISSION_WORDS = {
+    "edfs_projmng": "the organization-level EDFS permission edfs_projmng (manage package subscriptions)",
+    "edfs_objipexec": 'the "Execute Integration Package" package role (permission edfs_objipexec) '
+    "on this iTwin",
+    "edfs_listmng": "the EDFS permission edfs_listmng (manage timers) on this iTwin",
+    "edfs_credmng": "the EDFS permission edfs_credmng (manage systems and credentials) on this iTwin",
+}
+
+ORG_ADMINS = (
+    "an Organization Administrator of the iTwin's organization (Account Administrator, "
+    "Co-Administrator or CONNECT Services Administrator)"
+)
+
+# How to find out whether a write whose answer was lost took effect.
+VERIFY_WRITE = {
+    "execute": "It may or may not have run. Do not run it again without asking the user: a second run "
+    "may repeat its effects in the connected system.",
+    "toggle_timer": "The timer may or may not have been flipped. Call list_timers to see its current "
+    "state before doing anything else; use set_timer_enabled to reach a definite state.",
+    "create_timer": "The timer may or may not have been created. Call list_timers to check before "
+    "creating it again.",
+    "delete_timer": "The timer may or may not have been deleted. Call list_timers to check.",
+}
+
+NOT_FOUND_HINTS = {
+    "PackageNotFound": "unique_name {uniqueName!r} is not a package your organization subscribes to.",
+    "ResourceNotFound": "Either the iTwin {iTwinId} does not exist (or you are not a member of it), or its "
+    "organization does not subscribe to package {uniqueName!r}.",
+    "TimerNotFound": "There is no timer {timerId} in iTwin {iTwinId}.",
+    "TimerListNotFound": "The iTwin {iTwinId} was not found (or you are not a member of it).",
+    "SystemListNotFound": "The iTwin {iTwinId} or the package {uniqueName!r} was not found.",
+    "SchemaNotFound": "Package {uniqueName!r} has no OData schema in iTwin {iTwinId}: it is not "
+    "OData-enabled, or the iTwin or package was not found.",
+    "iTwinNotFound": "The iTwin was not found (or you are not a member of it).",
+}
+
+NOT_FOUND_NEXT = {
+    "PackageNotFound": "Call list_integration_packages to see the subscribed packages.",
+    "ResourceNotFound": "Check itwin_id with find_itwins and unique_name with list_integration_packages.",
+    "TimerNotFound": "Call list_timers with this itwin_id for its timer IDs.",
+    "TimerListNotFound": "Call find_itwins to look up the right iTwin ID.",
+    "SystemListNotFound": "Check itwin_id with find_itwins and unique_name with list_integration_packages.",
+    "SchemaNotFound": "Call list_integration_packages: only packages marked is_odata can be queried; "
+    "use execute_integration_package for the others.",
+    "iTwinNotFound": "Call find_itwins to look up the right iTwin ID.",
+}
+
+
+def describe(error: EdfsMcpError, *, suggestions: Sequence[str] = ()) -> str:
+    """The text of a ToolError for ``error``. ``suggestions``: valid values to offer, if known."""
+    text = _describe(error)
+    if suggestions:
+        shown = ", ".join(suggestions[:20])
+        more = f" (and {len(suggestions) - 20} more)" if len(suggestions) > 20 else ""
+        text += f" Available: {shown}{more}."
+    return text
+
+
+def _describe(error: EdfsMcpError) -> str:
+    if isinstance(error, ApiError):
+        return _describe_api(error)
+    if isinstance(error, NotSent):
+        return (
+            f"Could not {error.operation.name}: {error.host} could not be reached ({error.reason}). "
+            "Nothing was sent, so nothing changed. Check the network connection and EDFS_MCP_API_BASE, "
+            "then call the tool again."
+        )
+    if isinstance(error, OutcomeUnknown):
+        if error.operation.write:
+            verify = VERIFY_WRITE.get(error.operation.key, "Check the current state before repeating it.")
+            return (
+                f"The {error.operation.name} request was sent, but no answer came back ({error.reason}). "
+                f"{verify}"
+            )
+        return (
+            f"Could not {error.operation.name}: EDFS gave no answer after several attempts ({error.reason}). "
+            "Nothing was changed. Try again in a minute."
+        )
+    if isinstance(error, SignInRequired):
+        return f"{error} Nothing was sent to EDFS."
+    if isinstance(error, AuthError):
+        return f"Could not get an access token: {error} Nothing was sent to EDFS."
+    if isinstance(error, ConfigError):
+        return f"Configuration problem: {error}"
+    return str(error)
+
+
+def _cause(error: ApiError) -> str:
+    cause = f"HTTP {error.status}"
+    if error.code:
+        cause += f" {error.code}"
+    if error.message:
+        cause += f": {error.message.rstrip('.')}"
+    return cause
+
+
+def _describe_api(error: ApiError) -> str:
+    head = f"Could not {error.operation.name} ({_cause(error)})."
+    if isinstance(error, RateLimited):
+        return _rate_limited(error)
+    if isinstance(error, Unauthorized):
+        return (
+            f"{head} The access token was missing, expired, from the wrong issuer or without the "
+            "itwin-platform scope. Nothing was changed. Ask the user to renew the credentials: a fresh "
+            "EDFS_MCP_ACCESS_TOKEN, or a service app (EDFS_MCP_CLIENT_ID/SECRET) with the itwin-platform "
+            "scope; then call the tool again."
+        )
+    if isinstance(error, Forbidden):
+        needed = PERMISSION_WORDS.get(
+            error.operation.permission or "", "the EDFS permission for this operation"
+        )
+        return (
+            f"{head} You are signed in, but this identity lacks {needed}. Ask {ORG_ADMINS} to grant it "
+            "(package roles are assigned to iTwin roles in EDFS). Nothing was changed."
+        )
+    if isinstance(error, NotFound):
+        return _not_found(error, head)
+    if isinstance(error, InvalidInput):
+        return _invalid(error, head)
+    if isinstance(error, Conflict):
+        return f"{head} It already exists; list what is there and reuse it, or pick another name."
+    if isinstance(error, ServerError):
+        if error.operation.write:
+            verify = VERIFY_WRITE.get(error.operation.key, "Check the current state before repeating it.")
+            return f"{head} EDFS failed while handling the request. {verify}"
+        return f"{head} EDFS failed, also on retry. Nothing was changed. Try again in a few minutes."
+    return f"{head} Nothing was changed."
+
+
+def _rate_limited(error: RateLimited) -> str:
+    waited = f" after waiting {error.waited:.0f} s" if error.waited else ""
+    retry = error.retry_after if error.retry_after is not None else 1.0
+    done = "Nothing was executed or changed" if error.operation.write else "Nothing was changed"
+    return (
+        f"Could not {error.operation.name}: EDFS is rate-limiting this client ({_cause(error)}){waited}. "
+        f"retry_after_seconds={retry:.0f}. {done}: the request was not processed. "
+        f"Wait {retry:.0f} s, then call the tool again."
+    )
+
+
+def _format_params(template: str, params: dict[str, str]) -> str:
+    class _Missing(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            return "(unknown)"
+
+    return template.format_map(_Missing(params))
+
+
+def _not_found(error: ApiError, head: str) -> str:
+    code = error.code or ""
+    if code in NOT_FOUND_HINTS:
+        return f"{head} {_format_params(NOT_FOUND_HINTS[code], error.path_params)} {NOT_FOUND_NEXT[code]}"
+    return (
+        f"{head} The resource does not exist or is not visible to you. Check the IDs with find_itwins, "
+        "list_integration_packages or list_timers."
+    )
+
+
+def argument_of(target: str | None) -> str | None:
+    if not target:
+        return None
+    return ARGUMENT_OF_TARGET.get(target.lower(), target)
+
+
+def _detail_line(detail: ErrorDetail, params: dict[str, str]) -> str:
+    argument = argument_of(detail.target)
+    value = params.get(detail.target or "")
+    where = f"{argument} {value!r}" if argument and value is not None else argument or "request"
+    text = detail.message.rstrip(".") or detail.code or "rejected"
+    line = f"{where}: {text}"
+    if argument in LOOKUP_OF_ARGUMENT:
+        line += f" ({LOOKUP_OF_ARGUMENT[argument]})"
+    return line
+
+
+def _invalid(error: ApiError, head: str) -> str:
+    if not error.details:
+        return f"{head} EDFS rejected the request's values. Check the arguments against the tool's schema."
+    lines = "; ".join(_detail_line(detail, error.path_params) for detail in error.details)
+    return f"{head} Rejected: {lines}. Nothing was changed."
+
+
+# -- tool-level texts: summaries and errors that are not API errors -------------------------------
+
+
+def execution_summary(source: str, row_count: int, shown: int, result_id: str | None) -> str:
+    if result_id is None:
+        return f"Ran {source}: {row_count} row(s), all included."
+    return (
+        f"Ran {source}: {row_count} rows; the first {shown} are included (size budget). "
+        f"Read more with read_execution_result(result_id={result_id!r}, offset={shown}); "
+        "do not run the package again for that."
+    )
+
+
+def text_output_summary(source: str, length: int, cut: bool) -> str:
+    if cut:
+        return f"Ran {source}: the output is not tabular; {length} characters, cut to fit the size budget."
+    return f"Ran {source}: the output is not tabular; it is in the text field."
+
+
+def result_not_found(result_id: str, ttl_seconds: float) -> str:
+    return (
+        f"No cached result {result_id!r}: it expired (results are kept {ttl_seconds / 60:.0f} minutes and "
+        "only the most recent are kept) or the ID is wrong. Running the package again may repeat its "
+        "effects: ask the user before calling execute_integration_package again."
+    )
+
+
+def unknown_columns(unknown: list[str], columns: list[str]) -> str:
+    return (
+        f"Unknown column(s) {', '.join(map(repr, unknown))}. The result's columns are: {', '.join(columns)}."
+    )
+
+
+def offset_past_end(offset: int, row_count: int) -> str:
+    return f"offset {offset} is past the end: the result has {row_count} rows (offsets 0 to {max(row_count - 1, 0)})."
+
+
+def page_summary(offset: int, shown: int, row_count: int, next_offset: int | None) -> str:
+    text = f"Rows {offset}–{offset + shown - 1} of {row_count}." if shown else f"No rows at offset {offset}."
+    if next_offset is not None:
+        text += f" Next page: offset={next_offset}."
+    return text
+
+
+def toggle_outcome_unknown(error: EdfsMcpError, timer_name: str, enabled: bool | None) -> str:
+    """A toggle whose answer was lost, after re-reading the timer."""
+    if enabled is None:
+        state = "its state could not be read back either; call list_timers to check it"
+    else:
+        state = f"the timer is now {'enabled' if enabled else 'disabled'}"
+    return (
+        f"The toggle of timer {timer_name!r} may or may not have been applied ({error}); {state}. "
+        "Do not toggle again blindly: use set_timer_enabled to reach the state you want."
+    )
+
+
+def timer_not_in_list(itwin_id: str, timer_id: str) -> str:
+    return (
+        f"There is no timer {timer_id} in iTwin {itwin_id}. Nothing was changed. "
+        "Call list_timers with this itwin_id for its timer IDs."
+    )
+
+
+def timer_already(name: str, enabled: bool) -> str:
+    return f"Timer {name!r} was already {'enabled' if enabled else 'disabled'}; nothing changed."
+
+
+def timer_set(name: str, enabled: bool) -> str:
+    return f"Timer {name!r} is now {'enabled' if enabled else 'disabled'}."
+
+
+def timer_raced(name: str, enabled: bool) -> str:
+    return (
+        f"Timer {name!r} ended up {'enabled' if enabled else 'disabled'}: someone else changed it at the "
+        "same moment. Call list_timers, then set_timer_enabled again if it is still wrong."
+    )

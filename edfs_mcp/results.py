@@ -1,0 +1,97 @@
+"""Bounded previews of package results, and the cache behind ``read_execution_result``.
+
+A package can return 100 000 rows; a model's context holds a few thousand. A tool
+returns as many rows as fit the token budget and keeps the whole table here for a
+while, under an unguessable ``result_id``, so the model can page through it
+without running the package again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from edfs_mcp.tabular import Table
+
+__all__ = ["Page", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"]
+
+# JSON of tabular data runs at roughly 3–4 characters per cl100k token; 3 keeps estimates on the safe side.
+CHARS_PER_TOKEN = 3.0
+
+
+def estimate_tokens(text: str) -> int:
+    return int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    offset: int
+    next_offset: int | None
+
+
+def page_rows(
+    table: Table, *, offset: int, limit: int, budget_tokens: int, columns: Sequence[str] | None = None
+) -> Page:
+    """Rows from ``offset``: at most ``limit`` of them, and no more than fit ``budget_tokens``.
+
+    At least one row is returned when any remain, so paging always makes progress.
+    """
+    rows: list[dict[str, Any]] = []
+    spent = 0
+    end = min(len(table.rows), offset + limit)
+    for index in range(offset, end):
+        row = table.rows[index]
+        if columns:
+            row = {name: row.get(name) for name in columns}
+        cost = estimate_tokens(json.dumps(row, ensure_ascii=False, default=str))
+        if rows and spent + cost > budget_tokens:
+            break
+        rows.append(row)
+        spent += cost
+    stop = offset + len(rows)
+    return Page(rows=rows, offset=offset, next_offset=stop if stop < len(table.rows) else None)
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    result_id: str
+    table: Table
+    source: str
+    expires_at: float
+
+
+class ResultStore:
+    """The last few results, each kept for ``ttl_seconds``; the oldest go first when full."""
+
+    def __init__(self, *, ttl_seconds: float = 1800.0, max_results: int = 16) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._max_results = max_results
+        self._results: OrderedDict[str, StoredResult] = OrderedDict()
+
+    def put(self, table: Table, source: str) -> StoredResult:
+        self._expire()
+        while len(self._results) >= self._max_results:
+            self._results.popitem(last=False)
+        stored = StoredResult(
+            result_id="r_" + secrets.token_urlsafe(9),
+            table=table,
+            source=source,
+            expires_at=time.time() + self.ttl_seconds,
+        )
+        self._results[stored.result_id] = stored
+        return stored
+
+    def get(self, result_id: str) -> StoredResult | None:
+        self._expire()
+        return self._results.get(result_id)
+
+    def _expire(self) -> None:
+        now = time.time()
+        for key in [key for key, value in self._results.items() if value.expires_at <= now]:
+            del self._results[key]
