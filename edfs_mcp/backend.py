@@ -1,0 +1,58 @@
+"""From settings to a ready EdfsClient: which token source, which transport.
+
+The embedded sandbox runs in-process (an ASGI transport, no port) when no
+credentials are configured or ``EDFS_MCP_SANDBOX`` is set; it is imported only then.
+"""
+
+from __future__ import annotations
+
+import httpx2
+
+from edfs_mcp.api import EdfsClient, Timeouts
+from edfs_mcp.auth import ClientCredentialsSource, StaticTokenSource, TokenSource
+from edfs_mcp.config import CredentialSource, Settings
+
+__all__ = ["SANDBOX_BASE_URL", "open_client"]
+
+# In-process requests never leave the process; the name only has to be a valid URL host.
+SANDBOX_BASE_URL = "http://sandbox.invalid"
+
+
+def open_client(settings: Settings) -> EdfsClient:
+    source = settings.credential_source()
+    transport: httpx2.AsyncBaseTransport | None = None
+    api_base = settings.api_root
+    tokens: TokenSource
+    if source is CredentialSource.SANDBOX:
+        from edfs_mcp.sandbox import build_app, seed
+
+        transport = httpx2.ASGITransport(app=build_app())
+        api_base = SANDBOX_BASE_URL
+        tokens = ClientCredentialsSource(
+            token_endpoint=f"{SANDBOX_BASE_URL}/connect/token",
+            client_id=seed.CLIENT_ADMIN_ID,
+            client_secret=seed.CLIENT_ADMIN_SECRET,
+            scope="itwin-platform",
+            transport=transport,
+        )
+    elif source is CredentialSource.ACCESS_TOKEN:
+        assert settings.access_token is not None
+        tokens = StaticTokenSource(settings.access_token.get_secret_value())
+    else:
+        assert settings.client_id is not None and settings.client_secret is not None
+        tokens = ClientCredentialsSource(
+            token_endpoint=settings.token_endpoint,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            scope=settings.scopes,
+            timeout=settings.read_timeout,
+        )
+    return EdfsClient(
+        api_base=api_base,
+        tokens=tokens,
+        timeouts=Timeouts(
+            connect=settings.connect_timeout, read=settings.read_timeout, long_read=settings.execute_timeout
+        ),
+        max_rate_limit_wait=settings.max_rate_limit_wait,
+        transport=transport,
+    )

@@ -1,0 +1,89 @@
+"""The tools, grouped into toolsets, and their registration on an MCPServer.
+
+One module per API domain; a tool is a plain async function plus its ToolSpec.
+Every EdfsMcpError a tool lets escape becomes a ToolError with the text from
+``messages.describe`` — the only way words reach the model.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from edfs_mcp.errors import EdfsMcpError
+from edfs_mcp.messages import describe
+from edfs_mcp.tools import execution, itwins, packages, timers
+from edfs_mcp.tools._base import AppContext, ToolSpec
+
+__all__ = ["TOOLSETS", "AppContext", "ToolSpec", "all_tools", "register_tools", "select_tools"]
+
+TOOLSETS: dict[str, list[ToolSpec]] = {
+    "itwins": itwins.TOOLS,
+    "packages": packages.TOOLS + execution.TOOLS,
+    "timers": timers.TOOLS,
+}
+
+
+def all_tools() -> list[ToolSpec]:
+    return [spec for specs in TOOLSETS.values() for spec in specs]
+
+
+def select_tools(
+    *, read_only: bool = False, include: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[ToolSpec]:
+    """The tools to serve. Unknown names raise ValueError naming them, so typos fail at start."""
+    specs = all_tools()
+    known = {spec.name for spec in specs}
+    include, exclude = set(include), set(exclude)
+    unknown = sorted((include | exclude) - known)
+    if unknown:
+        raise ValueError(f"unknown tool name(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [
+        spec
+        for spec in specs
+        if (not read_only or spec.read_only)
+        and (not include or spec.name in include)
+        and spec.name not in exclude
+    ]
+
+
+def _first_edfs_error(group: BaseExceptionGroup[Any]) -> EdfsMcpError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, EdfsMcpError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            found = _first_edfs_error(exc)
+            if found is not None:
+                return found
+    return None
+
+
+def _translating(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except EdfsMcpError as exc:
+            raise ToolError(describe(exc)) from None
+        except BaseExceptionGroup as group:
+            found = _first_edfs_error(group)
+            if found is None:
+                raise
+            raise ToolError(describe(found)) from None
+
+    return wrapper
+
+
+def register_tools(server: MCPServer[Any], specs: Iterable[ToolSpec]) -> None:
+    for spec in specs:
+        server.add_tool(
+            _translating(spec.fn),
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+        )

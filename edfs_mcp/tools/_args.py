@@ -1,0 +1,71 @@
+"""Argument types shared by the tools, validated before any request is made.
+
+Each rejection names the argument and says where a valid value comes from.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+__all__ = ["ITwinId", "TimerId", "UniqueName", "VariableValue", "check_guid", "check_unique_name"]
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# The API's unique-name character set (edfs-api.md §8).
+UNIQUE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+MAX_UNIQUE_NAME = 128
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def check_guid(what: str, lookup: str) -> AfterValidator:
+    def validate(value: str) -> str:
+        value = value.strip()
+        if not GUID.match(value):
+            raise ValueError(
+                f"{what} {_shown(value)} is not a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301; {lookup}"
+            )
+        return value.lower()
+
+    return AfterValidator(validate)
+
+
+def check_unique_name(value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > MAX_UNIQUE_NAME or not UNIQUE_NAME.match(value) or value in (".", ".."):
+        raise ValueError(
+            f"unique_name {_shown(value)} is not a package unique name (letters, digits, '_', '.', '-'); "
+            "call list_integration_packages for the valid names"
+        )
+    return value
+
+
+def _stringify(value: object) -> object:
+    # Package variables are strings on the wire; accept the obvious scalars a model may send.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+ITwinId = Annotated[
+    str,
+    Field(description="iTwin ID (GUID); find_itwins looks it up by name"),
+    check_guid("itwin_id", "call find_itwins to look up the iTwin ID by name or number"),
+]
+TimerId = Annotated[
+    str,
+    Field(description="Timer ID (GUID) from list_timers"),
+    check_guid("timer_id", "call list_timers with the itwin_id for the timer IDs"),
+]
+UniqueName = Annotated[
+    str,
+    Field(description="Package unique name, e.g. SAP_WORK_ORDERS", max_length=MAX_UNIQUE_NAME),
+    AfterValidator(check_unique_name),
+]
+VariableValue = Annotated[str, BeforeValidator(_stringify), Field(max_length=10_000)]

@@ -1,0 +1,89 @@
+"""What every tool module shares: the app context, the tool spec, result helpers."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
+
+from edfs_mcp.api import EdfsClient, WaitCallback
+from edfs_mcp.results import ResultStore
+
+__all__ = [
+    "DESTRUCTIVE_WRITE",
+    "READ_ONLY",
+    "AppContext",
+    "ToolContext",
+    "ToolSpec",
+    "app",
+    "reply",
+    "waiter",
+]
+
+
+@dataclass
+class AppContext:
+    """What the server's lifespan hands every tool call."""
+
+    client: EdfsClient
+    results: ResultStore
+    budget_tokens: int
+    sandbox: bool
+
+
+ToolContext = Context[AppContext, Any]
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+# Deleting is the only write that cannot be undone by another call.
+DESTRUCTIVE_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool: a plain async function (its docstring is the description) plus how to present it."""
+
+    fn: Callable[..., Awaitable[Any]]
+    title: str
+    annotations: ToolAnnotations
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.fn.__doc__ or "")
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.annotations.read_only_hint)
+
+
+def app(ctx: ToolContext) -> AppContext:
+    return ctx.request_context.lifespan_context
+
+
+def waiter(ctx: ToolContext) -> WaitCallback:
+    """Progress notifications while the API client waits (429 back-off, retries)."""
+
+    async def on_wait(seconds: float, why: str) -> None:
+        await ctx.report_progress(0, None, f"{why}: waiting {seconds:.0f} s")
+
+    return on_wait
+
+
+def reply(model: BaseModel, summary: str) -> CallToolResult:
+    """A short text for the model plus the validated structured payload (not repeated as text)."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=summary)],
+        structured_content=model.model_dump(mode="json"),
+    )

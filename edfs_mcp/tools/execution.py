@@ -1,0 +1,174 @@
+"""Running a package, and paging through what it returned."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from edfs_mcp import messages
+from edfs_mcp.api import ExecutionPayload
+from edfs_mcp.api.models import Variable
+from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
+from edfs_mcp.tabular import Table, parse_json_payload, parse_xml_payload
+from edfs_mcp.tools._args import ITwinId, UniqueName, VariableValue
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+
+# Payloads above this are parsed off the event loop, so other calls keep flowing.
+PARSE_IN_THREAD_BYTES = 512 * 1024
+
+# A run may write to the connected system (SAP, Maximo, SQL...): never assume it is safe to repeat.
+EXECUTE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+)
+
+
+class ExecutionResult(BaseModel):
+    itwin_id: str
+    unique_name: str
+    format: Literal["json", "xml", "text"]
+    row_count: int
+    columns: list[str]
+    rows: list[dict[str, Any]] = Field(description="The first rows, as many as fit the size budget")
+    next_offset: int | None = Field(
+        None, description="Where read_execution_result continues; null if all shown"
+    )
+    result_id: str | None = Field(None, description="For read_execution_result, when rows were cut")
+    expires_in_seconds: int | None = None
+    text: str | None = Field(None, description="The output, when it is not tabular (may be cut)")
+
+
+def parse_payload(
+    payload: ExecutionPayload, as_xml: bool
+) -> tuple[Literal["json", "xml", "text"], Table | None]:
+    """The table in a package's output; (\"text\", None) when it is neither JSON nor XML."""
+    looks_xml = as_xml or "xml" in payload.media_type or payload.content.lstrip()[:1] == b"<"
+    parsers = (("xml", parse_xml_payload), ("json", parse_json_payload))
+    if not looks_xml:
+        parsers = parsers[::-1]
+    for kind, parse in parsers:
+        try:
+            return kind, parse(payload.content)  # type: ignore[return-value]
+        except ValueError:
+            continue
+    return "text", None
+
+
+async def execute_integration_package(
+    ctx: ToolContext,
+    itwin_id: ITwinId,
+    unique_name: UniqueName,
+    variables: Annotated[
+        dict[str, VariableValue],
+        Field(description="Input variables, name -> value (see get_integration_package)", max_length=100),
+    ] = {},  # noqa: B006 - pydantic copies defaults
+    return_as_xml: Annotated[bool, Field(description="Ask the package for XML instead of JSON")] = False,
+) -> Annotated[CallToolResult, ExecutionResult]:
+    """Run an integration package for an iTwin and return its rows.
+
+    Large results come back as a preview plus result_id; page with read_execution_result instead of
+    running again. A run is not idempotent: it may write to the connected system.
+    """
+    state = app(ctx)
+    payload = await state.client.execute_package(
+        itwin_id,
+        unique_name,
+        [Variable(name=name, value=value) for name, value in variables.items()],
+        return_as_xml=return_as_xml,
+        on_wait=waiter(ctx),
+    )
+    if len(payload.content) > PARSE_IN_THREAD_BYTES:
+        kind, table = await anyio.to_thread.run_sync(parse_payload, payload, return_as_xml)
+    else:
+        kind, table = parse_payload(payload, return_as_xml)
+    source = f"{unique_name} on iTwin {itwin_id}"
+    if table is None:
+        return _text_result(payload, itwin_id, unique_name, state.budget_tokens, source)
+    page = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.budget_tokens)
+    result = ExecutionResult(
+        itwin_id=itwin_id,
+        unique_name=unique_name,
+        format=kind,
+        row_count=len(table.rows),
+        columns=table.columns,
+        rows=page.rows,
+        next_offset=page.next_offset,
+    )
+    if page.next_offset is not None:
+        stored = state.results.put(table, source)
+        result.result_id = stored.result_id
+        result.expires_in_seconds = int(state.results.ttl_seconds)
+    return reply(
+        result, messages.execution_summary(source, len(table.rows), len(page.rows), result.result_id)
+    )
+
+
+def _text_result(
+    payload: ExecutionPayload, itwin_id: str, unique_name: str, budget_tokens: int, source: str
+) -> CallToolResult:
+    text = payload.content.decode("utf-8", errors="replace")
+    limit = int(budget_tokens * CHARS_PER_TOKEN)
+    cut = len(text) > limit
+    result = ExecutionResult(
+        itwin_id=itwin_id,
+        unique_name=unique_name,
+        format="text",
+        row_count=0,
+        columns=[],
+        rows=[],
+        text=text[:limit],
+    )
+    return reply(result, messages.text_output_summary(source, len(text), cut))
+
+
+class ResultPage(BaseModel):
+    result_id: str
+    source: str
+    row_count: int
+    columns: list[str]
+    offset: int
+    rows: list[dict[str, Any]]
+    next_offset: int | None = Field(None, description="Offset of the next page; null at the end")
+
+
+async def read_execution_result(
+    ctx: ToolContext,
+    result_id: Annotated[
+        str, Field(min_length=1, max_length=64, description="From execute_integration_package")
+    ],
+    offset: Annotated[int, Field(ge=0)] = 0,
+    limit: Annotated[int, Field(ge=1, le=5000)] = 200,
+    columns: Annotated[list[str] | None, Field(description="Only these columns", max_length=200)] = None,
+) -> Annotated[CallToolResult, ResultPage]:
+    """Page through a cached package result by result_id, without running the package again."""
+    state = app(ctx)
+    stored = state.results.get(result_id)
+    if stored is None:
+        raise ToolError(messages.result_not_found(result_id, state.results.ttl_seconds))
+    table = stored.table
+    if columns:
+        unknown = [name for name in columns if name not in table.columns]
+        if unknown:
+            raise ToolError(messages.unknown_columns(unknown, table.columns))
+    if offset > len(table.rows):
+        raise ToolError(messages.offset_past_end(offset, len(table.rows)))
+    page = page_rows(table, offset=offset, limit=limit, budget_tokens=state.budget_tokens, columns=columns)
+    result = ResultPage(
+        result_id=result_id,
+        source=stored.source,
+        row_count=len(table.rows),
+        columns=list(columns) if columns else table.columns,
+        offset=offset,
+        rows=page.rows,
+        next_offset=page.next_offset,
+    )
+    return reply(result, messages.page_summary(offset, len(page.rows), len(table.rows), page.next_offset))
+
+
+TOOLS = [
+    ToolSpec(execute_integration_package, "Execute integration package", EXECUTE),
+    ToolSpec(read_execution_result, "Read execution result", READ_ONLY),
+]

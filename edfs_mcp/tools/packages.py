@@ -1,0 +1,161 @@
+"""Package discovery: what the organization subscribes to, and what a package needs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio
+from mcp.types import CallToolResult
+from pydantic import BaseModel, Field
+
+from edfs_mcp.api.models import PackageSystem, System, example_variables
+from edfs_mcp.errors import ApiError
+from edfs_mcp.messages import describe
+from edfs_mcp.tabular import records_of
+from edfs_mcp.tools._args import ITwinId, UniqueName
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+
+
+class PackageSummary(BaseModel):
+    unique_name: str
+    name: str
+    description: str
+    version: str
+    is_odata: bool = Field(description="Also queryable with query_odata")
+    project_stage: str | None = None
+
+
+class PackageList(BaseModel):
+    packages: list[PackageSummary]
+
+
+async def list_integration_packages(ctx: ToolContext) -> Annotated[CallToolResult, PackageList]:
+    """List the integration packages your organization subscribes to (unique names for the other tools)."""
+    packages = await app(ctx).client.list_packages(on_wait=waiter(ctx))
+    summaries = [
+        PackageSummary(
+            unique_name=p.unique_name,
+            name=p.name,
+            description=p.description,
+            version=p.version,
+            is_odata=p.is_odata,
+            project_stage=p.project_stage,
+        )
+        for p in packages
+    ]
+    if summaries:
+        text = f"{len(summaries)} subscribed package(s): " + ", ".join(s.unique_name for s in summaries) + "."
+    else:
+        text = "Your organization subscribes to no integration packages."
+    return reply(PackageList(packages=summaries), text)
+
+
+class InputVariable(BaseModel):
+    name: str
+    example_value: str
+
+
+class SystemNeed(BaseModel):
+    system_id: str
+    system_type: str
+    required: bool
+    configured: bool = Field(description="A system with this system_id exists in the iTwin")
+
+
+class PackageInfo(PackageSummary):
+    last_change: datetime | None = None
+    variables: list[InputVariable] = Field(description="Input variables, with example values")
+    response_columns: list[str] = Field(description="Columns of the documented response example")
+    response_example_row: dict[str, Any] | None = None
+    itwin_id: str | None = None
+    systems: list[SystemNeed] | None = Field(None, description="With itwin_id: external systems it needs")
+    systems_note: str | None = None
+
+
+def system_needs(needed: list[PackageSystem], configured: list[System]) -> list[SystemNeed]:
+    present = {system.system_id.casefold() for system in configured}
+    return [
+        SystemNeed(
+            system_id=need.system_id,
+            system_type=need.system_type,
+            required=need.is_required,
+            configured=need.system_id.casefold() in present,
+        )
+        for need in needed
+    ]
+
+
+async def get_integration_package(
+    ctx: ToolContext,
+    unique_name: UniqueName,
+    itwin_id: Annotated[
+        ITwinId | None, Field(description="Also check the systems it needs in this iTwin")
+    ] = None,
+) -> Annotated[CallToolResult, PackageInfo]:
+    """Details of one package: its input variables (with examples) and response columns.
+
+    With itwin_id, also the external systems it needs and whether each is configured there.
+    """
+    client = app(ctx).client
+    on_wait = waiter(ctx)
+    details = await client.get_package(unique_name, on_wait=on_wait)
+    variables, _ = example_variables(details.input_example)
+    try:
+        sample = records_of(json.loads(details.response_example)) if details.response_example else []
+    except ValueError:
+        sample = []
+    info = PackageInfo(
+        unique_name=details.unique_name,
+        name=details.name,
+        description=details.description,
+        version=details.version,
+        is_odata=details.is_odata,
+        project_stage=details.project_stage,
+        last_change=details.last_change,
+        variables=[InputVariable(name=v.name, example_value=v.value) for v in variables],
+        response_columns=list(sample[0]) if sample else [],
+        response_example_row=sample[0] if sample else None,
+        itwin_id=itwin_id,
+    )
+    if itwin_id is not None:
+        needed: list[PackageSystem] = []
+        configured: list[System] = []
+
+        async def fetch_needed() -> None:
+            needed.extend(await client.list_package_systems(itwin_id, unique_name, on_wait=on_wait))
+
+        async def fetch_configured() -> None:
+            configured.extend(await client.list_systems(itwin_id, on_wait=on_wait))
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(fetch_needed)
+                group.start_soon(fetch_configured)
+        except* ApiError as failures:
+            # The package details stand on their own; say why the systems are missing.
+            info.systems_note = describe(failures.exceptions[0])  # type: ignore[arg-type]
+        else:
+            info.systems = system_needs(needed, configured)
+    return reply(info, _package_text(info))
+
+
+def _package_text(info: PackageInfo) -> str:
+    names = ", ".join(v.name for v in info.variables) or "none"
+    text = f"{info.unique_name} ({info.name}), variables: {names}."
+    if info.systems is not None:
+        missing = [s.system_id for s in info.systems if s.required and not s.configured]
+        if missing:
+            text += f" Not configured in this iTwin: {', '.join(missing)} (runs will fail until added)."
+        else:
+            text += " All required systems are configured in this iTwin."
+    elif info.systems_note:
+        text += " Systems could not be checked (see systems_note)."
+    return text
+
+
+TOOLS = [
+    ToolSpec(list_integration_packages, "List integration packages", READ_ONLY),
+    ToolSpec(get_integration_package, "Get integration package", READ_ONLY),
+]
