@@ -1,0 +1,81 @@
+"""Run the sandbox under uvicorn in a background thread (tests, ``edfs-mcp sandbox``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from .app import build_app
+from .state import SandboxState
+
+if TYPE_CHECKING:
+    import uvicorn
+
+
+class SandboxServer:
+    """The sandbox on a real socket. ``port=0`` picks a free port; ``base_url`` has the real one."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SandboxState | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.state = SandboxState() if state is None else state
+        self.app = build_app(self.state)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> SandboxServer:
+        """Start serving and return once the socket listens."""
+        import uvicorn  # imported here so importing the sandbox stays light
+
+        if self._thread is not None:
+            raise RuntimeError("the sandbox server is already running")
+        # log_config=None leaves the process's logging alone; warnings only, and no access log
+        # (request lines would carry query strings into logs).
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="edfs-mcp-sandbox", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                raise RuntimeError(f"the sandbox server did not start on {self.host}:{self.port}")
+            time.sleep(0.005)
+        self._server, self._thread = server, thread
+        sockets = [s for srv in server.servers for s in (srv.sockets or ())]
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and wait for the thread to end."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._server = self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
