@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import threading
@@ -69,7 +70,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"edfs-mcp {__version__}: EDFS at {settings.api_root}, {source.value}.", file=sys.stderr)
     try:
-        server = build_server(settings, read_only=args.read_only, include=args.tools, exclude=args.exclude_tools)
+        server = build_server(
+            settings, read_only=args.read_only, include=args.tools, exclude=args.exclude_tools
+        )
     except ValueError as exc:
         print(f"edfs-mcp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -92,15 +95,14 @@ def _sandbox(args: argparse.Namespace) -> int:
         print(f"export EDFS_MCP_CLIENT_SECRET={seed.CLIENT_ADMIN_SECRET}")
         sys.stdout.flush()
         print(
-            f"EDFS sandbox listening on {base} (EDFS under /edfs, iTwins under /itwins, OAuth under /connect).\n"
+            f"EDFS sandbox listening on {base} "
+            "(EDFS under /edfs, iTwins under /itwins, OAuth under /connect).\n"
             "The export lines above point `edfs-mcp serve` at it as the sandbox's Org Admin service client.\n"
             "Press Ctrl-C to stop.",
             file=sys.stderr,
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return EXIT_OK
 
 

@@ -6,7 +6,7 @@ Nothing else in the package reads the environment: the CLI builds a
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
@@ -19,10 +19,10 @@ __all__ = ["CredentialSource", "Settings", "load_settings"]
 ENV_PREFIX = "EDFS_MCP_"
 
 
-class CredentialSource(str, Enum):
+class CredentialSource(StrEnum):
     """Where the server's access token comes from, first that applies."""
 
-    ACCESS_TOKEN = "access token"
+    ACCESS_TOKEN = "access token"  # noqa: S105 - a label, not a token
     CLIENT_CREDENTIALS = "client credentials"
     SANDBOX = "sandbox"
 

@@ -270,11 +270,12 @@ def unknown_columns(unknown: list[str], columns: list[str]) -> str:
 
 
 def offset_past_end(offset: int, row_count: int) -> str:
-    return f"offset {offset} is past the end: the result has {row_count} rows (offsets 0 to {max(row_count - 1, 0)})."
+    last = max(row_count - 1, 0)
+    return f"offset {offset} is past the end: the result has {row_count} rows (offsets 0 to {last})."
 
 
 def page_summary(offset: int, shown: int, row_count: int, next_offset: int | None) -> str:
-    text = f"Rows {offset}–{offset + shown - 1} of {row_count}." if shown else f"No rows at offset {offset}."
+    text = f"Rows {offset}-{offset + shown - 1} of {row_count}." if shown else f"No rows at offset {offset}."
     if next_offset is not None:
         text += f" Next page: offset={next_offset}."
     return text

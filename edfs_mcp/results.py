@@ -20,7 +20,7 @@ from edfs_mcp.tabular import Table
 
 __all__ = ["Page", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"]
 
-# JSON of tabular data runs at roughly 3–4 characters per cl100k token; 3 keeps estimates on the safe side.
+# JSON of tabular data runs at roughly 3 to 4 characters per cl100k token; 3 keeps estimates on the safe side.
 CHARS_PER_TOKEN = 3.0
 
 

@@ -55,12 +55,12 @@ def _stringify(value: object) -> object:
 
 ITwinId = Annotated[
     str,
-    Field(description="iTwin ID (GUID); find_itwins looks it up by name"),
+    Field(description="iTwin ID (GUID); find_itwins looks it up by name", json_schema_extra={"format": "uuid"}),
     check_guid("itwin_id", "call find_itwins to look up the iTwin ID by name or number"),
 ]
 TimerId = Annotated[
     str,
-    Field(description="Timer ID (GUID) from list_timers"),
+    Field(description="Timer ID (GUID) from list_timers", json_schema_extra={"format": "uuid"}),
     check_guid("timer_id", "call list_timers with the itwin_id for the timer IDs"),
 ]
 UniqueName = Annotated[

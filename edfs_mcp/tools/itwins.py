@@ -65,7 +65,8 @@ async def find_itwins(
         )
     else:
         best = found[0]
-        text = f"{len(found)} iTwin(s) match {query!r}; first: {best.name} ({best.number or 'no number'}), id {best.id}."
+        number = best.number or "no number"
+        text = f"{len(found)} iTwin(s) match {query!r}; first: {best.name} ({number}), id {best.id}."
     return reply(FoundITwins(query=query, itwins=found), text)
 
 

@@ -12,11 +12,15 @@ VALUE = TypeAdapter(VariableValue)
 
 
 def test_guid_is_normalised() -> None:
-    assert ITWIN.validate_python(" 0F8C4B7E-1D1C-4C55-9A4F-4E6B0B8F3A11 ") == "0f8c4b7e-1d1c-4c55-9a4f-4e6b0b8f3a11"
+    assert (
+        ITWIN.validate_python(" 0F8C4B7E-1D1C-4C55-9A4F-4E6B0B8F3A11 ")
+        == "0f8c4b7e-1d1c-4c55-9a4f-4e6b0b8f3a11"
+    )
 
 
 @pytest.mark.parametrize(
-    "value", ["", "northgate", "0f8c4b7e-1d1c-4c55-9a4f-4e6b0b8f3a1", "../0f8c4b7e-1d1c-4c55-9a4f-4e6b0b8f3a11"]
+    "value",
+    ["", "northgate", "0f8c4b7e-1d1c-4c55-9a4f-4e6b0b8f3a1", "../0f8c4b7e-1d1c-4c55-9a4f-4e6b0b8f3a11"],
 )
 def test_bad_itwin_id_names_the_argument_and_find_itwins(value: str) -> None:
     with pytest.raises(ValidationError) as caught:

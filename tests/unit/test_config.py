@@ -29,7 +29,12 @@ def test_client_id_without_secret_is_a_clear_error(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("API_BASE", "not a url"), ("READ_TIMEOUT", "-1"), ("LOG_LEVEL", "LOUD"), ("RESULT_BUDGET_TOKENS", "90000")],
+    [
+        ("API_BASE", "not a url"),
+        ("READ_TIMEOUT", "-1"),
+        ("LOG_LEVEL", "LOUD"),
+        ("RESULT_BUDGET_TOKENS", "90000"),
+    ],
 )
 def test_a_bad_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(f"EDFS_MCP_{name}", value)

@@ -58,7 +58,14 @@ def test_error_body_with_details() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"<html>502 Bad Gateway</html>", b"[]", b'{"error": "nope"}', b'{"error": {"code": 5}}', b"\xff\xfe"],
+    [
+        b"",
+        b"<html>502 Bad Gateway</html>",
+        b"[]",
+        b'{"error": "nope"}',
+        b'{"error": {"code": 5}}',
+        b"\xff\xfe",
+    ],
 )
 def test_error_body_that_does_not_match_the_schema_gives_nothing(body: bytes) -> None:
     code, message, details = parse_error_body(body)

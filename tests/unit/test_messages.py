@@ -31,7 +31,9 @@ def _invalid_execute() -> InvalidInput:
         message="Cannot retrieve PackageData.",
         details=(
             ErrorDetail("InvalidValue", "Provided iTwin ID value is not valid.", "iTwinId"),
-            ErrorDetail("InvalidValue", "Provided Unique Name value contains invalid characters.", "uniqueName"),
+            ErrorDetail(
+                "InvalidValue", "Provided Unique Name value contains invalid characters.", "uniqueName"
+            ),
         ),
         path_params={"iTwinId": "x", "uniqueName": "bad name"},
     )
@@ -112,7 +114,9 @@ def test_auth_error_says_nothing_was_sent() -> None:
 
 
 def test_suggestions_are_listed_and_capped() -> None:
-    error = NotFound(status=404, operation=GET_PACKAGE, code="PackageNotFound", path_params={"uniqueName": "X"})
+    error = NotFound(
+        status=404, operation=GET_PACKAGE, code="PackageNotFound", path_params={"uniqueName": "X"}
+    )
     text = describe(error, suggestions=[f"P{i}" for i in range(25)])
     assert "Available: P0, P1" in text and "(and 5 more)" in text and "P24" not in text
 

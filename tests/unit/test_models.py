@@ -19,7 +19,9 @@ def test_example_variables_from_the_documented_input_example() -> None:
 
 
 def test_example_variables_tolerates_other_casing_and_odd_values() -> None:
-    variables, as_xml = example_variables('{"Variables":[{"name":"Plant","value":1000},{"name":"X"},{"v":1}]}')
+    variables, as_xml = example_variables(
+        '{"Variables":[{"name":"Plant","value":1000},{"name":"X"},{"v":1}]}'
+    )
     assert variables == [Variable(name="Plant", value="1000"), Variable(name="X", value="")]
     assert as_xml is None
 
@@ -37,8 +39,12 @@ def test_package_ignores_unknown_fields_and_reads_camel_case() -> None:
 
 
 def test_package_system_required_is_a_string() -> None:
-    assert PackageSystem.model_validate({"systemId": "a", "systemType": "EDF.Sql", "required": "Yes"}).is_required
-    assert not PackageSystem.model_validate({"systemId": "a", "systemType": "EDF.Sql", "required": "No"}).is_required
+    assert PackageSystem.model_validate(
+        {"systemId": "a", "systemType": "EDF.Sql", "required": "Yes"}
+    ).is_required
+    assert not PackageSystem.model_validate(
+        {"systemId": "a", "systemType": "EDF.Sql", "required": "No"}
+    ).is_required
 
 
 def test_timer_round_trips_to_the_wire_shape() -> None:

@@ -1,0 +1,25 @@
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from edfs_mcp.sandbox import SandboxServer
+from tests.e2e.harness import Session, serve
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean_sandbox(sandbox: SandboxServer) -> Iterator[None]:
+    sandbox.state.reset()
+    yield
+    sandbox.state.faults.clear()
+
+
+@pytest.fixture(scope="module")
+async def admin(sandbox: SandboxServer) -> AsyncIterator[Session]:
+    async with serve(sandbox, "admin") as session:
+        yield session

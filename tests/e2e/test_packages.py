@@ -1,0 +1,109 @@
+"""Packages: discovery, details with systems, and running them."""
+
+import pytest
+
+from edfs_mcp.sandbox import SandboxServer, seed
+from tests.e2e.harness import Session, text_of
+
+pytestmark = pytest.mark.anyio
+
+NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
+
+
+async def test_list_packages_shows_the_organizations_subscriptions(admin: Session) -> None:
+    result = await admin.call("list_integration_packages")
+    packages = {p["unique_name"]: p for p in (result.structured_content or {})["packages"]}
+    assert {seed.SAP_WORK_ORDERS, seed.SQL_CUSTOMERS_TABLE, seed.ODT_APIM_TEST} <= set(packages)
+    assert seed.SHAREPOINT_DOCUMENTS not in packages  # Harbor's subscription, not Northgate's
+    assert packages[seed.ODT_APIM_TEST]["is_odata"] is True
+    assert seed.SAP_WORK_ORDERS in text_of(result)
+
+
+async def test_package_details_parse_the_input_example(admin: Session) -> None:
+    info = await admin.ok("get_integration_package", {"unique_name": seed.SQL_CUSTOMERS_TABLE})
+    names = [v["name"] for v in info["variables"]]
+    assert names == ["Parameter", "TableNames", "CustomerID"]
+    assert info["response_columns"] and info["systems"] is None
+
+
+async def test_package_details_with_an_itwin_say_which_systems_are_missing(admin: Session) -> None:
+    sap = await admin.ok(
+        "get_integration_package", {"unique_name": seed.SAP_WORK_ORDERS, "itwin_id": NORTHGATE}
+    )
+    assert [(s["system_id"], s["configured"]) for s in sap["systems"]] == [("sap_prod", True)]
+    sql = await admin.call(
+        "get_integration_package", {"unique_name": seed.SQL_CUSTOMERS_TABLE, "itwin_id": NORTHGATE}
+    )
+    systems = (sql.structured_content or {})["systems"]
+    assert [(s["system_id"], s["configured"]) for s in systems] == [("local_sql_server", False)]
+    assert "Not configured in this iTwin: local_sql_server" in text_of(sql)
+
+
+async def test_execute_returns_the_packages_rows(admin: Session, sandbox: SandboxServer) -> None:
+    result = await admin.ok(
+        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
+    )
+    assert result["format"] == "json" and result["row_count"] == len(result["rows"]) > 1
+    assert result["result_id"] is None and result["next_offset"] is None
+    assert "customerID" in result["columns"]
+    assert sandbox.state.writes["execute"] == 1
+
+
+async def test_execute_passes_variables(admin: Session) -> None:
+    everything = await admin.ok(
+        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
+    )
+    one_id = everything["rows"][0]["customerID"]
+    filtered = await admin.ok(
+        "execute_integration_package",
+        {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE, "variables": {"CustomerID": one_id}},
+    )
+    assert filtered["row_count"] >= 1
+    assert all(row["customerID"] == one_id for row in filtered["rows"])
+    assert filtered["row_count"] < everything["row_count"]
+
+
+async def test_execute_as_xml_gives_the_same_rows(admin: Session) -> None:
+    arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
+    as_json = await admin.ok("execute_integration_package", arguments)
+    as_xml = await admin.ok("execute_integration_package", {**arguments, "return_as_xml": True})
+    assert as_xml["format"] == "xml"
+    assert as_xml["row_count"] == as_json["row_count"]
+    assert [r["customerID"].strip() for r in as_xml["rows"]] == [
+        r["customerID"].strip() for r in as_json["rows"]
+    ]
+
+
+async def test_a_100k_row_result_is_previewed_and_paged_without_running_again(
+    admin: Session, sandbox: SandboxServer
+) -> None:
+    result = await admin.ok(
+        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}
+    )
+    assert result["row_count"] == seed.SENSOR_ROW_COUNT
+    assert (
+        0 < len(result["rows"]) < 2000
+        and result["result_id"]
+        and result["next_offset"] == len(result["rows"])
+    )
+    shown = len(result["rows"])
+    page = await admin.ok(
+        "read_execution_result", {"result_id": result["result_id"], "offset": shown, "limit": 50}
+    )
+    assert page["offset"] == shown and len(page["rows"]) == 50 and page["next_offset"] == shown + 50
+    assert page["rows"][0] != result["rows"][-1]
+    last = await admin.ok(
+        "read_execution_result", {"result_id": result["result_id"], "offset": seed.SENSOR_ROW_COUNT - 3}
+    )
+    assert len(last["rows"]) == 3 and last["next_offset"] is None
+    assert sandbox.state.writes["execute"] == 1
+
+
+async def test_read_execution_result_rejects_unknown_ids_and_columns(admin: Session) -> None:
+    text = await admin.error("read_execution_result", {"result_id": "r_doesnotexist"})
+    assert "No cached result" in text and "ask the user" in text
+    result = await admin.ok(
+        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}
+    )
+    text = await admin.error("read_execution_result", {"result_id": result["result_id"], "columns": ["nope"]})
+    assert "Unknown column(s) 'nope'" in text and result["columns"][0] in text
