@@ -6,7 +6,7 @@ Each rejection names the argument and says where a valid value comes from.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -16,6 +16,7 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 # The API's unique-name character set (edfs-api.md §8).
 UNIQUE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_UNIQUE_NAME = 128
+UUID_FORMAT: dict[str, Any] = {"format": "uuid"}
 
 
 def _shown(value: str) -> str:
@@ -55,12 +56,12 @@ def _stringify(value: object) -> object:
 
 ITwinId = Annotated[
     str,
-    Field(description="iTwin ID (GUID); find_itwins looks it up by name", json_schema_extra={"format": "uuid"}),
+    Field(description="iTwin ID (GUID); find_itwins looks it up by name", json_schema_extra=UUID_FORMAT),
     check_guid("itwin_id", "call find_itwins to look up the iTwin ID by name or number"),
 ]
 TimerId = Annotated[
     str,
-    Field(description="Timer ID (GUID) from list_timers", json_schema_extra={"format": "uuid"}),
+    Field(description="Timer ID (GUID) from list_timers", json_schema_extra=UUID_FORMAT),
     check_guid("timer_id", "call list_timers with the itwin_id for the timer IDs"),
 ]
 UniqueName = Annotated[
