@@ -313,3 +313,12 @@ def timer_raced(name: str, enabled: bool) -> str:
         f"Timer {name!r} ended up {'enabled' if enabled else 'disabled'}: someone else changed it at the "
         "same moment. Call list_timers, then set_timer_enabled again if it is still wrong."
     )
+
+
+def invalid_arguments(tool: str, problems: list[tuple[str, str]]) -> str:
+    """Arguments rejected before any request: one clause per argument."""
+    clauses = []
+    for where, message in problems:
+        message = message.removeprefix("Value error, ")
+        clauses.append(message if message.startswith(where) else f"{where}: {message}")
+    return f"Invalid arguments for {tool}; nothing was sent. " + "; ".join(clauses) + "."

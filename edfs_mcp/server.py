@@ -13,6 +13,7 @@ from edfs_mcp.backend import open_client
 from edfs_mcp.config import CredentialSource, Settings
 from edfs_mcp.results import ResultStore
 from edfs_mcp.tools import AppContext, register_tools, select_tools
+from edfs_mcp.tools._validation import ArgumentCheck
 
 __all__ = ["build_server"]
 
@@ -61,6 +62,7 @@ def build_server(
         instructions=INSTRUCTIONS + (SANDBOX_NOTE if sandbox else ""),
         lifespan=lifespan,
         log_level=settings.log_level,
+        middleware=[ArgumentCheck(specs)],
     )
     register_tools(server, specs)
     return server

@@ -101,3 +101,17 @@ async def test_wrong_client_secret_is_an_auth_error_that_keeps_the_secret(sandbo
         assert "refused the client credentials" in text and "EDFS_MCP_CLIENT_SECRET" in text
         assert secret not in text
         assert secret not in wrong.stderr()
+
+
+async def test_argument_errors_are_plain_sentences_one_per_argument(admin: Session) -> None:
+    text = await admin.error("toggle_timer", {"itwin_id": "nope", "timer_id": "0c1d2e3f"})
+    assert text.startswith("Invalid arguments for toggle_timer; nothing was sent.")
+    assert "itwin_id 'nope' is not a GUID" in text and "timer_id '0c1d2e3f' is not a GUID" in text
+    assert "pydantic" not in text and "validation error" not in text
+
+
+async def test_missing_and_mistyped_arguments_are_named(admin: Session) -> None:
+    missing = await admin.error("execute_integration_package", {"itwin_id": NORTHGATE})
+    assert "unique_name: Field required" in missing
+    mistyped = await admin.error("find_itwins", {"query": "north", "limit": 500})
+    assert "limit: Input should be less than or equal to 50" in mistyped
