@@ -71,7 +71,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"edfs-mcp {__version__}: EDFS at {settings.api_root}, {source.value}.", file=sys.stderr)
     try:
         server = build_server(
-            settings, read_only=args.read_only, include=args.tools, exclude=args.exclude_tools
+            settings,
+            read_only=args.read_only or settings.read_only,
+            include=args.tools,
+            exclude=args.exclude_tools,
         )
     except ValueError as exc:
         print(f"edfs-mcp: {exc}", file=sys.stderr)

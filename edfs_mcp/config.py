@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     access_token: SecretStr | None = Field(None, description="A ready access token; never refreshed.")
     scopes: str = Field("itwin-platform", description="Space-separated OAuth scopes.")
     sandbox: bool = Field(False, description="Use the embedded sandbox instead of Bentley.")
+    read_only: bool = Field(False, description="Serve only read-only tools.")
 
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
     read_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a read-only answer.")

@@ -42,6 +42,11 @@ ARGUMENT_OF_TARGET = {
     "name": "name",
     "variables": "variables",
     "returnasxml": "return_as_xml",
+    "$filter": "filter",
+    "$select": "select",
+    "$orderby": "orderby",
+    "$top": "top",
+    "$skip": "skip",
 }
 
 # What to call to find a valid value for an argument.
@@ -322,3 +327,50 @@ def invalid_arguments(tool: str, problems: list[tuple[str, str]]) -> str:
         message = message.removeprefix("Value error, ")
         clauses.append(message if message.startswith(where) else f"{where}: {message}")
     return f"Invalid arguments for {tool}; nothing was sent. " + "; ".join(clauses) + "."
+
+
+def entity_sets_summary(unique_name: str, names: list[str]) -> str:
+    if not names:
+        return f"{unique_name} has no OData entity sets."
+    return f"{unique_name} entity sets: {', '.join(names)}. Query one with query_odata(entity_set=...)."
+
+
+def odata_summary(entity_set: str, skip: int, shown: int, next_skip: int | None, cut: bool) -> str:
+    text = f"{shown} row(s) of {entity_set} from skip={skip}"
+    if cut:
+        text += " (cut to fit the size budget)"
+    if next_skip is not None:
+        text += f"; more may follow: skip={next_skip}"
+    return text + "."
+
+
+def timer_created(name: str, schedule: str, enabled: bool, timer_id: str, unknown: list[str]) -> str:
+    state = "enabled" if enabled else "disabled"
+    text = f"Created timer {name!r} ({schedule}, UTC), {state}, id {timer_id}."
+    if unknown:
+        text += (
+            f" Not documented variables of the package (EDFS ignores unknown ones): {', '.join(unknown)}; "
+            "check the names with get_integration_package."
+        )
+    return text
+
+
+def confirm_delete_question(name: str, schedule: str) -> str:
+    return f"Delete timer {name!r} ({schedule})? This cannot be undone."
+
+
+def delete_needs_confirm(name: str) -> str:
+    return (
+        f"Not deleted: deleting timer {name!r} cannot be undone, and this client cannot ask the user to "
+        "confirm. Ask the user; if they agree, call delete_timer again with confirm=true. "
+        "To stop it running without deleting it, use set_timer_enabled with enabled=false."
+    )
+
+
+def delete_declined(timer_id: str, action: str) -> str:
+    how = "declined" if action == "decline" else "cancelled the confirmation"
+    return f"Not deleted: the user {how} for timer {timer_id}. Nothing was changed."
+
+
+def timer_deleted(name: str) -> str:
+    return f"Deleted timer {name!r}."

@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from edfs_mcp.errors import EdfsMcpError
 from edfs_mcp.messages import describe
-from edfs_mcp.tools import execution, itwins, packages, timers
+from edfs_mcp.tools import execution, itwins, odata, packages, timers
 from edfs_mcp.tools._base import AppContext, ToolSpec
 
 __all__ = ["TOOLSETS", "AppContext", "ToolSpec", "all_tools", "register_tools", "select_tools"]
@@ -24,6 +24,7 @@ __all__ = ["TOOLSETS", "AppContext", "ToolSpec", "all_tools", "register_tools", 
 TOOLSETS: dict[str, list[ToolSpec]] = {
     "itwins": itwins.TOOLS,
     "packages": packages.TOOLS + execution.TOOLS,
+    "odata": odata.TOOLS,
     "timers": timers.TOOLS,
 }
 

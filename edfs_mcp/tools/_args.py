@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-__all__ = ["ITwinId", "TimerId", "UniqueName", "VariableValue", "check_guid", "check_unique_name"]
+__all__ = ["Cron", "ITwinId", "TimerId", "UniqueName", "VariableValue", "check_guid", "check_unique_name"]
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # The API's unique-name character set (edfs-api.md §8).
@@ -45,6 +45,18 @@ def check_unique_name(value: str) -> str:
     return value
 
 
+def check_cron(value: str) -> str:
+    from edfs_mcp.schedule import is_five_field_cron
+
+    value = " ".join(value.split())
+    if not is_five_field_cron(value):
+        raise ValueError(
+            f"cron {_shown(value)} is not a 5-field cron expression 'minute hour day-of-month month "
+            "day-of-week' (UTC; day-of-week 0 = Sunday), e.g. '0 22 * * 1-5' for 22:00 Monday to Friday"
+        )
+    return value
+
+
 def _stringify(value: object) -> object:
     # Package variables are strings on the wire; accept the obvious scalars a model may send.
     if isinstance(value, bool):
@@ -68,5 +80,10 @@ UniqueName = Annotated[
     str,
     Field(description="Package unique name, e.g. SAP_WORK_ORDERS", max_length=MAX_UNIQUE_NAME),
     AfterValidator(check_unique_name),
+]
+Cron = Annotated[
+    str,
+    Field(description="5-field cron in UTC: 'minute hour day-of-month month day-of-week'", max_length=200),
+    AfterValidator(check_cron),
 ]
 VariableValue = Annotated[str, BeforeValidator(_stringify), Field(max_length=10_000)]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.resolve import find_resolved_parameters
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata, func_metadata
 from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
@@ -25,7 +26,9 @@ class ArgumentCheck:
 
     def __init__(self, specs: Iterable[ToolSpec]) -> None:
         self._metadata: dict[str, FuncMetadata] = {
-            spec.name: func_metadata(spec.fn, skip_names=["ctx"]) for spec in specs
+            # Context and resolver-filled parameters are not the caller's to send.
+            spec.name: func_metadata(spec.fn, skip_names=["ctx", *find_resolved_parameters(spec.fn)])
+            for spec in specs
         }
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

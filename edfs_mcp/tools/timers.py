@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+from mcp.server.mcpserver import ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import AcceptedElicitation, Elicit
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
 from edfs_mcp.api import EdfsClient
-from edfs_mcp.api.models import Timer
+from edfs_mcp.api.models import Timer, TimerDraft, Variable, example_variables
 from edfs_mcp.errors import EdfsMcpError, OutcomeUnknown, ServerError
 from edfs_mcp.schedule import describe_cron, next_runs
-from edfs_mcp.tools._args import ITwinId, TimerId
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._args import Cron, ITwinId, TimerId, UniqueName, VariableValue
+from edfs_mcp.tools._base import DESTRUCTIVE_WRITE, READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+
+logger = logging.getLogger("edfs_mcp.tools")
 
 # Flipping twice undoes it: not idempotent, but nothing is lost.
 TOGGLE = ToolAnnotations(
@@ -137,8 +143,154 @@ async def set_timer_enabled(
     )
 
 
+def default_timer_name(unique_name: str, cron: str) -> str:
+    """Like the reference's examples: 'SAP_WORK_ORDERS at 00:00, only on Saturday and Sunday'."""
+    words = describe_cron(cron)
+    return f"{unique_name} {words[:1].lower()}{words[1:]}" if words != cron else f"{unique_name} ({cron})"
+
+
+class TimerCreated(BaseModel):
+    timer: TimerInfo
+    unknown_parameters: list[str] = Field(description="Names not among the package's documented variables")
+
+
+async def create_timer(
+    ctx: ToolContext,
+    itwin_id: ITwinId,
+    unique_name: UniqueName,
+    cron: Cron,
+    name: Annotated[str | None, Field(max_length=200, description="Default: package + schedule")] = None,
+    enabled: bool = True,
+    parameters: Annotated[
+        dict[str, VariableValue], Field(description="Package input variables, name -> value", max_length=100)
+    ] = {},  # noqa: B006 - pydantic copies defaults
+) -> Annotated[CallToolResult, TimerCreated]:
+    """Create a timer that runs a package for an iTwin on a cron schedule (UTC)."""
+    client = app(ctx).client
+    on_wait = waiter(ctx)
+    # Checked before sending: a typo'd package fails here, not as an opaque 422.
+    package = await client.get_package(unique_name, on_wait=on_wait)
+    known, _ = example_variables(package.input_example)
+    known_names = {v.name for v in known}
+    unknown = [key for key in parameters if known_names and key not in known_names]
+    draft = TimerDraft(
+        name=(name or "").strip() or default_timer_name(unique_name, cron),
+        package_unique_name=unique_name,
+        cron_str=cron,
+        enabled=enabled,
+        parameters=[Variable(name=key, value=value) for key, value in parameters.items()],
+    )
+    try:
+        timer = await client.create_timer(itwin_id, draft, on_wait=on_wait)
+    except (OutcomeUnknown, ServerError) as exc:
+        # Never re-sent: look for it instead, so the model knows whether it exists.
+        found = await _find_created(client, ctx, itwin_id, draft)
+        if found is None:
+            raise
+        timer = found
+        logger.info("create_timer: answer lost, but the timer exists (%s)", type(exc).__name__)
+    info = timer_info(timer)
+    return reply(
+        TimerCreated(timer=info, unknown_parameters=unknown),
+        messages.timer_created(info.name, info.schedule, info.enabled, info.id, unknown),
+    )
+
+
+async def _find_created(
+    client: EdfsClient, ctx: ToolContext, itwin_id: str, draft: TimerDraft
+) -> Timer | None:
+    try:
+        timers = await client.list_timers(itwin_id, on_wait=waiter(ctx))
+    except EdfsMcpError:
+        return None
+    matches = [
+        t
+        for t in timers
+        if (t.name, t.package_unique_name, t.cron_str)
+        == (draft.name, draft.package_unique_name, draft.cron_str)
+    ]
+    return matches[-1] if len(matches) == 1 else None
+
+
+class ConfirmDelete(BaseModel):
+    delete: bool = Field(description="Delete this timer? This cannot be undone.")
+
+
+@dataclass(frozen=True)
+class _NoPrompt:
+    """The resolver did not ask: the timer is missing, or the client cannot be asked."""
+
+    timer: Timer | None
+    error: EdfsMcpError | None = None
+
+
+def _can_elicit(ctx: ToolContext) -> bool:
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+async def _ask_before_delete(
+    ctx: ToolContext, itwin_id: str, timer_id: str, confirm: bool
+) -> Elicit[ConfirmDelete] | ConfirmDelete | _NoPrompt:
+    try:
+        timer = await _find_timer(app(ctx).client, ctx, itwin_id, timer_id)
+    except EdfsMcpError as exc:
+        return _NoPrompt(None, exc)
+    if timer is None or confirm:
+        return _NoPrompt(timer)
+    if not _can_elicit(ctx):
+        return _NoPrompt(timer)
+    return Elicit(messages.confirm_delete_question(timer.name, describe_cron(timer.cron_str)), ConfirmDelete)
+
+
+class TimerDeleted(BaseModel):
+    deleted: bool
+    timer: TimerInfo
+
+
+async def delete_timer(
+    ctx: ToolContext,
+    itwin_id: ITwinId,
+    timer_id: TimerId,
+    answer: Annotated[ElicitationResult[Any], Resolve(_ask_before_delete)],
+    confirm: Annotated[
+        bool, Field(description="The user already agreed (for clients that cannot ask)")
+    ] = False,
+) -> Annotated[CallToolResult, TimerDeleted]:
+    """Delete a timer for good. Asks the user to confirm when the client can ask; otherwise
+    needs confirm=true, given only after the user agreed."""
+    if not isinstance(answer, AcceptedElicitation):
+        raise ToolError(messages.delete_declined(timer_id, answer.action))
+    decision = answer.data
+    if isinstance(decision, _NoPrompt):
+        if decision.error is not None:
+            raise decision.error
+        if decision.timer is None:
+            raise ToolError(messages.timer_not_in_list(itwin_id, timer_id))
+        if not confirm:
+            raise ToolError(messages.delete_needs_confirm(decision.timer.name))
+        timer = decision.timer
+    else:
+        if not decision.delete:
+            raise ToolError(messages.delete_declined(timer_id, "decline"))
+        found = await _find_timer(app(ctx).client, ctx, itwin_id, timer_id)
+        if found is None:
+            raise ToolError(messages.timer_not_in_list(itwin_id, timer_id))
+        timer = found
+    await app(ctx).client.delete_timer(itwin_id, timer_id, on_wait=waiter(ctx))
+    info = timer_info(timer)
+    return reply(TimerDeleted(deleted=True, timer=info), messages.timer_deleted(info.name))
+
+
+CREATE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+
 TOOLS = [
     ToolSpec(list_timers, "List timers", READ_ONLY),
     ToolSpec(toggle_timer, "Toggle timer", TOGGLE),
     ToolSpec(set_timer_enabled, "Enable or disable timer", SET_ENABLED),
+    ToolSpec(create_timer, "Create timer", CREATE),
+    ToolSpec(delete_timer, "Delete timer", DESTRUCTIVE_WRITE),
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
@@ -81,6 +82,7 @@ async def serve(
     *,
     env: Mapping[str, str] | None = None,
     args: Sequence[str] = (),
+    elicitation_callback: ElicitationFnT | None = None,
 ) -> AsyncIterator[Session]:
     params = StdioServerParameters(
         command=sys.executable,
@@ -90,7 +92,11 @@ async def serve(
     with tempfile.NamedTemporaryFile("w+", prefix="edfs-mcp-stderr-", suffix=".log", delete=False) as errlog:
         path = Path(errlog.name)
         try:
-            async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=60) as client:
+            async with Client(
+                stdio_client(params, errlog=errlog),
+                read_timeout_seconds=60,
+                elicitation_callback=elicitation_callback,
+            ) as client:
                 yield Session(client, path)
         finally:
             errlog.flush()

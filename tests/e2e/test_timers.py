@@ -1,9 +1,12 @@
 """Timers: listing with schedules in words, toggling, and reaching a definite state."""
 
+from typing import Any
+
 import pytest
+from mcp.types import ElicitResult
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session, text_of
+from tests.e2e.harness import Session, serve, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -48,3 +51,84 @@ async def test_set_timer_enabled_changes_only_when_needed(admin: Session, sandbo
     assert sandbox.state.writes["timer_toggle"] == 1
     back = await admin.ok("set_timer_enabled", {**arguments, "enabled": False})
     assert back["changed"] is True and _enabled(sandbox, NIGHTLY) is False
+
+
+async def test_create_timer_validates_and_names_it_like_the_reference(
+    admin: Session, sandbox: SandboxServer
+) -> None:
+    created = await admin.ok(
+        "create_timer",
+        {
+            "itwin_id": NORTHGATE,
+            "unique_name": seed.SAP_WORK_ORDERS,
+            "cron": "0 0 * * 6,0",
+            "parameters": {"Plant": "NG01", "Typo": "x"},
+        },
+    )
+    timer = created["timer"]
+    assert timer["name"] == "SAP_WORK_ORDERS at 00:00, only on Saturday and Sunday"
+    assert timer["enabled"] is True and timer["parameters"] == {"Plant": "NG01", "Typo": "x"}
+    assert created["unknown_parameters"] == ["Typo"]
+    assert any(t["id"] == timer["id"] for t in sandbox.state.timers_of(NORTHGATE))
+    assert sandbox.state.writes["timer_create"] == 1
+
+
+async def test_create_timer_rejects_a_bad_cron_and_an_unknown_package_before_sending(
+    admin: Session, sandbox: SandboxServer
+) -> None:
+    text = await admin.error(
+        "create_timer", {"itwin_id": NORTHGATE, "unique_name": seed.SAP_WORK_ORDERS, "cron": "0 0 0 * * ?"}
+    )
+    assert "cron '0 0 0 * * ?' is not a 5-field cron" in text
+    text = await admin.error(
+        "create_timer", {"itwin_id": NORTHGATE, "unique_name": "NOPE", "cron": "0 1 * * *"}
+    )
+    assert "PackageNotFound" in text
+    assert sandbox.state.writes["timer_create"] == 0
+
+
+async def test_delete_without_elicitation_needs_confirm(admin: Session, sandbox: SandboxServer) -> None:
+    arguments = {"itwin_id": NORTHGATE, "timer_id": NIGHTLY}
+    text = await admin.error("delete_timer", arguments)
+    assert "cannot be undone" in text and "confirm=true" in text
+    assert sandbox.state.writes["timer_delete"] == 0
+    deleted = await admin.ok("delete_timer", {**arguments, "confirm": True})
+    assert deleted["deleted"] is True and deleted["timer"]["id"] == NIGHTLY
+    assert NIGHTLY not in {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}
+
+
+@pytest.mark.parametrize(("action", "deleted"), [("accept", True), ("decline", False)])
+async def test_delete_asks_the_user_when_the_client_can(
+    sandbox: SandboxServer, action: str, deleted: bool
+) -> None:
+    questions: list[str] = []
+
+    async def answer(context: Any, params: Any) -> ElicitResult:
+        questions.append(params.message)
+        return ElicitResult(action=action, content={"delete": True} if action == "accept" else None)
+
+    async with serve(sandbox, "admin", elicitation_callback=answer) as session:
+        result = await session.call("delete_timer", {"itwin_id": NORTHGATE, "timer_id": NIGHTLY})
+    assert (
+        len(questions) == 1
+        and "SAP_WORK_ORDERS at 22:00" in questions[0]
+        and "cannot be undone" in questions[0]
+    )
+    assert result.is_error is (not deleted)
+    assert (NIGHTLY in {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}) is (not deleted)
+    assert sandbox.state.writes["timer_delete"] == int(deleted)
+
+
+async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
+    async with serve(sandbox, "admin", args=["--read-only"]) as session:
+        tools = (await session.client.list_tools()).tools
+    names = {tool.name for tool in tools}
+    assert names == {
+        "find_itwins",
+        "list_integration_packages",
+        "get_integration_package",
+        "read_execution_result",
+        "list_timers",
+        "query_odata",
+    }
+    assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools)

@@ -1,0 +1,87 @@
+"""OData: the entity sets of an OData-enabled package, and bounded queries on them."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from mcp.types import CallToolResult
+from pydantic import AfterValidator, BaseModel, Field
+
+from edfs_mcp import messages
+from edfs_mcp.results import page_rows
+from edfs_mcp.tabular import Table
+from edfs_mcp.tools._args import ITwinId, UniqueName
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+
+ENTITY_SET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,127}$")
+DEFAULT_TOP = 100
+
+
+def _check_entity_set(value: str) -> str:
+    if not ENTITY_SET.match(value):
+        raise ValueError(
+            f"entity_set {value!r} is not an OData entity set name; "
+            "call query_odata without entity_set to list them"
+        )
+    return value
+
+
+EntitySetName = Annotated[str, AfterValidator(_check_entity_set)]
+Option = Annotated[str | None, Field(max_length=2000)]
+
+
+class ODataResult(BaseModel):
+    itwin_id: str
+    unique_name: str
+    entity_sets: list[str] | None = Field(None, description="Without entity_set: the sets you can query")
+    entity_set: str | None = None
+    columns: list[str] = Field(default_factory=list)
+    rows: list[dict[str, Any]] = Field(default_factory=list)
+    next_skip: int | None = Field(None, description="Pass as skip for the next page; null at the end")
+
+
+async def query_odata(
+    ctx: ToolContext,
+    itwin_id: ITwinId,
+    unique_name: UniqueName,
+    entity_set: Annotated[EntitySetName | None, Field(description="Omit to list the entity sets")] = None,
+    select: Annotated[Option, Field(description="$select, e.g. 'Equipment,Description'")] = None,
+    filter: Annotated[
+        Option, Field(description="$filter, e.g. \"Plant eq 'NG01' and Status ne 'CLSD'\"")
+    ] = None,
+    orderby: Annotated[Option, Field(description="$orderby, e.g. 'Equipment desc'")] = None,
+    top: Annotated[int, Field(ge=1, le=1000, description="$top")] = DEFAULT_TOP,
+    skip: Annotated[int, Field(ge=0, description="$skip")] = 0,
+) -> Annotated[CallToolResult, ODataResult]:
+    """Query an OData-enabled package (is_odata): without entity_set, list its entity sets;
+    with one, return rows ($select, $filter, $orderby, $top, $skip), bounded in size."""
+    state = app(ctx)
+    on_wait = waiter(ctx)
+    if entity_set is None:
+        sets = await state.client.list_entity_sets(itwin_id, unique_name, on_wait=on_wait)
+        names = [s.name for s in sets]
+        result = ODataResult(itwin_id=itwin_id, unique_name=unique_name, entity_sets=names)
+        return reply(result, messages.entity_sets_summary(unique_name, names))
+    query = {"$top": str(top), "$skip": str(skip)}
+    for option, value in (("$select", select), ("$filter", filter), ("$orderby", orderby)):
+        if value:
+            query[option] = value
+    page = await state.client.query_entity_set(itwin_id, unique_name, entity_set, query, on_wait=on_wait)
+    table = Table(rows=page.rows)
+    shown = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.budget_tokens)
+    cut = shown.next_offset is not None
+    # No nextLink in EDFS OData: a full page means there may be more.
+    more = cut or len(page.rows) >= top
+    result = ODataResult(
+        itwin_id=itwin_id,
+        unique_name=unique_name,
+        entity_set=entity_set,
+        columns=table.columns,
+        rows=shown.rows,
+        next_skip=skip + len(shown.rows) if more else None,
+    )
+    return reply(result, messages.odata_summary(entity_set, skip, len(shown.rows), result.next_skip, cut))
+
+
+TOOLS = [ToolSpec(query_odata, "Query OData", READ_ONLY)]
