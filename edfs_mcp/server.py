@@ -7,15 +7,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.types import Tool
 
 from edfs_mcp._version import __version__
 from edfs_mcp.backend import open_client
 from edfs_mcp.config import CredentialSource, Settings
 from edfs_mcp.results import ResultStore
 from edfs_mcp.tools import AppContext, register_tools, select_tools
+from edfs_mcp.tools._schema import compact_schema
 from edfs_mcp.tools._validation import ArgumentCheck
 
-__all__ = ["build_server"]
+__all__ = ["EdfsServer", "build_server"]
 
 INSTRUCTIONS = """\
 Bentley iTwin EDFS: run integration packages (SAP, Maximo, SQL, SharePoint...) for an iTwin and manage \
@@ -31,13 +33,28 @@ This server is connected to the built-in EDFS SANDBOX: an emulator with made-up 
 Bentley's service. Say so when you report results; nothing here touches real systems."""
 
 
+class EdfsServer(MCPServer[AppContext]):
+    """MCPServer whose tools/list shows compact schemas."""
+
+    async def list_tools(self) -> list[Tool]:
+        return [
+            tool.model_copy(
+                update={
+                    "input_schema": compact_schema(tool.input_schema),
+                    "output_schema": compact_schema(tool.output_schema, output=True),
+                }
+            )
+            for tool in await super().list_tools()
+        ]
+
+
 def build_server(
     settings: Settings,
     *,
     read_only: bool = False,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
-) -> MCPServer[AppContext]:
+) -> EdfsServer:
     """The MCP server for ``settings``. Raises ConfigError/ValueError for bad settings, before serving."""
     sandbox = settings.credential_source() is CredentialSource.SANDBOX
     specs = select_tools(read_only=read_only, include=include, exclude=exclude)
@@ -55,7 +72,7 @@ def build_server(
         finally:
             await client.aclose()
 
-    server: MCPServer[AppContext] = MCPServer(
+    server = EdfsServer(
         "edfs-mcp",
         title="Bentley iTwin EDFS",
         version=__version__,

@@ -68,12 +68,12 @@ def _stringify(value: object) -> object:
 
 ITwinId = Annotated[
     str,
-    Field(description="iTwin ID (GUID); find_itwins looks it up by name", json_schema_extra=UUID_FORMAT),
+    Field(description="iTwin ID; see find_itwins", json_schema_extra=UUID_FORMAT),
     check_guid("itwin_id", "call find_itwins to look up the iTwin ID by name or number"),
 ]
 TimerId = Annotated[
     str,
-    Field(description="Timer ID (GUID) from list_timers", json_schema_extra=UUID_FORMAT),
+    Field(description="Timer ID; see list_timers", json_schema_extra=UUID_FORMAT),
     check_guid("timer_id", "call list_timers with the itwin_id for the timer IDs"),
 ]
 UniqueName = Annotated[

@@ -69,8 +69,21 @@ async def list_timers(ctx: ToolContext, itwin_id: ITwinId) -> Annotated[CallTool
     return reply(TimerList(itwin_id=itwin_id, timers=timers), text)
 
 
+class TimerState(BaseModel):
+    id: str
+    name: str
+    schedule: str
+    enabled: bool
+
+
+def timer_state(timer: Timer) -> TimerState:
+    return TimerState(
+        id=timer.id, name=timer.name, schedule=describe_cron(timer.cron_str), enabled=timer.enabled
+    )
+
+
 class TimerChange(BaseModel):
-    timer: TimerInfo
+    timer: TimerState
     was_enabled: bool | None = Field(description="Before the call; null when unknown")
     changed: bool
 
@@ -106,7 +119,7 @@ async def toggle_timer(
     except (OutcomeUnknown, ServerError) as exc:
         enabled = await _state_after_lost_answer(client, ctx, itwin_id, timer_id)
         raise ToolError(messages.toggle_outcome_unknown(exc, timer_id, enabled)) from None
-    info = timer_info(timer)
+    info = timer_state(timer)
     change = TimerChange(timer=info, was_enabled=not timer.enabled, changed=True)
     return reply(change, f"Timer {info.name!r} is now {'enabled' if info.enabled else 'disabled'}.")
 
@@ -121,7 +134,7 @@ async def set_timer_enabled(
         raise ToolError(messages.timer_not_in_list(itwin_id, timer_id))
     was = timer.enabled
     if was == enabled:
-        info = timer_info(timer)
+        info = timer_state(timer)
         return reply(
             TimerChange(timer=info, was_enabled=was, changed=False), messages.timer_already(info.name, was)
         )
@@ -137,7 +150,7 @@ async def set_timer_enabled(
     if timer.enabled != enabled:
         # Someone else toggled in between: our toggle undid theirs. Say so rather than flip again.
         raise ToolError(messages.timer_raced(timer.name, timer.enabled))
-    info = timer_info(timer)
+    info = timer_state(timer)
     return reply(
         TimerChange(timer=info, was_enabled=was, changed=True), messages.timer_set(info.name, enabled)
     )
@@ -246,7 +259,7 @@ async def _ask_before_delete(
 
 class TimerDeleted(BaseModel):
     deleted: bool
-    timer: TimerInfo
+    timer: TimerState
 
 
 async def delete_timer(
@@ -279,7 +292,7 @@ async def delete_timer(
             raise ToolError(messages.timer_not_in_list(itwin_id, timer_id))
         timer = found
     await app(ctx).client.delete_timer(itwin_id, timer_id, on_wait=waiter(ctx))
-    info = timer_info(timer)
+    info = timer_state(timer)
     return reply(TimerDeleted(deleted=True, timer=info), messages.timer_deleted(info.name))
 
 

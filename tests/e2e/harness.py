@@ -57,8 +57,11 @@ class Session:
     async def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call a tool that must succeed; return its structured content."""
         result = await self.call(name, arguments)
-        assert not result.is_error, text_of(result)
+        text = text_of(result)
+        assert not result.is_error, text
         assert result.structured_content is not None
+        # The text is a short summary; the payload travels once, as structured content.
+        assert len(text) <= 600 and not text.lstrip().startswith(("{", "[")), text
         return result.structured_content
 
     async def error(self, name: str, arguments: dict[str, Any] | None = None) -> str:

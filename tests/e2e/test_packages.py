@@ -1,9 +1,11 @@
 """Packages: discovery, details with systems, and running them."""
 
+import json
+
 import pytest
 
-from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session, text_of
+from edfs_mcp.sandbox import SandboxServer, fixtures, seed
+from tests.e2e.harness import Session, serve, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -107,3 +109,23 @@ async def test_read_execution_result_rejects_unknown_ids_and_columns(admin: Sess
     )
     text = await admin.error("read_execution_result", {"result_id": result["result_id"], "columns": ["nope"]})
     assert "Unknown column(s) 'nope'" in text and result["columns"][0] in text
+
+
+async def test_every_row_of_a_100k_result_reads_back_in_order(sandbox: SandboxServer) -> None:
+    expected = json.loads(fixtures.sensor_payload(False))["data"]
+    arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}
+    async with serve(sandbox, "admin", env={"EDFS_MCP_RESULT_BUDGET_TOKENS": "25000"}) as session:
+        first = await session.ok("execute_integration_package", arguments)
+        rows = list(first["rows"])
+        offset, pages = first["next_offset"], 1
+        while offset is not None:
+            page = await session.ok(
+                "read_execution_result", {"result_id": first["result_id"], "offset": offset, "limit": 5000}
+            )
+            assert page["offset"] == offset
+            rows.extend(page["rows"])
+            offset, pages = page["next_offset"], pages + 1
+    assert len(rows) == len(expected) == seed.SENSOR_ROW_COUNT
+    assert rows == expected
+    assert sandbox.state.writes["execute"] == 1
+    print(f"100 000 rows read back in {pages} pages")
