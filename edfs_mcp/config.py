@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     result_budget_tokens: int = Field(
         8000, ge=500, le=25000, description="Size budget of a tool result's preview, in tokens."
     )
+    timezone: str = Field("UTC", description="IANA zone for next run times shown by list_timers.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="stderr log level."
     )
@@ -71,6 +72,17 @@ class Settings(BaseSettings):
     def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
             return None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Dublin") from None
         return value
 
     @property

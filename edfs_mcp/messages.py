@@ -374,3 +374,26 @@ def delete_declined(timer_id: str, action: str) -> str:
 
 def timer_deleted(name: str) -> str:
     return f"Deleted timer {name!r}."
+
+
+def package_summary(
+    unique_name: str,
+    name: str,
+    variables: list[str],
+    *,
+    checked: bool,
+    missing: list[tuple[str, str]],
+    note: bool,
+) -> str:
+    text = f"{unique_name} ({name}), variables: {', '.join(variables) or 'none'}."
+    if missing:
+        systems = ", ".join(f"{system_type} system {system_id!r}" for system_type, system_id in missing)
+        text += (
+            f" Not configured for this iTwin: {systems}; runs will fail until an administrator with the "
+            "edfs_credmng permission adds it in EDFS (systems of the iTwin)."
+        )
+    elif checked:
+        text += " All required systems are configured in this iTwin."
+    elif note:
+        text += " Systems could not be checked (see systems_note)."
+    return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
@@ -68,6 +69,7 @@ def build_server(
                 results=ResultStore(),
                 budget_tokens=settings.result_budget_tokens,
                 sandbox=sandbox,
+                zone=ZoneInfo(settings.timezone),
             )
         finally:
             await client.aclose()

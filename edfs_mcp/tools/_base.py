@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 
 from mcp.server.mcpserver import Context
@@ -34,6 +35,8 @@ class AppContext:
     results: ResultStore
     budget_tokens: int
     sandbox: bool
+    # Next run times are shown in this zone; EDFS itself evaluates cron in UTC.
+    zone: tzinfo = UTC
 
 
 ToolContext = Context[AppContext, Any]

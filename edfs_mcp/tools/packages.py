@@ -10,6 +10,7 @@ import anyio
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
+from edfs_mcp import messages
 from edfs_mcp.api.models import PackageSystem, System, example_variables
 from edfs_mcp.errors import ApiError
 from edfs_mcp.messages import describe
@@ -142,17 +143,15 @@ async def get_integration_package(
 
 
 def _package_text(info: PackageInfo) -> str:
-    names = ", ".join(v.name for v in info.variables) or "none"
-    text = f"{info.unique_name} ({info.name}), variables: {names}."
-    if info.systems is not None:
-        missing = [s.system_id for s in info.systems if s.required and not s.configured]
-        if missing:
-            text += f" Not configured in this iTwin: {', '.join(missing)} (runs will fail until added)."
-        else:
-            text += " All required systems are configured in this iTwin."
-    elif info.systems_note:
-        text += " Systems could not be checked (see systems_note)."
-    return text
+    missing = [(s.system_type, s.system_id) for s in info.systems or [] if s.required and not s.configured]
+    return messages.package_summary(
+        info.unique_name,
+        info.name,
+        [v.name for v in info.variables],
+        checked=info.systems is not None,
+        missing=missing,
+        note=info.systems_note is not None,
+    )
 
 
 TOOLS = [

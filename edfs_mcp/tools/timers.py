@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import ElicitationResult, Resolve
@@ -39,11 +39,11 @@ class TimerInfo(BaseModel):
     cron: str = Field(description="5-field cron, evaluated in UTC")
     schedule: str = Field(description="The cron schedule in words")
     enabled: bool
-    next_runs_utc: list[datetime] = Field(description="Next run times; empty when disabled")
+    next_runs: list[datetime] = Field(description="Next runs, ISO 8601 with offset; empty when disabled")
     parameters: dict[str, str]
 
 
-def timer_info(timer: Timer) -> TimerInfo:
+def timer_info(timer: Timer, zone: tzinfo = UTC) -> TimerInfo:
     return TimerInfo(
         id=timer.id,
         name=timer.name,
@@ -51,7 +51,7 @@ def timer_info(timer: Timer) -> TimerInfo:
         cron=timer.cron_str,
         schedule=describe_cron(timer.cron_str),
         enabled=timer.enabled,
-        next_runs_utc=next_runs(timer.cron_str) if timer.enabled else [],
+        next_runs=[run.astimezone(zone) for run in next_runs(timer.cron_str)] if timer.enabled else [],
         parameters={p.name: p.value for p in timer.parameters},
     )
 
@@ -62,8 +62,11 @@ class TimerList(BaseModel):
 
 
 async def list_timers(ctx: ToolContext, itwin_id: ITwinId) -> Annotated[CallToolResult, TimerList]:
-    """List an iTwin's timers: package, schedule in words, enabled, next run times (UTC)."""
-    timers = [timer_info(t) for t in await app(ctx).client.list_timers(itwin_id, on_wait=waiter(ctx))]
+    """List an iTwin's timers: package, schedule in words (UTC), enabled, next run times."""
+    state = app(ctx)
+    timers = [
+        timer_info(t, state.zone) for t in await state.client.list_timers(itwin_id, on_wait=waiter(ctx))
+    ]
     enabled = sum(t.enabled for t in timers)
     text = f"{len(timers)} timer(s) in iTwin {itwin_id}, {enabled} enabled."
     return reply(TimerList(itwin_id=itwin_id, timers=timers), text)
@@ -202,7 +205,7 @@ async def create_timer(
             raise
         timer = found
         logger.info("create_timer: answer lost, but the timer exists (%s)", type(exc).__name__)
-    info = timer_info(timer)
+    info = timer_info(timer, app(ctx).zone)
     return reply(
         TimerCreated(timer=info, unknown_parameters=unknown),
         messages.timer_created(info.name, info.schedule, info.enabled, info.id, unknown),

@@ -86,7 +86,9 @@ async def serve(
     env: Mapping[str, str] | None = None,
     args: Sequence[str] = (),
     elicitation_callback: ElicitationFnT | None = None,
+    mode: str = "auto",
 ) -> AsyncIterator[Session]:
+    """``mode``: "auto" negotiates the newest protocol (2026-07-28); "legacy" forces 2025-11-25."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "edfs_mcp", "serve", *args],
@@ -99,6 +101,7 @@ async def serve(
                 stdio_client(params, errlog=errlog),
                 read_timeout_seconds=60,
                 elicitation_callback=elicitation_callback,
+                mode=mode,
             ) as client:
                 yield Session(client, path)
         finally:

@@ -38,7 +38,7 @@ async def test_package_details_with_an_itwin_say_which_systems_are_missing(admin
     )
     systems = (sql.structured_content or {})["systems"]
     assert [(s["system_id"], s["configured"]) for s in systems] == [("local_sql_server", False)]
-    assert "Not configured in this iTwin: local_sql_server" in text_of(sql)
+    assert "Not configured for this iTwin: EDF.Sql system 'local_sql_server'" in text_of(sql)
 
 
 async def test_execute_returns_the_packages_rows(admin: Session, sandbox: SandboxServer) -> None:

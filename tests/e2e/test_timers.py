@@ -25,9 +25,9 @@ async def test_list_timers_shows_schedules_in_words(admin: Session, sandbox: San
     assert set(timers) == {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}
     nightly = timers[NIGHTLY]
     assert nightly["cron"] == "0 22 * * 1-5" and nightly["schedule"] == "At 22:00, Monday through Friday"
-    assert nightly["enabled"] is False and nightly["next_runs_utc"] == []
+    assert nightly["enabled"] is False and nightly["next_runs"] == []
     enabled = [t for t in timers.values() if t["enabled"]]
-    assert enabled and all(len(t["next_runs_utc"]) == 3 for t in enabled)
+    assert enabled and all(len(t["next_runs"]) == 3 for t in enabled)
 
 
 async def test_toggle_twice_flips_and_flips_back(admin: Session, sandbox: SandboxServer) -> None:
@@ -97,9 +97,10 @@ async def test_delete_without_elicitation_needs_confirm(admin: Session, sandbox:
     assert NIGHTLY not in {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
 @pytest.mark.parametrize(("action", "deleted"), [("accept", True), ("decline", False)])
 async def test_delete_asks_the_user_when_the_client_can(
-    sandbox: SandboxServer, action: str, deleted: bool
+    sandbox: SandboxServer, action: str, deleted: bool, mode: str
 ) -> None:
     questions: list[str] = []
 
@@ -107,8 +108,11 @@ async def test_delete_asks_the_user_when_the_client_can(
         questions.append(params.message)
         return ElicitResult(action=action, content={"delete": True} if action == "accept" else None)
 
-    async with serve(sandbox, "admin", elicitation_callback=answer) as session:
+    async with serve(sandbox, "admin", elicitation_callback=answer, mode=mode) as session:
+        era = session.client.protocol_version
         result = await session.call("delete_timer", {"itwin_id": NORTHGATE, "timer_id": NIGHTLY})
+    # "auto" negotiates 2026-07-28 (input-required results); "legacy" 2025-11-25 (elicitation requests).
+    assert (era >= "2026-07-28") is (mode == "auto")
     assert (
         len(questions) == 1
         and "SAP_WORK_ORDERS at 22:00" in questions[0]
@@ -132,3 +136,13 @@ async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
         "query_odata",
     }
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools)
+
+
+async def test_next_runs_are_shown_in_the_configured_zone(sandbox: SandboxServer) -> None:
+    async with serve(sandbox, "admin", env={"EDFS_MCP_TIMEZONE": "America/New_York"}) as session:
+        listing = await session.ok("list_timers", {"itwin_id": NORTHGATE})
+    monthly = next(t for t in listing["timers"] if t["id"] == seed.TIMER_NORTHGATE_SQL_MONTHLY)
+    # 14:15 UTC is 09:15 or 10:15 in New York, depending on daylight saving time.
+    assert all(
+        run[11:16] in ("09:15", "10:15") and run[-6:] in ("-05:00", "-04:00") for run in monthly["next_runs"]
+    )
