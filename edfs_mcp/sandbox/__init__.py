@@ -1,4 +1,10 @@
-"""A faithful emulator of the EDFS and iTwins APIs plus an OAuth token server, for demos and tests.
+"""A faithful emulator of the EDFS and iTwins APIs plus an OAuth server, for demos and tests.
+
+The OAuth side signs in service clients (client credentials) and people: device flow with a
+browser verification page at ``/device``, authorization code + PKCE with a sign-in page at
+``/connect/authorize``, rotating refresh tokens, revocation, discovery and JWKS. People are
+``seed.USERS`` (password ``seed.SANDBOX_PASSWORD``); ``SandboxServer(auto_approve=True)`` approves
+every sign-in as ``seed.AUTO_APPROVE_USER`` without one.
 
 It imports nothing from the rest of ``edfs_mcp`` so it cannot share the client's mistakes.
 

@@ -1,4 +1,4 @@
-"""The ``/_sandbox`` control API: counters, faults, token lifetime and reset over HTTP.
+"""The ``/_sandbox`` control API: counters, faults, OAuth settings and reset over HTTP.
 
 For driving a standalone sandbox (``edfs-mcp sandbox``) from another process; in-process tests use
 ``SandboxState`` directly. It has no authentication: the sandbox listens on loopback only.
@@ -23,8 +23,42 @@ def status(state: SandboxState) -> dict[str, Any]:
             "tokenRequests": dict(state.token_requests),
             "requestCount": len(state.requests),
             "tokenLifetimeSeconds": state.token_lifetime_seconds,
+            "oauth": {key: getattr(state, attr) for key, attr in _OAUTH_SETTINGS.items()},
             "faults": state.faults.snapshot(),
         }
+
+
+# Body keys of POST /_sandbox/oauth -> SandboxState attributes.
+_OAUTH_SETTINGS = {
+    "autoApprove": "auto_approve",
+    "deviceFlowEnabled": "device_flow_enabled",
+    "deviceCodeLifetimeSeconds": "device_code_lifetime_seconds",
+    "devicePollIntervalSeconds": "device_poll_interval_seconds",
+    "authorizationCodeLifetimeSeconds": "authorization_code_lifetime_seconds",
+    "refreshTokenLifetimeSeconds": "refresh_token_lifetime_seconds",
+    "tokenLifetimeSeconds": "token_lifetime_seconds",
+}
+
+
+def _apply_oauth(state: SandboxState, body: dict[str, Any]) -> None:
+    """Set the OAuth settings named in ``body``; all are checked before any is set."""
+    unknown = sorted(set(body) - set(_OAUTH_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+    values: dict[str, bool | int] = {}
+    for key, value in body.items():
+        attr = _OAUTH_SETTINGS[key]
+        if isinstance(getattr(state, attr), bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false")
+            values[attr] = value
+        else:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{key} must be a whole number of seconds, 0 or more")
+            values[attr] = value
+    with state.lock:
+        for attr, value in values.items():
+            setattr(state, attr, value)
 
 
 def _apply(state: SandboxState, body: dict[str, Any]) -> None:
@@ -74,6 +108,16 @@ def routes(state: SandboxState) -> list[Route]:
             return JSONResponse({"error": {"code": "InvalidFault", "message": str(exc)}}, status_code=400)
         return JSONResponse(status(state))
 
+    async def set_oauth(request: Request) -> Response:
+        body, error = parse_json(await request.body())
+        try:
+            if error or not isinstance(body, dict):
+                raise ValueError(error or "body must be a JSON object")
+            _apply_oauth(state, body)
+        except ValueError as exc:
+            return JSONResponse({"error": {"code": "InvalidSetting", "message": str(exc)}}, status_code=400)
+        return JSONResponse(status(state))
+
     async def clear_faults(request: Request) -> Response:
         state.faults.clear()
         return JSONResponse(status(state))
@@ -86,5 +130,6 @@ def routes(state: SandboxState) -> list[Route]:
         Route("/_sandbox/status", get_status, methods=["GET"]),
         Route("/_sandbox/faults", set_faults, methods=["POST"]),
         Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
+        Route("/_sandbox/oauth", set_oauth, methods=["POST"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
     ]

@@ -1,11 +1,13 @@
 """The sandbox's OAuth authorization server: authlib's server classes adapted to Starlette.
 
 authlib ships no Starlette server integration, so this module supplies the three adapter methods
-(``create_oauth2_request``, ``create_json_request``, ``handle_response``). Today it serves the client
-credentials grant; more grants register on the same server. Access tokens are RS256 JWTs signed
-with the state's key and checked by the API side with ``verify_access_token``.
+(``create_oauth2_request``, ``create_json_request``, ``handle_response``). The grants (client
+credentials, authorization code + PKCE, refresh token, device code) live in ``oauth_grants``, the
+device verification page in ``device``, the sign-in page in ``authorize``. Access tokens are RS256
+JWTs signed with the state's key and checked by the API side with ``verify_access_token``.
 
-Tokens and secrets are never logged: authlib logs tokens at DEBUG, so its logger is held at WARNING.
+Tokens, codes and secrets are never logged: authlib logs tokens at DEBUG, so its logger is held at
+WARNING, and nothing here logs at all.
 """
 
 from __future__ import annotations
@@ -15,33 +17,35 @@ import json
 import logging
 import time
 import uuid
-from contextvars import ContextVar
-from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749 import (
-    AuthorizationServer,
-    ClientMixin,
-    JsonRequest,
-    OAuth2Error,
-    OAuth2Request,
-    grants,
-)
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, JsonRequest, OAuth2Error, OAuth2Request
 from joserfc import jwt
 from joserfc.jwt import JWTClaimsRegistry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import seed
+from . import authorize, device, seed
 from ._http import base_url
+from .oauth_grants import (
+    ISSUER,
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+    SandboxDeviceAuthorizationEndpoint,
+    SandboxDeviceCodeGrant,
+    SandboxRevocationEndpoint,
+    SandboxUser,
+)
+from .oauth_web import FormRequest, read_form
 from .state import SandboxState
 
 logging.getLogger("authlib").setLevel(logging.WARNING)
 
-# The token generator has no request argument; the endpoint sets the issuer here for the call.
-_issuer: ContextVar[str] = ContextVar("sandbox_issuer")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def mint_access_token(
@@ -54,9 +58,12 @@ def mint_access_token(
     lifetime: int | None = None,
     issued_at: int | None = None,
 ) -> str:
-    """Sign an access token as the token endpoint does (tests use it for expired or odd tokens)."""
+    """Sign an access token as the token endpoint does (tests use it for expired or odd tokens).
+
+    A subject that is a seeded identity also gets a ``name`` claim (the identity's display name).
+    """
     iat = int(time.time()) if issued_at is None else issued_at
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "sub": subject,
         "client_id": client_id,
@@ -65,6 +72,9 @@ def mint_access_token(
         "exp": iat + (state.token_lifetime_seconds if lifetime is None else lifetime),
         "jti": uuid.uuid4().hex,
     }
+    identity = state.identities.get(subject)
+    if identity is not None:
+        claims["name"] = identity.name
     header = {"alg": "RS256", "typ": "JWT", "kid": state.signing_key.kid}
     return jwt.encode(header, claims, state.signing_key)
 
@@ -84,6 +94,35 @@ def verify_access_token(state: SandboxState, token: str, issuer: str) -> dict[st
     return claims
 
 
+def redirect_uri_matches(registered: str, requested: str) -> bool:
+    """Whether ``requested`` is the registered redirect URI.
+
+    The match is exact, with one exception from RFC 8252 section 7.3: a registered *loopback* URI
+    (``http`` to ``localhost``, ``127.0.0.1`` or ``[::1]``) matches the same scheme, host, path and
+    query on **any** port, since a native app listens on whatever port is free. No fragment and no
+    user info are allowed. ``http://127.0.0.1:53124/signin-callback`` therefore matches the
+    registered ``http://127.0.0.1:3301/signin-callback``; ``/other-path`` or ``https`` does not.
+    """
+    if requested == registered:
+        return True
+    try:
+        reg, req = urlsplit(registered), urlsplit(requested)
+        _ = req.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    if reg.scheme != "http" or reg.hostname not in LOOPBACK_HOSTS:
+        return False
+    return (
+        req.scheme == "http"
+        and req.hostname == reg.hostname
+        and req.username is None
+        and req.password is None
+        and req.path == reg.path
+        and req.query == reg.query
+        and "#" not in requested
+    )
+
+
 class _Client(ClientMixin):  # type: ignore[misc]
     def __init__(self, record: seed.ClientSeed) -> None:
         self.record = record
@@ -100,7 +139,7 @@ class _Client(ClientMixin):  # type: ignore[misc]
         return " ".join(allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.record.redirect_uris
+        return any(redirect_uri_matches(uri, redirect_uri) for uri in self.record.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
         secret = self.record.secret
@@ -118,31 +157,6 @@ class _Client(ClientMixin):  # type: ignore[misc]
         return grant_type in self.record.grant_types
 
 
-class _ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
-
-
-class _FormRequest(OAuth2Request):  # type: ignore[misc]
-    """An OAuth2Request over a form already read from the Starlette request (form reads are async)."""
-
-    def __init__(self, request: Request, form: dict[str, str]) -> None:
-        # The sandbox serves plain HTTP on loopback or in-process by design; authlib's transport check
-        # protects real deployments, so it is handed the https form of the same URL.
-        parts = urlsplit(str(request.url))
-        super().__init__(request.method, urlunsplit(("https", *parts[1:])), headers=request.headers)
-        self._form = form
-        self._args = dict(request.query_params)
-        self.payload = BasicOAuth2Payload({**self._args, **form})
-
-    @property
-    def args(self) -> dict[str, str]:
-        return self._args
-
-    @property
-    def form(self) -> dict[str, str]:
-        return self._form
-
-
 class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """authlib's AuthorizationServer bound to a ``SandboxState``."""
 
@@ -150,14 +164,19 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=list(seed.SCOPES_SUPPORTED))
         self.state = state
         self.register_token_generator("default", self._generate_token)
-        self.register_grant(_ClientCredentialsGrant)
+        self.register_grant(ClientCredentialsGrant)
+        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_grant(SandboxDeviceCodeGrant)
+        self.register_endpoint(SandboxDeviceAuthorizationEndpoint)
+        self.register_endpoint(SandboxRevocationEndpoint)
 
     def query_client(self, client_id: str) -> _Client | None:
         record = self.state.clients.get(client_id)
         return _Client(record) if record else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
-        """Nothing to store: access tokens are self-contained JWTs."""
+        """Nothing to store: access tokens are self-contained JWTs, refresh tokens are stored as made."""
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No signal system here."""
@@ -169,17 +188,18 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         response: Response = super().handle_error_response(request, error)
         return response
 
-    def create_oauth2_request(self, request: _FormRequest) -> _FormRequest:
+    def create_oauth2_request(self, request: FormRequest) -> FormRequest:
         return request
 
     def create_json_request(self, request: Request) -> JsonRequest:
-        raise NotImplementedError("no JSON endpoints yet")
+        raise NotImplementedError("no JSON endpoints")
 
     def handle_response(self, status: int, body: Any, headers: Any) -> Response:
-        content = json.dumps(body) if isinstance(body, dict) else str(body)
-        out = Response(
-            content, status_code=status, headers=dict(headers or []), media_type="application/json"
-        )
+        sent = dict(headers or [])
+        if isinstance(body, dict):
+            out = Response(json.dumps(body), status_code=status, headers=sent, media_type="application/json")
+        else:
+            out = Response(str(body or ""), status_code=status, headers=sent)
         out.headers["Cache-Control"] = "no-store"
         return out
 
@@ -187,62 +207,111 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self,
         grant_type: str,
         client: _Client,
-        user: Any = None,
+        user: SandboxUser | None = None,
         scope: str | None = None,
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
+        state = self.state
         granted = client.get_allowed_scope(scope)
-        lifetime = int(self.state.token_lifetime_seconds)
-        subject = client.record.identity_id or client.client_id
+        lifetime = int(state.token_lifetime_seconds)
+        subject = user.identity_id if user else (client.record.identity_id or client.client_id)
         token = mint_access_token(
-            self.state,
-            issuer=_issuer.get(),
-            client_id=client.client_id,
-            subject=subject,
-            scope=granted,
-            lifetime=lifetime,
+            state, issuer=ISSUER.get(), client_id=client.client_id, subject=subject, scope=granted
         )
-        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": granted}
+        body: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "scope": granted,
+        }
+        # Refresh tokens go to people (not service clients) who asked for offline_access.
+        if include_refresh_token and user is not None and seed.OFFLINE_ACCESS in granted.split():
+            family = user.family_id or state.oauth.new_family()
+            body["refresh_token"] = state.oauth.issue_refresh(
+                family, client.client_id, user.username, granted, int(state.refresh_token_lifetime_seconds)
+            )
+        return body
+
+
+def _discovery(state: SandboxState, base: str) -> dict[str, Any]:
+    grant_types = ["authorization_code", "client_credentials", "refresh_token"]
+    doc: dict[str, Any] = {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/connect/authorize",
+        "token_endpoint": f"{base}/connect/token",
+        "userinfo_endpoint": f"{base}/connect/userinfo",
+        "revocation_endpoint": f"{base}/connect/revocation",
+        "jwks_uri": f"{base}/.well-known/openid-configuration/jwks",
+        "grant_types_supported": grant_types,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": list(seed.SCOPES_SUPPORTED),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }
+    if state.device_flow_enabled:
+        doc["device_authorization_endpoint"] = f"{base}/as/device_authz.oauth2"
+        grant_types.append(seed.DEVICE_CODE_GRANT)
+    return doc
 
 
 def routes(state: SandboxState) -> list[Route]:
-    """Token endpoint, discovery document and JWKS."""
+    """Token, revocation and userinfo endpoints, discovery, JWKS, device flow and sign-in page."""
     server = SandboxAuthorizationServer(state)
 
     async def token(request: Request) -> Response:
-        raw = await request.body()
-        try:
-            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        except (UnicodeDecodeError, ValueError):
-            form = {}
+        form = await read_form(request)
         state.count_token_request(form.get("grant_type") or "(none)")
-        reset = _issuer.set(base_url(request))
+        reset = ISSUER.set(base_url(request))
         try:
-            response: Response = server.create_token_response(_FormRequest(request, form))
+            response: Response = server.create_token_response(FormRequest(request, form))
         finally:
-            _issuer.reset(reset)
+            ISSUER.reset(reset)
         return response
 
-    async def discovery(request: Request) -> Response:
-        base = base_url(request)
+    async def revocation(request: Request) -> Response:
+        form = await read_form(request)
+        response: Response = server.create_endpoint_response("revocation", FormRequest(request, form))
+        return response
+
+    async def userinfo(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+        claims = None
+        if scheme.lower() == "bearer" and token.strip():
+            claims = verify_access_token(state, token.strip(), base_url(request))
+        identity = state.identities.get(str(claims.get("sub"))) if claims else None
+        if claims is None or identity is None:
+            return JSONResponse(
+                {"error": "invalid_token", "error_description": "The access token is invalid or expired."},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         return JSONResponse(
             {
-                "issuer": base,
-                "token_endpoint": f"{base}/connect/token",
-                "jwks_uri": f"{base}/.well-known/openid-configuration/jwks",
-                "grant_types_supported": ["client_credentials"],
-                "scopes_supported": list(seed.SCOPES_SUPPORTED),
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            }
+                "sub": identity.id,
+                "name": identity.name,
+                "email": identity.email,
+                "org": identity.organization_id,
+                "org_name": seed.ORGANIZATIONS[identity.organization_id],
+            },
+            headers={"Cache-Control": "no-store"},
         )
+
+    async def discovery(request: Request) -> Response:
+        return JSONResponse(_discovery(state, base_url(request)))
 
     async def jwks(request: Request) -> Response:
         return JSONResponse({"keys": [state.signing_key.as_dict(private=False)]})
 
     return [
         Route("/connect/token", token, methods=["POST"]),
+        Route("/connect/revocation", revocation, methods=["POST"]),
+        Route("/connect/userinfo", userinfo, methods=["GET", "POST"]),
         Route("/.well-known/openid-configuration", discovery, methods=["GET"]),
         Route("/.well-known/openid-configuration/jwks", jwks, methods=["GET"]),
+        *device.routes(state, server),
+        *authorize.routes(state, server),
     ]

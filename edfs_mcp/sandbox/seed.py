@@ -129,6 +129,22 @@ IDENTITIES: tuple[Identity, ...] = (
     ),
 )
 
+# --- People who sign in interactively (device flow, authorization code) ------------------------------
+# Each sandbox user acts as one identity above, so user tokens pass the same permission checks.
+SANDBOX_PASSWORD = "demo-pass-4821"  # every sandbox user's password; demo data, not a secret
+USER_ADMIN = "avery"
+USER_OPERATOR = "oscar"
+USER_VIEWER = "vera"
+USER_HARBOR_ADMIN = "hana"
+AUTO_APPROVE_USER = USER_ADMIN  # who approves device and authorization requests under --auto-approve
+
+USERS: dict[str, str] = {  # username -> identity ID
+    USER_ADMIN: IDENTITY_ADMIN,
+    USER_OPERATOR: IDENTITY_OPERATOR,
+    USER_VIEWER: IDENTITY_VIEWER,
+    USER_HARBOR_ADMIN: IDENTITY_HARBOR_ADMIN,
+}
+
 # --- OAuth clients ---------------------------------------------------------------------------------
 CLIENT_ADMIN_ID = "edfs-sandbox-admin"
 CLIENT_ADMIN_SECRET = "sandbox-admin-secret-3Qk9"
@@ -138,15 +154,26 @@ CLIENT_VIEWER_ID = "edfs-sandbox-viewer"
 CLIENT_VIEWER_SECRET = "sandbox-viewer-secret-1Mx8"
 CLIENT_HARBOR_ADMIN_ID = "edfs-sandbox-harbor-admin"
 CLIENT_HARBOR_ADMIN_SECRET = "sandbox-harbor-secret-5Tz4"
-PUBLIC_CLIENT_ID = "edfs-mcp-sandbox-cli"
+PUBLIC_CLIENT_ID = "edfs-mcp-sandbox-cli"  # native app: no secret, PKCE S256, device flow
+WEB_CLIENT_ID = "edfs-sandbox-web"  # confidential web app: authorization code + secret
+WEB_CLIENT_SECRET = "sandbox-web-secret-8Hn6"
 
 SCOPE = "itwin-platform"
+OFFLINE_ACCESS = "offline_access"
 SCOPES_SUPPORTED = ("itwin-platform", "openid", "profile", "email", "organization", "offline_access")
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# Loopback redirect URIs match on any port (RFC 8252 section 7.3); see ``oauth.redirect_uri_matches``.
+SIGNIN_CALLBACK = "http://localhost:3301/signin-callback"
+LOOPBACK_REDIRECT_URIS = (
+    SIGNIN_CALLBACK,
+    "http://127.0.0.1:3301/signin-callback",
+    "http://[::1]:3301/signin-callback",
+)
 
 
 @dataclass(frozen=True)
 class ClientSeed:
-    """An OAuth client. Confidential clients act as ``identity_id``; public ones sign users in (later)."""
+    """An OAuth client. Service clients act as ``identity_id``; the others sign users in."""
 
     client_id: str
     secret: str | None
@@ -166,8 +193,15 @@ CLIENTS: tuple[ClientSeed, ...] = (
         PUBLIC_CLIENT_ID,
         None,
         None,
-        ("authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"),
-        ("http://localhost:3301/signin-callback", "http://127.0.0.1:3301/signin-callback"),
+        ("authorization_code", "refresh_token", DEVICE_CODE_GRANT),
+        LOOPBACK_REDIRECT_URIS,
+    ),
+    ClientSeed(
+        WEB_CLIENT_ID,
+        WEB_CLIENT_SECRET,
+        None,
+        ("authorization_code", "refresh_token"),
+        LOOPBACK_REDIRECT_URIS,
     ),
 )
 

@@ -15,12 +15,26 @@ if TYPE_CHECKING:
 
 
 class SandboxServer:
-    """The sandbox on a real socket. ``port=0`` picks a free port; ``base_url`` has the real one."""
+    """The sandbox on a real socket. ``port=0`` picks a free port; ``base_url`` has the real one.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SandboxState | None = None) -> None:
+    ``auto_approve=True`` (``edfs-mcp sandbox --auto-approve``) approves every device code and
+    authorization request as ``seed.AUTO_APPROVE_USER`` without a person: the state's
+    ``auto_approve`` and ``auto_approve_default`` are switched on, so ``reset()`` keeps it on.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state: SandboxState | None = None,
+        *,
+        auto_approve: bool = False,
+    ) -> None:
         self.host = host
         self.port = port
         self.state = SandboxState() if state is None else state
+        if auto_approve:
+            self.state.auto_approve = self.state.auto_approve_default = True
         self.app = build_app(self.state)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

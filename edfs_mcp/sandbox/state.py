@@ -17,9 +17,14 @@ from joserfc.jwk import RSAKey
 
 from . import seed
 from .faults import Faults
+from .oauth_store import OAuthStore
 
 REQUEST_LOG_SIZE = 10_000
 DEFAULT_TOKEN_LIFETIME = 3600
+DEFAULT_DEVICE_CODE_LIFETIME = 600
+DEFAULT_DEVICE_POLL_INTERVAL = 5
+DEFAULT_AUTHORIZATION_CODE_LIFETIME = 60
+DEFAULT_REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
 
 
 def now_iso() -> str:
@@ -31,6 +36,13 @@ class SandboxState:
     """Organizations, iTwins, subscriptions, timers, systems, role assignments, counters and faults.
 
     ``SandboxState()`` is seeded; ``SandboxState.seeded()`` says so out loud.
+
+    OAuth settings (all restored by ``reset``): ``token_lifetime_seconds`` (access tokens),
+    ``device_code_lifetime_seconds`` and ``device_poll_interval_seconds`` (device flow),
+    ``authorization_code_lifetime_seconds``, ``refresh_token_lifetime_seconds``,
+    ``device_flow_enabled`` (off: discovery omits the device endpoint, which then answers 404) and
+    ``auto_approve`` (device and authorization requests are approved as ``seed.AUTO_APPROVE_USER``;
+    ``reset`` restores ``auto_approve_default``, the value the state was built with).
     """
 
     itwins: dict[str, seed.ITwinSeed]
@@ -40,8 +52,17 @@ class SandboxState:
     credentials: dict[str, dict[str, str]]  # record id -> credentials; write-only
     assignments: dict[tuple[str, str], dict[str, set[str]]]  # (iTwin, package) -> iTwin role -> package roles
 
-    def __init__(self) -> None:
+    def __init__(self, *, auto_approve: bool = False) -> None:
         self.lock = threading.RLock()
+        self.auto_approve_default = auto_approve
+        self.auto_approve = auto_approve
+        self.device_flow_enabled = True
+        self.device_code_lifetime_seconds = DEFAULT_DEVICE_CODE_LIFETIME
+        self.device_poll_interval_seconds = DEFAULT_DEVICE_POLL_INTERVAL
+        self.authorization_code_lifetime_seconds = DEFAULT_AUTHORIZATION_CODE_LIFETIME
+        self.refresh_token_lifetime_seconds = DEFAULT_REFRESH_TOKEN_LIFETIME
+        # Issued grants (refresh tokens, pending codes) outlive reset(), as access tokens do.
+        self.oauth = OAuthStore()
         self.faults = Faults()
         self.writes: Counter[str] = Counter()
         self.requests: deque[tuple[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
@@ -61,9 +82,19 @@ class SandboxState:
         return cls()
 
     def reset(self) -> None:
-        """Back to the seed data; counters, request log, faults and token lifetime are reset too."""
+        """Back to the seed data; counters, request log, faults and OAuth settings are reset too.
+
+        Grants already issued (refresh tokens, device and authorization codes) are kept, as are
+        access tokens: a signed-in client stays signed in. ``oauth.clear()`` forgets them.
+        """
         with self.lock:
             self.token_lifetime_seconds = DEFAULT_TOKEN_LIFETIME
+            self.device_code_lifetime_seconds = DEFAULT_DEVICE_CODE_LIFETIME
+            self.device_poll_interval_seconds = DEFAULT_DEVICE_POLL_INTERVAL
+            self.authorization_code_lifetime_seconds = DEFAULT_AUTHORIZATION_CODE_LIFETIME
+            self.refresh_token_lifetime_seconds = DEFAULT_REFRESH_TOKEN_LIFETIME
+            self.device_flow_enabled = True
+            self.auto_approve = self.auto_approve_default
             self.faults.clear()
             self.writes.clear()
             self.requests.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx2
@@ -9,6 +10,7 @@ import pytest
 
 from edfs_mcp.sandbox import SandboxServer
 from tests.sandbox.helpers import CREDENTIALS, Api, fetch_token
+from tests.sandbox.oauth_helpers import FakeClock
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +22,18 @@ def server() -> Iterator[SandboxServer]:
 @pytest.fixture(autouse=True)
 def _fresh_state(server: SandboxServer) -> Iterator[None]:
     server.state.reset()
+    server.state.oauth.clear()  # reset() keeps issued grants; tests start with none
     yield
     server.state.faults.clear()
+    server.state.oauth.clock = time.time
+
+
+@pytest.fixture
+def clock(server: SandboxServer) -> FakeClock:
+    """Device codes, authorization codes and refresh tokens expire by this clock; move it by hand."""
+    fake = FakeClock()
+    server.state.oauth.clock = fake
+    return fake
 
 
 @pytest.fixture(scope="session")

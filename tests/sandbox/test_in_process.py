@@ -88,3 +88,30 @@ def test_bulk_payload_is_generated_fast_and_cached() -> None:
     assert generated < 1.0
     assert time.perf_counter() - started < 0.01
     assert first.count(b'"sensorId"') == 100_000
+
+
+async def test_device_flow_and_refresh_work_in_process(state: SandboxState) -> None:
+    state.auto_approve = True
+    state.device_poll_interval_seconds = 0
+    transport = httpx2.ASGITransport(app=build_app(state))
+    async with httpx2.AsyncClient(transport=transport, base_url=BASE) as c:
+        start = await c.post(
+            "/as/device_authz.oauth2",
+            data={"client_id": seed.PUBLIC_CLIENT_ID, "scope": "itwin-platform offline_access"},
+        )
+        assert start.json()["verification_uri"] == f"{BASE}/device"
+        form = {"grant_type": seed.DEVICE_CODE_GRANT, "device_code": start.json()["device_code"]}
+        form["client_id"] = seed.PUBLIC_CLIENT_ID
+        assert (await c.post("/connect/token", data=form)).json()["error"] == "authorization_pending"
+        tokens = (await c.post("/connect/token", data=form)).json()
+        assert jwt.decode(tokens["access_token"], state.signing_key).claims["iss"] == BASE
+        again = await c.post(
+            "/connect/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": seed.PUBLIC_CLIENT_ID,
+            },
+        )
+        assert again.status_code == 200
+        assert state.token_requests == {seed.DEVICE_CODE_GRANT: 2, "refresh_token": 1}

@@ -63,6 +63,7 @@ def test_token_claims_carry_issuer_subject_client_scope_and_lifetime(
     assert claims["exp"] - claims["iat"] == 120
     assert abs(claims["iat"] - time.time()) < 60
     assert len(claims["jti"]) >= 16
+    assert claims["name"] == "Oscar Operator"
 
 
 def test_wrong_secret_is_invalid_client_401(http: httpx2.Client, server: SandboxServer) -> None:
@@ -123,12 +124,29 @@ def test_token_endpoint_answers_only_post(http: httpx2.Client) -> None:
 
 
 def test_discovery_document_points_at_this_server(http: httpx2.Client, server: SandboxServer) -> None:
+    base = server.base_url
     doc = http.get("/.well-known/openid-configuration").json()
-    assert doc["issuer"] == server.base_url
-    assert doc["token_endpoint"] == f"{server.base_url}/connect/token"
-    assert doc["jwks_uri"] == f"{server.base_url}/.well-known/openid-configuration/jwks"
-    assert doc["grant_types_supported"] == ["client_credentials"]
-    assert "itwin-platform" in doc["scopes_supported"]
+    assert doc["issuer"] == base
+    assert doc["authorization_endpoint"] == f"{base}/connect/authorize"
+    assert doc["token_endpoint"] == f"{base}/connect/token"
+    assert doc["device_authorization_endpoint"] == f"{base}/as/device_authz.oauth2"
+    assert doc["revocation_endpoint"] == f"{base}/connect/revocation"
+    assert doc["userinfo_endpoint"] == f"{base}/connect/userinfo"
+    assert doc["jwks_uri"] == f"{base}/.well-known/openid-configuration/jwks"
+    assert sorted(doc["grant_types_supported"]) == sorted(
+        ["authorization_code", "client_credentials", "refresh_token", seed.DEVICE_CODE_GRANT]
+    )
+    assert doc["response_types_supported"] == ["code"]
+    assert doc["code_challenge_methods_supported"] == ["S256"]
+    assert {"itwin-platform", "offline_access"} <= set(doc["scopes_supported"])
+    assert set(doc["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    }
+    for key, value in doc.items():  # every advertised endpoint answers on this server
+        if key.endswith(("_endpoint", "_uri")):
+            assert value.startswith(base), key
 
 
 def test_jwks_publishes_only_the_public_key(http: httpx2.Client) -> None:
