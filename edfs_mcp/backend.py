@@ -35,6 +35,10 @@ def open_client(settings: Settings) -> EdfsClient:
             scope="itwin-platform",
             transport=transport,
         )
+    elif source is CredentialSource.USER:
+        from edfs_mcp.auth.login import SignInSetup
+
+        tokens = SignInSetup.from_settings(settings).token_source()
     elif source is CredentialSource.ACCESS_TOKEN:
         assert settings.access_token is not None
         tokens = StaticTokenSource(settings.access_token.get_secret_value())

@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tools", type=_names, default=[], help="comma-separated tool names to serve")
     serve.add_argument("--exclude-tools", type=_names, default=[], help="comma-separated tool names to hide")
 
+    login = commands.add_parser("login", help="sign in to Bentley as a person (saves a refreshable token)")
+    login.add_argument("--flow", choices=["auto", "device", "browser"], default=None)
+    login.add_argument(
+        "--no-browser", action="store_true", help="only print the address, never open a browser"
+    )
+    commands.add_parser("logout", help="revoke and forget the saved sign-in")
+    commands.add_parser("status", help="who is signed in, how, until when, and where the token is kept")
+
     sandbox = commands.add_parser("sandbox", help="serve the EDFS sandbox alone over HTTP")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -123,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "sandbox":
             return _sandbox(args)
+        if command in ("login", "logout", "status"):
+            from edfs_mcp.cli_auth import run_auth_command
+
+            return run_auth_command(command, args, settings)
         return _serve(args, settings)
     except ConfigError as exc:
         print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)

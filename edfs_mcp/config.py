@@ -6,8 +6,11 @@ Nothing else in the package reads the environment: the CLI builds a
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +27,7 @@ class CredentialSource(StrEnum):
 
     ACCESS_TOKEN = "access token"  # noqa: S105 - a label, not a token
     CLIENT_CREDENTIALS = "client credentials"
+    USER = "user sign-in"
     SANDBOX = "sandbox"
 
 
@@ -43,6 +47,19 @@ class Settings(BaseSettings):
     access_token: SecretStr | None = Field(None, description="A ready access token; never refreshed.")
     scopes: str = Field("itwin-platform", description="Space-separated OAuth scopes.")
     sandbox: bool = Field(False, description="Use the embedded sandbox instead of Bentley.")
+    device_authorization_endpoint: HttpUrl | None = Field(
+        None, description="Device endpoint to use when discovery advertises none."
+    )
+    redirect_uri: str = Field(
+        "http://localhost:3301/signin-callback", description="Loopback redirect registered for your app."
+    )
+    sign_in_flow: Literal["auto", "device", "browser"] = Field(
+        "auto", description="Interactive sign-in flow."
+    )
+    token_store: Literal["auto", "keyring", "file", "memory"] = Field(
+        "auto", description="Where tokens persist."
+    )
+    config_dir: Path | None = Field(None, description="Directory for the token file and its lock.")
     read_only: bool = Field(False, description="Serve only read-only tools.")
 
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
@@ -72,6 +89,14 @@ class Settings(BaseSettings):
     def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
             return None
+        return value
+
+    @field_validator("redirect_uri")
+    @classmethod
+    def _loopback_redirect(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "http" or parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError("must be an http:// loopback URI, e.g. http://localhost:3301/signin-callback")
         return value
 
     @field_validator("timezone")
@@ -106,11 +131,21 @@ class Settings(BaseSettings):
         if self.client_id and self.client_secret is not None:
             return CredentialSource.CLIENT_CREDENTIALS
         if self.client_id:
-            raise ConfigError(
-                "EDFS_MCP_CLIENT_ID is set without EDFS_MCP_CLIENT_SECRET: set the secret of your "
-                "service app, or set EDFS_MCP_ACCESS_TOKEN, or unset EDFS_MCP_CLIENT_ID to use the sandbox."
-            )
+            return CredentialSource.USER
         return CredentialSource.SANDBOX
+
+    @property
+    def user_scopes(self) -> str:
+        """Scopes for a person's sign-in: always with offline_access, so it lasts weeks."""
+        scopes = self.scopes.split()
+        return " ".join([*scopes, "offline_access"] if "offline_access" not in scopes else scopes)
+
+    @property
+    def token_directory(self) -> Path:
+        if self.config_dir is not None:
+            return self.config_dir
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(base) / "edfs-mcp"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -40,6 +40,7 @@ __all__ = [
     "OutcomeUnknown",
     "RateLimited",
     "ServerError",
+    "SignInPrompt",
     "SignInRequired",
     "Unauthorized",
 ]
@@ -57,8 +58,25 @@ class AuthError(EdfsMcpError):
     """No usable access token could be obtained."""
 
 
+@dataclass(frozen=True)
+class SignInPrompt:
+    """What a person needs to finish a device sign-in: where to go and the code to enter."""
+
+    verification_uri: str
+    user_code: str
+    verification_uri_complete: str | None
+    expires_at: float
+
+
 class SignInRequired(AuthError):
-    """A person must sign in (``edfs-mcp login``) before the call can proceed."""
+    """A person must sign in before the call can proceed.
+
+    ``prompt`` is set when a device sign-in was started for them and is waiting for approval.
+    """
+
+    def __init__(self, message: str, prompt: SignInPrompt | None = None) -> None:
+        super().__init__(message)
+        self.prompt = prompt
 
 
 @dataclass(frozen=True)

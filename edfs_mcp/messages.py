@@ -9,6 +9,7 @@ nothing that could carry a token reaches the model.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from edfs_mcp.errors import (
@@ -25,6 +26,7 @@ from edfs_mcp.errors import (
     OutcomeUnknown,
     RateLimited,
     ServerError,
+    SignInPrompt,
     SignInRequired,
     Unauthorized,
 )
@@ -138,6 +140,8 @@ def _describe(error: EdfsMcpError) -> str:
             "Nothing was changed. Try again in a minute."
         )
     if isinstance(error, SignInRequired):
+        if error.prompt is not None:
+            return sign_in_prompt(str(error), error.prompt)
         return f"{error} Nothing was sent to EDFS."
     if isinstance(error, AuthError):
         return f"Could not get an access token: {error} Nothing was sent to EDFS."
@@ -397,3 +401,16 @@ def package_summary(
     elif note:
         text += " Systems could not be checked (see systems_note)."
     return text
+
+
+def sign_in_prompt(reason: str, prompt: SignInPrompt) -> str:
+    minutes = max(1, int((prompt.expires_at - time.time()) // 60))
+    return (
+        f"{reason} Show the user this sign-in step: open {prompt.verification_uri} and enter the code "
+        f"{prompt.user_code} (valid about {minutes} min), then sign in with the Bentley account. "
+        "When they say it is done, call the tool again. Nothing was sent to EDFS."
+    )
+
+
+def sign_in_url_message(user_code: str) -> str:
+    return f"Sign in to Bentley to let edfs-mcp use EDFS. Confirm the code {user_code} on the page."

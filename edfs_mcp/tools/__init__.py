@@ -14,10 +14,11 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from edfs_mcp.errors import EdfsMcpError
+from edfs_mcp.errors import EdfsMcpError, SignInRequired
 from edfs_mcp.messages import describe
 from edfs_mcp.tools import execution, itwins, odata, packages, timers
 from edfs_mcp.tools._base import AppContext, ToolSpec
+from edfs_mcp.tools._sign_in import finish_sign_in_in_chat
 
 __all__ = ["TOOLSETS", "AppContext", "ToolSpec", "all_tools", "register_tools", "select_tools"]
 
@@ -67,7 +68,13 @@ def _translating(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return await fn(*args, **kwargs)
+            try:
+                return await fn(*args, **kwargs)
+            except SignInRequired as needed:
+                ctx = kwargs.get("ctx")
+                if ctx is None:
+                    raise
+                return await finish_sign_in_in_chat(ctx, needed, lambda: fn(*args, **kwargs))
         except EdfsMcpError as exc:
             raise ToolError(describe(exc)) from None
         except BaseExceptionGroup as group:

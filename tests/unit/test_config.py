@@ -19,12 +19,19 @@ def test_sources_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(sandbox=True).credential_source() is CredentialSource.SANDBOX
 
 
-def test_client_id_without_secret_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_client_id_without_secret_means_a_person_signs_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EDFS_MCP_ACCESS_TOKEN", raising=False)
     monkeypatch.delenv("EDFS_MCP_CLIENT_SECRET", raising=False)
-    monkeypatch.setenv("EDFS_MCP_CLIENT_ID", "svc")
-    with pytest.raises(ConfigError, match="EDFS_MCP_CLIENT_SECRET"):
-        load_settings().credential_source()
+    monkeypatch.setenv("EDFS_MCP_CLIENT_ID", "native-app")
+    settings = load_settings()
+    assert settings.credential_source() is CredentialSource.USER
+    assert settings.user_scopes == "itwin-platform offline_access"
+
+
+def test_redirect_uri_must_be_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDFS_MCP_REDIRECT_URI", "https://example.com/callback")
+    with pytest.raises(ConfigError, match="EDFS_MCP_REDIRECT_URI"):
+        load_settings()
 
 
 @pytest.mark.parametrize(
