@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from collections.abc import Sequence
 from edfs_mcp._version import __version__
 from edfs_mcp.config import CredentialSource, Settings, load_settings
 from edfs_mcp.errors import ConfigError
+from edfs_mcp.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -52,15 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="serve the EDFS sandbox alone over HTTP")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
-    return parser
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    sandbox.add_argument(
+        "--as",
+        dest="identity",
+        choices=["service", "person"],
+        default="service",
+        help="export a service client (works at once) or the public client (then run `edfs-mcp login`)",
     )
-    # authlib logs tokens at DEBUG; never let that through.
-    logging.getLogger("authlib").setLevel(max(logging.WARNING, logging.getLogger().level))
+    sandbox.add_argument("--auto-approve", action="store_true", help="approve sign-ins as avery, unattended")
+    return parser
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,24 +97,52 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from edfs_mcp.sandbox import SandboxServer, seed
 
-    with SandboxServer(host=args.host, port=args.port) as running:
+    with SandboxServer(host=args.host, port=args.port, auto_approve=args.auto_approve) as running:
         base = running.base_url
         # stdout carries only the export lines, so `eval "$(edfs-mcp sandbox)"`-style use works.
         print(f"export EDFS_MCP_API_BASE={base}")
         print(f"export EDFS_MCP_AUTHORITY={base}")
-        print(f"export EDFS_MCP_CLIENT_ID={seed.CLIENT_ADMIN_ID}")
-        print(f"export EDFS_MCP_CLIENT_SECRET={seed.CLIENT_ADMIN_SECRET}")
+        if args.identity == "service":
+            print(f"export EDFS_MCP_CLIENT_ID={seed.CLIENT_ADMIN_ID}")
+            print(f"export EDFS_MCP_CLIENT_SECRET={seed.CLIENT_ADMIN_SECRET}")
+        else:
+            print(f"export EDFS_MCP_CLIENT_ID={seed.PUBLIC_CLIENT_ID}")
+            print("unset EDFS_MCP_CLIENT_SECRET")
         sys.stdout.flush()
-        print(
-            f"EDFS sandbox listening on {base} "
-            "(EDFS under /edfs, iTwins under /itwins, OAuth under /connect).\n"
-            "The export lines above point `edfs-mcp serve` at it as the sandbox's Org Admin service client.\n"
-            "Press Ctrl-C to stop.",
-            file=sys.stderr,
-        )
+        print(sandbox_guide(base, args.identity, args.auto_approve), file=sys.stderr)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return EXIT_OK
+
+
+def sandbox_guide(base: str, identity: str, auto_approve: bool) -> str:
+    from edfs_mcp.sandbox import seed
+
+    who = (
+        f"the Org Admin service client {seed.CLIENT_ADMIN_ID}"
+        if identity == "service"
+        else f"the public client {seed.PUBLIC_CLIENT_ID}: run `edfs-mcp login` to sign in as a person"
+    )
+    approve = (
+        f"Sign-ins are approved automatically as {seed.AUTO_APPROVE_USER}."
+        if auto_approve
+        else f"Approve a sign-in at {base}/device with a user below (password {seed.SANDBOX_PASSWORD})."
+    )
+    return "\n".join(
+        [
+            f"EDFS sandbox listening on {base} (EDFS /edfs, iTwins /itwins, OAuth /connect).",
+            f"The lines above point `edfs-mcp serve` at it as {who}.",
+            approve,
+            f"  {seed.USER_ADMIN:6} Org Admin of Northgate: everything in Northgate's iTwins",
+            f"  {seed.USER_OPERATOR:6} operator: runs packages on Northgate Bridge and Riverside, "
+            "manages timers on Northgate Bridge",
+            f"  {seed.USER_VIEWER:6} member without EDFS roles: finds iTwins, every EDFS call is 403",
+            f"  {seed.USER_HARBOR_ADMIN:6} Org Admin of Harbor Water Authority: Harbor's iTwins only",
+            f"Service clients: {seed.CLIENT_ADMIN_ID}, {seed.CLIENT_OPERATOR_ID}, {seed.CLIENT_VIEWER_ID}, "
+            f"{seed.CLIENT_HARBOR_ADMIN_ID} (secrets in edfs_mcp/sandbox/seed.py).",
+            "Press Ctrl-C to stop.",
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     try:
         if command == "sandbox":
             return _sandbox(args)

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
             return CredentialSource.USER
         return CredentialSource.SANDBOX
 
+    def secret_values(self) -> list[str]:
+        """The configured secrets, so logs can mask them."""
+        return [s.get_secret_value() for s in (self.client_secret, self.access_token) if s is not None]
+
     @property
     def user_scopes(self) -> str:
         """Scopes for a person's sign-in: always with offline_access, so it lasts weeks."""

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -132,6 +133,10 @@ class FileTokenStore:
         self.path = directory / "tokens.json"
         self.location = f"file {self.path} (mode 0600)"
         self.problem: str | None = None
+        # flock is per open file: a save inside our own locked() must not lock again (it would
+        # wait for itself). Holders are counted per store, across threads.
+        self._holders = 0
+        self._holders_guard = threading.Lock()
 
     def _read_all(self) -> dict[str, Any]:
         try:
@@ -178,20 +183,33 @@ class FileTokenStore:
         return tokens
 
     def save(self, key: str, tokens: StoredTokens) -> None:
-        with self.locked(key):
+        with self._locked_unless_held():
             entries = self._read_all()
             entries[key] = asdict(tokens) | {"saved_at": time.time()}
             self._write_all(entries)
 
     def delete(self, key: str) -> None:
-        with self.locked(key):
+        with self._locked_unless_held():
             entries = self._read_all()
             if entries.pop(key, None) is not None or self.path.exists():
                 self._write_all(entries)
 
-    def locked(self, key: str) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def locked(self, key: str) -> Iterator[None]:
         _private_dir(self.directory)
-        return _file_lock(self.directory / "tokens.lock")
+        with _file_lock(self.directory / "tokens.lock"):
+            with self._holders_guard:
+                self._holders += 1
+            try:
+                yield
+            finally:
+                with self._holders_guard:
+                    self._holders -= 1
+
+    def _locked_unless_held(self) -> contextlib.AbstractContextManager[None]:
+        with self._holders_guard:
+            held = self._holders > 0
+        return contextlib.nullcontext() if held else self.locked("")
 
 
 class KeyringTokenStore:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import anyio
 import pytest
@@ -134,3 +135,27 @@ async def test_streamable_http_transport() -> None:
             result = await client.call_tool("list_timers", {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE})
             assert not result.is_error, text_of(result)
             assert (result.structured_content or {})["timers"]
+
+
+async def test_sandbox_as_person_with_auto_approve_then_login_and_serve(tmp_path: Any) -> None:
+    with _background("sandbox", "--port", str(_free_port()), "--as", "person", "--auto-approve") as sandbox:
+        assert sandbox.stdout is not None
+        lines = [sandbox.stdout.readline().strip() for _ in range(4)]
+        exports = dict(
+            line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export")
+        )
+        assert (
+            exports["EDFS_MCP_CLIENT_ID"] == seed.PUBLIC_CLIENT_ID and "unset EDFS_MCP_CLIENT_SECRET" in lines
+        )
+        env = {**exports, "EDFS_MCP_CONFIG_DIR": str(tmp_path), "EDFS_MCP_TOKEN_STORE": "file"}
+        login = await anyio.run_process(
+            [*COMMAND, "login", "--no-browser"], env=_clean_env(**env), check=False
+        )
+        assert login.returncode == 0, login.stderr.decode()
+        assert "Signed in as Avery Admin" in login.stderr.decode()
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "edfs_mcp", "serve"], env=_clean_env(**env)
+        )
+        async with Client(stdio_client(params, errlog=DEVNULL)) as client:
+            result = await client.call_tool("list_timers", {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE})
+            assert not result.is_error, text_of(result)
