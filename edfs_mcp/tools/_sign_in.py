@@ -1,8 +1,9 @@
 """Finishing a sign-in without leaving the chat.
 
 When a tool needs a token and a device sign-in was started for the person, clients that
-support URL-mode elicitation (2025-11-25 era) are asked to show the verification page; the
-call then waits for the approval and runs. Other clients get a ToolError that tells the
+support URL-mode elicitation are asked to show the verification page — pushed as an
+elicitation request on 2025-11-25, returned as an input-required result on 2026-07-28 —
+and the call waits for the approval and runs. Other clients get a ToolError that tells the
 model to show the URL and code; polling goes on in the background, so the next call works.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context
+from mcp.types import ElicitRequest, ElicitRequestURLParams, ElicitResult, InputRequiredResult
 
 from edfs_mcp import messages
 from edfs_mcp.errors import SignInRequired
@@ -22,16 +24,14 @@ from edfs_mcp.errors import SignInRequired
 __all__ = ["finish_sign_in_in_chat"]
 
 POLL_SECONDS = 2.0
+SIGN_IN_KEY = "bentley_sign_in"
 MODERN_ERA = "2026-07-28"
 
 
 def _can_show_url(ctx: Context[Any, Any]) -> bool:
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
-    # On 2026-07-28 elicitation travels in input-required results, which a sign-in that
-    # finishes out of band cannot use mid-call; there the ToolError path applies.
-    legacy = (ctx.protocol_version or "") < MODERN_ERA
-    return legacy and elicitation is not None and elicitation.url is not None
+    return elicitation is not None and elicitation.url is not None
 
 
 async def finish_sign_in_in_chat(
@@ -42,9 +42,27 @@ async def finish_sign_in_in_chat(
     if prompt is None or not _can_show_url(ctx):
         raise error
     url = prompt.verification_uri_complete or prompt.verification_uri
-    outcome = await ctx.elicit_url(messages.sign_in_url_message(prompt.user_code), url, uuid.uuid4().hex)
-    if outcome.action != "accept":
+    message = messages.sign_in_url_message(prompt.user_code)
+    if (ctx.protocol_version or "") >= MODERN_ERA:
+        responses = ctx.input_responses or {}
+        answer = responses.get(SIGN_IN_KEY)
+        if answer is None:
+            # The client shows the page, then retries this same call with the answer.
+            request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=url))
+            return InputRequiredResult(input_requests={SIGN_IN_KEY: request})
+        accepted = isinstance(answer, ElicitResult) and answer.action == "accept"
+    else:
+        accepted = (await ctx.elicit_url(message, url, uuid.uuid4().hex)).action == "accept"
+    if not accepted:
         raise error
+    return await _wait_and_retry(ctx, error, retry)
+
+
+async def _wait_and_retry(
+    ctx: Context[Any, Any], error: SignInRequired, retry: Callable[[], Awaitable[Any]]
+) -> Any:
+    prompt = error.prompt
+    assert prompt is not None
     while time.time() < prompt.expires_at:
         await anyio.sleep(POLL_SECONDS)
         await ctx.report_progress(0, None, "waiting for the Bentley sign-in to be approved")

@@ -248,8 +248,9 @@ async def test_in_session_sign_in_without_elicitation_tells_the_model_what_to_sh
     assert store.load(key) is not None  # kept for the next run
 
 
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_in_session_sign_in_with_url_elicitation_finishes_in_the_same_call(
-    fast_device: SandboxServer, tmp_path: Path
+    fast_device: SandboxServer, tmp_path: Path, mode: str
 ) -> None:
     sandbox = fast_device
     sandbox.state.auto_approve = True
@@ -260,7 +261,7 @@ async def test_in_session_sign_in_with_url_elicitation_finishes_in_the_same_call
         return ElicitResult(action="accept")
 
     async with serve(
-        sandbox, None, env=_env(sandbox, tmp_path), elicitation_callback=show, mode="legacy"
+        sandbox, None, env=_env(sandbox, tmp_path), elicitation_callback=show, mode=mode
     ) as session:
         result = await session.call("list_integration_packages")
     assert len(shown) == 1 and "/device?user_code=" in shown[0]
