@@ -28,7 +28,8 @@ __all__ = ["DeviceAuthorization", "DeviceFlowRefused", "poll_for_token", "start_
 DEFAULT_INTERVAL = 5.0
 SLOW_DOWN_STEP = 5.0
 # Errors meaning "this client may not use the device grant here": fall back to the browser flow.
-REFUSALS = {"unauthorized_client", "unsupported_grant_type", "invalid_client", "invalid_grant_type"}
+# (invalid_client is not one: an unknown client id would fail in the browser just the same.)
+REFUSALS = {"unauthorized_client", "unsupported_grant_type", "invalid_grant_type"}
 
 
 class DeviceFlowRefused(AuthError):
