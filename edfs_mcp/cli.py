@@ -89,8 +89,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     if args.transport == "stdio":
         server.run("stdio")
-    else:
-        server.run("streamable-http", host=args.host, port=args.port)
+        return EXIT_OK
+    from edfs_mcp.http_transport import serve_http
+
+    bearer = settings.http_bearer.get_secret_value() if settings.http_bearer else None
+    extra = [h.strip() for h in settings.http_allowed_hosts.split(",") if h.strip()]
+    serve_http(
+        server, host=args.host, port=args.port, bearer=bearer, extra_hosts=extra, log_level=settings.log_level
+    )
     return EXIT_OK
 
 

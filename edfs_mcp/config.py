@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         "auto", description="Where tokens persist."
     )
     config_dir: Path | None = Field(None, description="Directory for the token file and its lock.")
+    http_bearer: SecretStr | None = Field(
+        None, description="Secret MCP clients must send on streamable HTTP; required off loopback."
+    )
+    http_allowed_hosts: str = Field(
+        "", description="Extra Host names accepted on streamable HTTP (comma list)."
+    )
     read_only: bool = Field(False, description="Serve only read-only tools.")
 
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
@@ -84,7 +90,7 @@ class Settings(BaseSettings):
         value = value.strip()
         return value or None
 
-    @field_validator("client_secret", "access_token")
+    @field_validator("client_secret", "access_token", "http_bearer")
     @classmethod
     def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
@@ -136,7 +142,8 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """The configured secrets, so logs can mask them."""
-        return [s.get_secret_value() for s in (self.client_secret, self.access_token) if s is not None]
+        secrets = (self.client_secret, self.access_token, self.http_bearer)
+        return [s.get_secret_value() for s in secrets if s is not None]
 
     @property
     def user_scopes(self) -> str:

@@ -1,0 +1,134 @@
+"""Streamable HTTP: loopback by default, DNS-rebinding protection, a bearer gate, size limits."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from edfs_mcp.sandbox import seed
+from tests.e2e.harness import text_of
+
+pytestmark = pytest.mark.anyio
+
+BEARER = "test-bearer-6f0c1d9a2b7e4c35a8d1"
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
+    return {**env, **extra}
+
+
+@contextmanager
+def _http_server(**env: str) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edfs_mcp",
+            "serve",
+            "--sandbox",
+            "--transport",
+            "streamable-http",
+            "--port",
+            str(port),
+        ],
+        env=_env(**env),
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_a_foreign_host_or_origin_is_refused() -> None:
+    with _http_server() as url:
+        ok = httpx2.post(url, json=INITIALIZE, headers=HEADERS)
+        assert ok.status_code == 200
+        rebinding = httpx2.post(url, json=INITIALIZE, headers={**HEADERS, "Host": "evil.example:80"})
+        assert rebinding.status_code in (400, 421)
+        cross_site = httpx2.post(url, json=INITIALIZE, headers={**HEADERS, "Origin": "https://evil.example"})
+        assert cross_site.status_code == 403
+
+
+def test_an_oversized_request_is_refused() -> None:
+    with _http_server() as url:
+        huge = {**INITIALIZE, "params": {**INITIALIZE["params"], "padding": "x" * (2 * 1024 * 1024)}}
+        response = httpx2.post(url, content=json.dumps(huge), headers=HEADERS)
+        assert response.status_code == 413
+
+
+def test_binding_off_loopback_without_a_bearer_refuses_to_start() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edfs_mcp",
+            "serve",
+            "--sandbox",
+            "--transport",
+            "streamable-http",
+            "--host",
+            "0.0.0.0",  # noqa: S104 - refused before anything binds
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "refusing to serve on 0.0.0.0" in result.stderr and "EDFS_MCP_HTTP_BEARER" in result.stderr
+
+
+async def test_with_a_bearer_every_request_needs_it() -> None:
+    with _http_server(EDFS_MCP_HTTP_BEARER=BEARER) as url:
+        assert httpx2.post(url, json=INITIALIZE, headers=HEADERS).status_code == 401
+        wrong = {**HEADERS, "Authorization": "Bearer " + BEARER[:-1] + "0"}
+        assert httpx2.post(url, json=INITIALIZE, headers=wrong).status_code == 401
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {BEARER}"}, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            result = await client.call_tool(
+                "toggle_timer",
+                {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY},
+            )
+            # The sandbox would answer 401 to the MCP bearer: success shows EDFS got the server's own token.
+            assert not result.is_error, text_of(result)
