@@ -71,6 +71,7 @@ def mint_access_token(
         "iat": iat,
         "exp": iat + (state.token_lifetime_seconds if lifetime is None else lifetime),
         "jti": uuid.uuid4().hex,
+        "gen": state.token_generation,
     }
     identity = state.identities.get(subject)
     if identity is not None:
@@ -90,6 +91,8 @@ def verify_access_token(state: SandboxState, token: str, issuer: str) -> dict[st
         return None
     scope = claims.get("scope")
     if not isinstance(scope, str) or seed.SCOPE not in scope.split():
+        return None
+    if claims.get("gen", 0) != state.token_generation:
         return None
     return claims
 

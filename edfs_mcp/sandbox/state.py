@@ -68,6 +68,9 @@ class SandboxState:
         self.requests: deque[tuple[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.token_requests: Counter[str] = Counter()
         self.token_lifetime_seconds = DEFAULT_TOKEN_LIFETIME
+        # Tokens carry the generation they were issued in; expire_issued_tokens() moves it on,
+        # so every earlier token fails like an expired one (the "token expiry mid-session" fault).
+        self.token_generation = 0
         # One key per state, generated at start; tokens from another sandbox instance fail to verify.
         self.signing_key = RSAKey.generate_key(
             2048, parameters={"kid": uuid.uuid4().hex, "use": "sig", "alg": "RS256"}
@@ -76,6 +79,10 @@ class SandboxState:
         self.clients = {c.client_id: c for c in seed.CLIENTS}
         self.packages = {p.unique_name: p for p in seed.PACKAGES}
         self.reset()
+
+    def expire_issued_tokens(self) -> None:
+        """Every access token issued so far stops working now, as if it had expired."""
+        self.token_generation += 1
 
     @classmethod
     def seeded(cls) -> SandboxState:

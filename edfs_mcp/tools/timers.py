@@ -294,7 +294,17 @@ async def delete_timer(
         if found is None:
             raise ToolError(messages.timer_not_in_list(itwin_id, timer_id))
         timer = found
-    await app(ctx).client.delete_timer(itwin_id, timer_id, on_wait=waiter(ctx))
+    client = app(ctx).client
+    try:
+        await client.delete_timer(itwin_id, timer_id, on_wait=waiter(ctx))
+    except (OutcomeUnknown, ServerError):
+        # Not re-sent; if the timer is gone, the delete took effect.
+        try:
+            still_there = await _find_timer(client, ctx, itwin_id, timer_id)
+        except EdfsMcpError:
+            still_there = timer
+        if still_there is not None:
+            raise
     info = timer_state(timer)
     return reply(TimerDeleted(deleted=True, timer=info), messages.timer_deleted(info.name))
 

@@ -1,0 +1,195 @@
+"""Each fault x each tool family: the call succeeds or fails with an accurate message, and the
+sandbox's write counters show no execute, create, toggle or delete happened more often than asked.
+
+Run with -s to see the matrix as a table.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import pytest
+
+from edfs_mcp.sandbox import SandboxServer, seed
+from tests.e2e.harness import Session, serve, text_of
+
+pytestmark = pytest.mark.anyio
+
+NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
+NIGHTLY = seed.TIMER_NORTHGATE_SAP_NIGHTLY  # disabled in the seed
+MAXIMO = seed.TIMER_NORTHGATE_MAXIMO_NIGHTLY
+TIMERS = f"/edfs/itwins/{NORTHGATE}/timers"
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    tool: str
+    arguments: dict[str, Any]
+    write: str | None  # the sandbox write counter this call may bump once
+    path: str  # faults are aimed at this path prefix: the write itself, or any EDFS read
+
+
+FAMILIES = [
+    Family("read", "list_timers", {"itwin_id": NORTHGATE}, None, "/edfs/"),
+    Family(
+        "execute",
+        "execute_integration_package",
+        {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE},
+        "execute",
+        f"/edfs/itwins/{NORTHGATE}/packages/",
+    ),
+    Family(
+        "toggle",
+        "toggle_timer",
+        {"itwin_id": NORTHGATE, "timer_id": NIGHTLY},
+        "timer_toggle",
+        f"{TIMERS}/{NIGHTLY}/toggle",
+    ),
+    Family(
+        "set",
+        "set_timer_enabled",
+        {"itwin_id": NORTHGATE, "timer_id": NIGHTLY, "enabled": True},
+        "timer_toggle",
+        f"{TIMERS}/{NIGHTLY}/toggle",
+    ),
+    Family(
+        "create",
+        "create_timer",
+        {"itwin_id": NORTHGATE, "unique_name": seed.SAP_WORK_ORDERS, "cron": "30 3 * * *"},
+        "timer_create",
+        TIMERS,
+    ),
+    Family(
+        "delete",
+        "delete_timer",
+        {"itwin_id": NORTHGATE, "timer_id": MAXIMO, "confirm": True},
+        "timer_delete",
+        f"{TIMERS}/{MAXIMO}",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    arm: Callable[[SandboxServer, str], None]
+    # family name -> ("ok", writes) or ("error", writes, words the message must contain)
+    expect: Callable[[Family], tuple[Any, ...]]
+
+
+def _ok(family: Family) -> tuple[Any, ...]:
+    return ("ok", 1 if family.write else 0)
+
+
+def _on_5xx(family: Family) -> tuple[Any, ...]:
+    if family.name == "read":
+        return ("ok", 0)
+    return (
+        "error",
+        0,
+        {
+            "execute": "may or may not have run",
+            "toggle": "the timer is now disabled",
+            "set": "may or may not have been applied",
+            "create": "may or may not have been created",
+            "delete": "may or may not have been deleted",
+        }[family.name],
+    )
+
+
+def _on_drop(family: Family) -> tuple[Any, ...]:
+    if family.name in ("read", "set", "create", "delete"):
+        return ("ok", 0 if family.name == "read" else 1)  # reads retried; writes verified by re-reading
+    return (
+        "error",
+        1,
+        {"execute": "may or may not have run", "toggle": "the timer is now enabled"}[family.name],
+    )
+
+
+FAULTS = [
+    Fault("none", lambda sb, path: None, _ok),
+    Fault("latency 300 ms", lambda sb, path: sb.state.faults.latency(0.3, path_prefix=path), _ok),
+    Fault(
+        "2 x 429, retry-after 1 s", lambda sb, path: sb.state.faults.rate_limit(2, 1, path_prefix=path), _ok
+    ),
+    Fault(
+        "429, retry-after 600 s",
+        lambda sb, path: sb.state.faults.rate_limit(1, 600, path_prefix=path),
+        lambda family: ("error", 0, "retry_after_seconds=600"),
+    ),
+    Fault("503 once", lambda sb, path: sb.state.faults.server_errors(1, 503, path_prefix=path), _on_5xx),
+    Fault(
+        "502 x 3",
+        lambda sb, path: sb.state.faults.server_errors(3, 502, path_prefix=path),
+        lambda f: ("error", 0, "also on retry") if f.name == "read" else _on_5xx(f),
+    ),
+    Fault(
+        "drop after processing",
+        lambda sb, path: sb.state.faults.drop_after_processing(1, path_prefix=path),
+        _on_drop,
+    ),
+    Fault("token expired mid-session", lambda sb, path: sb.state.expire_issued_tokens(), _ok),
+]
+
+MATRIX: list[tuple[str, str, str, int]] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_matrix() -> Iterator[None]:
+    yield
+    if MATRIX:
+        print("\n| fault | family | outcome | writes |\n|---|---|---|---|")
+        for row in MATRIX:
+            print(f"| {row[0]} | {row[1]} | {row[2]} | {row[3]} |")
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+async def test_fault_matrix(admin: Session, sandbox: SandboxServer, fault: Fault, family: Family) -> None:
+    fault.arm(sandbox, family.path)
+    result = await admin.call(family.tool, family.arguments)
+    sandbox.state.faults.clear()
+    expected = fault.expect(family)
+    writes = sandbox.state.writes[family.write] if family.write else sum(sandbox.state.writes.values())
+    text = text_of(result)
+    if expected[0] == "ok":
+        assert not result.is_error, text
+    else:
+        assert result.is_error, result.structured_content
+        assert expected[2] in text, text
+    assert writes == expected[1], f"{family.write} happened {writes} times"
+    MATRIX.append((fault.name, family.name, "ok" if not result.is_error else "error: " + expected[2], writes))
+
+
+async def test_64_simultaneous_calls_through_one_server_all_complete(
+    admin: Session, sandbox: SandboxServer
+) -> None:
+    sandbox.state.faults.latency(0.05)
+    results: list[Any] = []
+
+    async def one(index: int) -> None:
+        if index % 2:
+            results.append(await admin.call("list_timers", {"itwin_id": NORTHGATE}))
+        else:
+            arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SAP_WORK_ORDERS}
+            results.append(await admin.call("execute_integration_package", arguments))
+
+    async with anyio.create_task_group() as group:
+        for index in range(64):
+            group.start_soon(one, index)
+    assert len(results) == 64 and all(not r.is_error for r in results), [
+        text_of(r) for r in results if r.is_error
+    ]
+    assert sandbox.state.writes["execute"] == 32
+
+
+async def test_an_unreachable_api_says_nothing_was_sent(sandbox: SandboxServer) -> None:
+    async with serve(sandbox, "admin", env={"EDFS_MCP_API_BASE": "http://127.0.0.1:9"}) as session:
+        text = await session.error(
+            "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
+        )
+    assert "could not be reached" in text and "Nothing was sent" in text
+    assert sandbox.state.writes["execute"] == 0
