@@ -193,3 +193,20 @@ async def test_an_unreachable_api_says_nothing_was_sent(sandbox: SandboxServer) 
         )
     assert "could not be reached" in text and "Nothing was sent" in text
     assert sandbox.state.writes["execute"] == 0
+
+
+async def test_waiting_out_a_rate_limit_reports_progress(admin: Session, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.rate_limit(1, 2, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
+    messages: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    result = await admin.client.call_tool(
+        "execute_integration_package",
+        {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE},
+        progress_callback=progress,
+    )
+    assert not result.is_error, text_of(result)
+    assert messages == ["rate limited by EDFS: waiting 2 s"]
+    assert sandbox.state.writes["execute"] == 1
