@@ -67,8 +67,21 @@ class SandboxApp(Starlette):
         elif decision.drop:
             await super().__call__(scope, receive, _discard)
             await _drop_connection(send)
+        elif decision.slow_body:
+            await super().__call__(scope, receive, _slow_sender(send, decision.slow_body))
         else:
             await super().__call__(scope, receive, send)
+
+
+def _slow_sender(send: Send, delay: float) -> Send:
+    """Headers at once, the body ``delay`` seconds later: a client's read timeout can fire mid-response."""
+
+    async def slow(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            await asyncio.sleep(delay)
+        await send(message)
+
+    return slow
 
 
 async def _discard(message: Message) -> None:

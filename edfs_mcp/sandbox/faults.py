@@ -1,4 +1,4 @@
-"""Fault injection: forced 429 bursts, 5xx, latency, connection drops after processing, per-client limits.
+"""Fault injection: 429 bursts, 5xx, latency, drops after processing, slow bodies, per-client limits.
 
 Faults are armed from a test thread while the server runs in another, so every change holds a lock.
 Forced faults apply to requests whose raw path starts with ``path_prefix`` (EDFS by default).
@@ -25,6 +25,7 @@ class FaultDecision:
     rate_limit: tuple[int, str | None] | None = None  # (retry_after, code or None = per-operation default)
     server_error: int | None = None
     drop: bool = False
+    slow_body: float = 0.0  # seconds between the response headers and its body
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Faults:
             self._errors = _Burst()
             self._error_status = 503
             self._drops = _Burst()
+            self._slow = _Burst()
+            self._slow_seconds = 0.0
             self._latency = 0.0
             self._latency_prefix = EDFS_PREFIX
             self._client_limit: int | None = None
@@ -95,6 +98,14 @@ class Faults:
         with self._lock:
             self._drops = _Burst(count, path_prefix)
 
+    def slow_body(self, count: int, seconds: float, path_prefix: str = EDFS_PREFIX) -> None:
+        """The next ``count`` matching requests are processed; the body lags the headers by ``seconds``."""
+        if count < 0 or seconds < 0:
+            raise ValueError("count and seconds must be >= 0")
+        with self._lock:
+            self._slow = _Burst(count, path_prefix)
+            self._slow_seconds = float(seconds)
+
     def per_client_limit(self, requests: int | None, window_seconds: float = 60.0) -> None:
         """At most ``requests`` API calls per OAuth client per sliding window (None turns it off)."""
         with self._lock:
@@ -115,6 +126,9 @@ class Faults:
             if self._drops.left and raw_path.startswith(self._drops.prefix):
                 self._drops.left -= 1
                 return FaultDecision(latency, drop=True)
+            if self._slow.left and raw_path.startswith(self._slow.prefix):
+                self._slow.left -= 1
+                return FaultDecision(latency, slow_body=self._slow_seconds)
             return FaultDecision(latency)
 
     def client_hit(self, client_id: str, now: float | None = None) -> int | None:

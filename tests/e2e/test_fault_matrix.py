@@ -4,7 +4,7 @@ sandbox's write counters show no execute, create, toggle or delete happened more
 Run with -s to see the matrix as a table.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,3 +210,33 @@ async def test_waiting_out_a_rate_limit_reports_progress(admin: Session, sandbox
     assert not result.is_error, text_of(result)
     assert messages == ["rate limited by EDFS: waiting 2 s"]
     assert sandbox.state.writes["execute"] == 1
+
+
+@pytest.fixture(scope="module")
+async def impatient(sandbox: SandboxServer) -> AsyncIterator[Session]:
+    """A server whose read timeouts are 1 s, so a slow body times out mid-response."""
+    env = {"EDFS_MCP_READ_TIMEOUT": "1", "EDFS_MCP_EXECUTE_TIMEOUT": "1"}
+    async with serve(sandbox, "admin", env=env) as session:
+        yield session
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+async def test_slow_body_after_processing(impatient: Session, sandbox: SandboxServer, family: Family) -> None:
+    sandbox.state.faults.slow_body(1, 3.0, path_prefix=family.path)
+    result = await impatient.call(family.tool, family.arguments)
+    sandbox.state.faults.clear()
+    expected = _on_drop(family)  # processed, answer lost: the same promises as a dropped connection
+    writes = sandbox.state.writes[family.write] if family.write else 0
+    if expected[0] == "ok":
+        assert not result.is_error, text_of(result)
+    else:
+        assert result.is_error and expected[2] in text_of(result), text_of(result)
+    assert writes == expected[1]
+    MATRIX.append(
+        (
+            "slow body, read timeout",
+            family.name,
+            "ok" if not result.is_error else "error: " + expected[2],
+            writes,
+        )
+    )
