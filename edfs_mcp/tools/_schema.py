@@ -1,8 +1,10 @@
 """Compact tool schemas: every token of tools/list is paid on every turn of a conversation.
 
-pydantic's schemas carry generated titles ("Itwin Id"), ``anyOf`` pairs for optional
-fields, ``default: null`` on optional inputs and defaults on outputs. None of it tells a
-model anything the property name, ``type`` and description do not, so tools/list drops it.
+pydantic's schemas carry generated titles ("Itwin Id"), ``default: null`` on optional inputs
+and defaults on outputs; none of it tells a model anything the property name, ``type`` and
+description do not, so tools/list drops it. An optional input ``anyOf [X, null]`` becomes
+plain ``X`` (omitting it means null; single-``type`` dialects such as Gemini's accept it);
+outputs keep ``anyOf``, since clients validate real nulls against them.
 Validation is untouched: it runs on the pydantic models, not on these dicts.
 """
 
@@ -29,18 +31,17 @@ def compact_schema(schema: Any, *, output: bool = False) -> Any:
             compacted[key] = {name: compact_schema(sub, output=output) for name, sub in value.items()}
         else:
             compacted[key] = compact_schema(value, output=output)
-    return _nullable_as_type_list(compacted)
+    return compacted if output else _optional_without_null(compacted)
 
 
-def _nullable_as_type_list(schema: dict[str, Any]) -> dict[str, Any]:
-    """{"anyOf": [{"type": "integer"}, {"type": "null"}]} → {"type": ["integer", "null"]}."""
+def _optional_without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """{"anyOf": [{"type": "string", ...}, {"type": "null"}]} → {"type": "string", ...}."""
     options = schema.get("anyOf")
     if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
         return schema
     (other,) = [option for option in options if option != {"type": "null"}]
-    if not isinstance(other, dict) or not isinstance(other.get("type"), str) or "$ref" in other:
+    if not isinstance(other, dict):
         return schema
     merged = {key: value for key, value in schema.items() if key != "anyOf"}
     merged.update(other)
-    merged["type"] = [other["type"], "null"]
     return merged
