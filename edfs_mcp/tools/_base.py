@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
@@ -22,6 +25,7 @@ __all__ = [
     "ToolContext",
     "ToolSpec",
     "app",
+    "heartbeat",
     "reply",
     "waiter",
 ]
@@ -40,6 +44,7 @@ class AppContext:
 
 
 ToolContext = Context[AppContext, Any]
+HEARTBEAT_SECONDS = 5.0
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -82,6 +87,31 @@ def waiter(ctx: ToolContext) -> WaitCallback:
         await ctx.report_progress(0, None, f"{why}: waiting {seconds:.0f} s")
 
     return on_wait
+
+
+@asynccontextmanager
+async def heartbeat(ctx: ToolContext, what: str, every: float = HEARTBEAT_SECONDS) -> AsyncIterator[None]:
+    """Progress notifications every ``every`` seconds while the body runs (long package runs)."""
+
+    async def beat() -> None:
+        started = time.monotonic()
+        while True:
+            await anyio.sleep(every)
+            elapsed = time.monotonic() - started
+            await ctx.report_progress(elapsed, None, f"{what}: {elapsed:.0f} s so far")
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(beat)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
+    except BaseExceptionGroup as group_error:
+        # Only the body can fail (beat() just sleeps and reports): re-raise its own exception.
+        if len(group_error.exceptions) == 1:
+            raise group_error.exceptions[0] from None
+        raise
 
 
 def reply(model: BaseModel, summary: str) -> CallToolResult:

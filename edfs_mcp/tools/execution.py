@@ -15,7 +15,7 @@ from edfs_mcp.api.models import Variable
 from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
 from edfs_mcp.tabular import Table, parse_json_payload, parse_xml_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName, VariableValue
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, heartbeat, reply, waiter
 
 # Payloads above this are parsed off the event loop, so other calls keep flowing.
 PARSE_IN_THREAD_BYTES = 512 * 1024
@@ -73,13 +73,14 @@ async def execute_integration_package(
     running again. A run is not idempotent: it may write to the connected system.
     """
     state = app(ctx)
-    payload = await state.client.execute_package(
-        itwin_id,
-        unique_name,
-        [Variable(name=name, value=value) for name, value in variables.items()],
-        return_as_xml=return_as_xml,
-        on_wait=waiter(ctx),
-    )
+    async with heartbeat(ctx, f"running {unique_name}"):
+        payload = await state.client.execute_package(
+            itwin_id,
+            unique_name,
+            [Variable(name=name, value=value) for name, value in variables.items()],
+            return_as_xml=return_as_xml,
+            on_wait=waiter(ctx),
+        )
     if len(payload.content) > PARSE_IN_THREAD_BYTES:
         kind, table = await anyio.to_thread.run_sync(parse_payload, payload, return_as_xml)
     else:
