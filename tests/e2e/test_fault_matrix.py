@@ -4,7 +4,7 @@ sandbox's write counters show no execute, create, toggle or delete happened more
 Run with -s to see the matrix as a table.
 """
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,13 +195,17 @@ async def test_an_unreachable_api_says_nothing_was_sent(sandbox: SandboxServer) 
     assert sandbox.state.writes["execute"] == 0
 
 
-async def test_waiting_out_a_rate_limit_reports_progress(admin: Session, sandbox: SandboxServer) -> None:
-    sandbox.state.faults.rate_limit(1, 2, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
-    messages: list[str] = []
-
+def _collect_progress(messages: list[str]) -> Callable[[float, float | None, str | None], Awaitable[None]]:
     async def progress(done: float, total: float | None, message: str | None) -> None:
         messages.append(message or "")
 
+    return progress
+
+
+async def test_waiting_out_a_rate_limit_reports_progress(admin: Session, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.rate_limit(1, 2, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
+    messages: list[str] = []
+    progress = _collect_progress(messages)
     result = await admin.client.call_tool(
         "execute_integration_package",
         {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE},
@@ -245,10 +249,7 @@ async def test_slow_body_after_processing(impatient: Session, sandbox: SandboxSe
 async def test_a_long_package_run_reports_progress(admin: Session, sandbox: SandboxServer) -> None:
     sandbox.state.faults.latency(11, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
     messages: list[str] = []
-
-    async def progress(done: float, total: float | None, message: str | None) -> None:
-        messages.append(message or "")
-
+    progress = _collect_progress(messages)
     result = await admin.client.call_tool(
         "execute_integration_package",
         {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE},

@@ -113,21 +113,25 @@ def test_a_denied_device_code_fails_login_with_exit_1(fast_device: SandboxServer
     assert "denied" in rest
 
 
-def test_login_in_the_browser_with_pkce(sandbox: SandboxServer, tmp_path: Path) -> None:
-    sandbox.state.auto_approve = True
+def _browser_login(sandbox: SandboxServer, config: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start `edfs-mcp login --flow browser` on any free loopback port; return it and the authorize URL."""
     process = subprocess.Popen(
         [sys.executable, "-m", "edfs_mcp", "login", "--flow", "browser", "--no-browser"],
-        env=_env(sandbox, tmp_path, EDFS_MCP_REDIRECT_URI="http://127.0.0.1:0/signin-callback"),
+        env=_env(sandbox, config, EDFS_MCP_REDIRECT_URI="http://127.0.0.1:0/signin-callback"),
         stderr=subprocess.PIPE,
         text=True,
     )
     assert process.stderr is not None
-    url = ""
-    while not url:
+    while True:
         line = process.stderr.readline()
         assert line, "login ended before showing the address"
         if line.startswith("http"):
-            url = line.strip()
+            return process, line.strip()
+
+
+def test_login_in_the_browser_with_pkce(sandbox: SandboxServer, tmp_path: Path) -> None:
+    sandbox.state.auto_approve = True
+    process, url = _browser_login(sandbox, tmp_path)
     assert "code_challenge_method=S256" in url and "state=" in url
     # A browser would follow the authority's redirect to the loopback listener.
     landing = httpx2.get(url, follow_redirects=True)
@@ -139,18 +143,7 @@ def test_login_in_the_browser_with_pkce(sandbox: SandboxServer, tmp_path: Path) 
 
 
 def test_the_loopback_listener_rejects_a_wrong_state(sandbox: SandboxServer, tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "edfs_mcp", "login", "--flow", "browser", "--no-browser"],
-        env=_env(sandbox, tmp_path, EDFS_MCP_REDIRECT_URI="http://127.0.0.1:0/signin-callback"),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    url = ""
-    while not url:
-        line = process.stderr.readline()
-        if line.startswith("http"):
-            url = line.strip()
+    process, url = _browser_login(sandbox, tmp_path)
     redirect = re.search(r"redirect_uri=([^&]+)", url)
     assert redirect is not None
     callback = httpx2.URL(httpx2.QueryParams(f"u={redirect.group(1)}")["u"])
