@@ -11,7 +11,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
-from edfs_mcp.api.models import PackageSystem, System, example_variables
+from edfs_mcp.api.models import Package, PackageSystem, System, example_variables
 from edfs_mcp.errors import ApiError
 from edfs_mcp.messages import describe
 from edfs_mcp.tabular import records_of
@@ -32,20 +32,21 @@ class PackageList(BaseModel):
     packages: list[PackageSummary]
 
 
+def _summary_fields(package: Package) -> dict[str, Any]:
+    return {
+        "unique_name": package.unique_name,
+        "name": package.name,
+        "description": package.description,
+        "version": package.version,
+        "is_odata": package.is_odata,
+        "project_stage": package.project_stage,
+    }
+
+
 async def list_integration_packages(ctx: ToolContext) -> Annotated[CallToolResult, PackageList]:
     """List the integration packages your organization subscribes to (unique names for the other tools)."""
     packages = await app(ctx).client.list_packages(on_wait=waiter(ctx))
-    summaries = [
-        PackageSummary(
-            unique_name=p.unique_name,
-            name=p.name,
-            description=p.description,
-            version=p.version,
-            is_odata=p.is_odata,
-            project_stage=p.project_stage,
-        )
-        for p in packages
-    ]
+    summaries = [PackageSummary(**_summary_fields(p)) for p in packages]
     if summaries:
         text = f"{len(summaries)} subscribed package(s): " + ", ".join(s.unique_name for s in summaries) + "."
     else:
@@ -108,12 +109,7 @@ async def get_integration_package(
     except ValueError:
         sample = []
     info = PackageInfo(
-        unique_name=details.unique_name,
-        name=details.name,
-        description=details.description,
-        version=details.version,
-        is_odata=details.is_odata,
-        project_stage=details.project_stage,
+        **_summary_fields(details),
         last_change=details.last_change,
         variables=[InputVariable(name=v.name, example_value=v.value) for v in variables],
         response_columns=list(sample[0]) if sample else [],
