@@ -1,0 +1,1 @@
+"""Benchmarks of edfs-mcp against baselines measured in the same run: ``python -m bench``."""

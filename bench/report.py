@@ -1,0 +1,147 @@
+"""The machine a run happened on, and the table: on stdout and in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+from bench.figures import Figure
+
+PACKAGES = (
+    *("edfs-mcp", "mcp", "mcp-types", "httpx2", "pydantic", "pydantic-core", "pydantic-settings"),
+    *("anyio", "uvicorn", "starlette", "bpe-openai"),
+)
+ROOT = Path(__file__).resolve().parent.parent
+Load = tuple[float, float, float]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git() -> str:
+    def run(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 - fixed arguments
+            ["git", *args],  # noqa: S607 - git from PATH
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip()
+
+    commit = run("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = run("status", "--porcelain", "--untracked-files=no", "--", "edfs_mcp")
+    return commit + (" + uncommitted changes in edfs_mcp/" if dirty else "")
+
+
+def machine(load: tuple[Load, Load]) -> list[tuple[str, str]]:
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    return [
+        ("CPU", f"{_cpu_model()}, {cores} logical cores ({usable} usable)"),
+        ("OS", f"{platform.system()} {platform.release()} {platform.machine()}"),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("packages", ", ".join(versions)),
+        ("edfs-mcp commit", _git()),
+        ("load average (1, 5, 15 min)", " → ".join(" ".join(f"{x:.2f}" for x in one) for one in load)),
+    ]
+
+
+def _mark(figure: Figure) -> str:
+    return "—" if figure.met is None else ("met" if figure.met else "**missed**")
+
+
+def table(figures: Sequence[Figure]) -> str:
+    lines = ["| figure | measured | target | result |", "|---|---|---|---|"]
+    lines += [f"| {f.name} | {f.measured} | {f.target} | {_mark(f)} |" for f in figures]
+    return "\n".join(lines)
+
+
+def details(figures: Sequence[Figure]) -> str:
+    return "\n".join(f"- **{f.name}**: {f.detail}" for f in figures if f.detail)
+
+
+METHOD = """\
+## Method
+
+Everything runs on one machine in one run, so each ratio compares figures taken under the same
+load. The sandbox (`edfs_mcp.sandbox.SandboxServer`) serves on 127.0.0.1 in a thread of the
+benchmark process. Servers are spawned with the same Python and driven by `mcp.Client` over stdio
+(`mode="legacy"`: the initialize handshake), their stderr discarded.
+
+- **SDK floor**: `bench/floor_server.py`, a bare `MCPServer` with one `echo` tool, logging at
+  WARNING like edfs-mcp. **Raw HTTP**: `bench/raw_client.py`, the same sandbox request made with
+  `httpx2.AsyncClient` in a process of its own, as the server makes it (token from
+  `POST /connect/token`, client credentials; then `POST /edfs/itwins/{itwin}/packages/{name}`).
+- **Spawn**: from just before the process starts to the `initialize` result, for edfs-mcp (Org
+  Admin service client against the loopback sandbox, so the sandbox is not imported), the SDK
+  floor and `serve --sandbox`, interleaved A B C A B C after a warm-up spawn; medians compared.
+- **Per call**: one open session per server; `execute_integration_package` (`SQL_CUSTOMERS_TABLE`
+  on Northgate Bridge, 12 rows), the floor's `echo`, the raw POST, 20 warm-up calls each, then
+  blocks of 25 calls per side whose order rotates every round. Ratio = median edfs-mcp call ÷
+  (median floor call + median raw POST); the same ratio per round shows the spread. Diagnostic
+  baseline: `bench/floor_http_server.py`, the floor whose one tool makes the raw POST, so
+  edfs-mcp ÷ it is the part of the time that is edfs-mcp's own code and result.
+- **Concurrency**: 64 calls fired at once from an `anyio` task group through the same session,
+  sandbox latency +200 ms on `/edfs/`; median wall time of several bursts, against
+  200 ms + 1.5 * 64 * the median floor call above. Interleaved with bursts of 64 concurrent raw
+  POSTs from the raw client's process: the same burst with no MCP at all.
+- **Sandbox alone**: the raw POST from the benchmark process, sequential: requests per second.
+- **Memory**: a fresh `edfs-mcp serve` process. Baseline = its `VmHWM` (peak RSS, from
+  `/proc/<pid>/status`) after initialize and one small execute; then one execute of
+  `SENSOR_READINGS_BULK` (100 000 rows) and `VmHWM` again. Figure = growth of the peak ÷ the
+  bytes of the sandbox's JSON body (`fixtures.sensor_payload(False)`). It counts everything the
+  process holds at its peak: the response bytes, the parsed rows, the table kept for `result_id`.
+- **Tokens**: cl100k (`bpe_openai`) of the compact wire JSON (`by_alias`, `exclude_none`) of the
+  whole bulk execute result (text and structured content) and of `tools/list`.
+- **Refresh**: a person signed in with `edfs-mcp login --no-browser` (device flow, auto-approved by
+  the sandbox, file token store in a temporary directory); the stored access token is expired;
+  20 concurrent `list_timers` calls; refresh-token grants counted by the sandbox.
+- Nothing here is asserted by the tests. Figures move with machine load (see the load average):
+  compare ratios from one run, not milliseconds across runs.
+"""
+
+
+def markdown(figures: Sequence[Figure], command: str, seconds: float, load: tuple[Load, Load]) -> str:
+    info = "\n".join(f"| {key} | {value} |" for key, value in machine(load))
+    return f"""# Benchmarks
+
+Ratios against baselines measured in the same run. Reproduce from the repository root, with the
+dev extras installed (`pip install -e ".[dev]"`):
+
+```bash
+{command}
+```
+
+The run took {seconds:.0f} s.
+
+| machine | |
+|---|---|
+{info}
+
+## Results
+
+{table(figures)}
+
+## Details (median, with p10 and p90)
+
+{details(figures)}
+
+{METHOD}"""
