@@ -22,6 +22,8 @@ __all__ = ["Page", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"
 
 # JSON of tabular data runs at roughly 3 to 4 characters per cl100k token; 3 keeps estimates on the safe side.
 CHARS_PER_TOKEN = 3.0
+# Up to this many rows, a page is first tried whole with one dump.
+WHOLE_PAGE_ROWS = 500
 
 
 def estimate_tokens(text: str) -> int:
@@ -42,20 +44,30 @@ def page_rows(
 
     At least one row is returned when any remain, so paging always makes progress.
     """
+    end = min(len(table.rows), offset + limit)
+    candidates = table.rows[offset:end] if end - offset <= WHOLE_PAGE_ROWS else None
+    if candidates is not None and columns:
+        candidates = [{name: row.get(name) for name in columns} for row in candidates]
+    # One C-level dump decides the common case of a small result that fits whole.
+    if candidates is not None and estimate_tokens(_dumps(candidates)) <= budget_tokens:
+        return Page(rows=candidates, offset=offset, next_offset=end if end < len(table.rows) else None)
     rows: list[dict[str, Any]] = []
     spent = 0
-    end = min(len(table.rows), offset + limit)
     for index in range(offset, end):
         row = table.rows[index]
         if columns:
             row = {name: row.get(name) for name in columns}
-        cost = estimate_tokens(json.dumps(row, ensure_ascii=False, default=str))
+        cost = estimate_tokens(_dumps(row))
         if rows and spent + cost > budget_tokens:
             break
         rows.append(row)
         spent += cost
     stop = offset + len(rows)
     return Page(rows=rows, offset=offset, next_offset=stop if stop < len(table.rows) else None)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)

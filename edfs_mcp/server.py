@@ -62,17 +62,17 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[AppContext]:
-        client = open_client(settings)
+        context = AppContext(
+            open_client=lambda: open_client(settings),
+            results=ResultStore(),
+            budget_tokens=settings.result_budget_tokens,
+            sandbox=sandbox,
+            zone=ZoneInfo(settings.timezone),
+        )
         try:
-            yield AppContext(
-                client=client,
-                results=ResultStore(),
-                budget_tokens=settings.result_budget_tokens,
-                sandbox=sandbox,
-                zone=ZoneInfo(settings.timezone),
-            )
+            yield context
         finally:
-            await client.aclose()
+            await context.aclose()
 
     server = EdfsServer(
         "edfs-mcp",

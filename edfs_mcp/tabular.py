@@ -1,71 +1,156 @@
-"""Turn a package's output (package-defined JSON or XML) into rows and columns.
+"""Turn a package's output (package-defined JSON or XML) into rows and columns, compactly.
 
-The reference says output shape and casing vary by package, so this looks for
-"the list of records" instead of trusting one key. XML is parsed with defusedxml
-only: the payload comes from a remote system.
+The reference says output shape and casing vary by package, so this looks for "the list
+of records" instead of trusting one key. A result can hold 100 000 rows and is kept for
+paging, so rows are stored as (shared key tuple, value tuple) records with repeated short
+strings stored once; dicts are built only for the rows a page returns. XML is parsed with
+defusedxml only: the payload comes from a remote system.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, overload
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
-__all__ = ["Table", "parse_json_payload", "parse_xml_payload"]
+__all__ = ["Record", "Rows", "Table", "parse_json_payload", "parse_xml_payload", "records_of"]
 
 # Keys that usually hold the records, in the order they are preferred.
 RECORD_KEYS = ("data", "value", "items", "rows", "records", "results")
 # Columns are gathered from this many rows; later rows rarely add new ones.
 COLUMN_SCAN_ROWS = 1000
+# Strings up to this length are stored once per result (codes, units, timestamps repeat a lot).
+SHARED_STRING_MAX = 64
+# Bodies above this are parsed compactly (a Python hook per object: slower, far smaller);
+# below it the C parser's dicts are cheaper than the hook.
+COMPACT_PARSE_BYTES = 256 * 1024
 
 
-@dataclass
+class Record(NamedTuple):
+    keys: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as a dict, nested Records included."""
+        return {key: _plain(value) for key, value in zip(self.keys, self.values, strict=True)}
+
+    def as_flat_dict(self) -> dict[str, Any]:
+        """The row as a dict, for records whose values hold no Record (the fast path)."""
+        return dict(zip(self.keys, self.values, strict=True))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.as_dict()
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _record(item: Any) -> Record:
+    if isinstance(item, Record):
+        return item
+    if isinstance(item, dict):
+        return Record(tuple(item), tuple(item.values()))
+    return Record(("value",), (item,))
+
+
+class Rows(Sequence[dict[str, Any]]):
+    """The rows of a table as dicts, made on access."""
+
+    def __init__(self, records: list[Record], *, nested: bool = True) -> None:
+        self._records = records
+        self._make = Record.as_dict if nested else Record.as_flat_dict
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._make(record) for record in self._records[index]]
+        return self._make(self._records[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self._make(record) for record in self._records)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Table:
-    """Rows as dicts plus the column names in first-seen order."""
+    """Rows plus the column names in first-seen order."""
 
-    rows: list[dict[str, Any]]
-    columns: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        rows: Iterable[dict[str, Any]] = (),
+        *,
+        records: list[Record] | None = None,
+        columns: list[str] | None = None,
+        nested_records: bool = True,
+    ) -> None:
+        self._records = records if records is not None else [_record(row) for row in rows]
+        # Records from plain dicts keep nested values as dicts: no Record inside to convert.
+        self.rows = Rows(self._records, nested=nested_records and records is not None)
+        self.columns = columns if columns is not None else _columns(self._records)
 
-    def __post_init__(self) -> None:
-        if not self.columns:
-            self.columns = _columns(self.rows)
 
-
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
+def _columns(records: list[Record]) -> list[str]:
     seen: dict[str, None] = {}
-    for row in rows[:COLUMN_SCAN_ROWS]:
-        for key in row:
+    for record in records[:COLUMN_SCAN_ROWS]:
+        for key in record.keys:
             seen.setdefault(key, None)
     return list(seen)
 
 
-def _as_row(item: Any) -> dict[str, Any]:
-    return item if isinstance(item, dict) else {"value": item}
-
-
-def records_of(document: Any) -> list[dict[str, Any]]:
-    """The records in a parsed JSON document."""
+def records_of(document: Any) -> list[Record]:
+    """The records in a parsed JSON document (plain or parsed into Records)."""
     if isinstance(document, list):
-        return [_as_row(item) for item in document]
-    if not isinstance(document, dict):
-        return [{"value": document}]
-    lists = {key: value for key, value in document.items() if isinstance(value, list)}
+        return [_record(item) for item in document]
+    if isinstance(document, dict):
+        document = _record(document)
+    if not isinstance(document, Record):
+        return [_record(document)]
+    lists = {
+        key: value
+        for key, value in zip(document.keys, document.values, strict=True)
+        if isinstance(value, list)
+    }
     lowered = {key.lower(): key for key in lists}
     for wanted in RECORD_KEYS:
         if wanted in lowered:
-            return [_as_row(item) for item in lists[lowered[wanted]]]
+            return [_record(item) for item in lists[lowered[wanted]]]
     if len(lists) == 1:
         (only,) = lists.values()
-        return [_as_row(item) for item in only]
+        return [_record(item) for item in only]
     return [document]
 
 
-def parse_json_payload(content: bytes) -> Table:
+def parse_json_payload(content: bytes | str) -> Table:
     """Raises ValueError when the content is not JSON."""
-    return Table(rows=records_of(json.loads(content)))
+    if len(content) <= COMPACT_PARSE_BYTES:
+        return Table(records=records_of(json.loads(content)), nested_records=False)
+    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
+    strings: dict[str, str] = {}
+
+    def compact(pairs: list[tuple[str, Any]]) -> Record:
+        keys = tuple(key for key, _ in pairs)
+        values = tuple(
+            strings.setdefault(value, value)
+            if isinstance(value, str) and len(value) <= SHARED_STRING_MAX
+            else value
+            for _, value in pairs
+        )
+        return Record(shapes.setdefault(keys, keys), values)
+
+    return Table(records=records_of(json.loads(content, object_pairs_hook=compact)))
 
 
 def _local(tag: str) -> str:
@@ -82,11 +167,14 @@ def _element_row(element: Any) -> dict[str, Any]:
     return row
 
 
-def parse_xml_payload(content: bytes) -> Table:
+def parse_xml_payload(content: bytes | str) -> Table:
     """Rows are the repeated child elements of the element that has most of them.
 
     Raises ValueError for malformed or unsafe XML (entity expansion, external entities).
     """
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
     try:
         root = SafeET.fromstring(content)
     except (SafeET.ParseError, DefusedXmlException) as exc:
@@ -100,5 +188,5 @@ def parse_xml_payload(content: bytes) -> Table:
         if len(tags) == 1 and len(children) > best_count:
             best, best_count = element, len(children)
     if best_count == 0:
-        return Table(rows=[_element_row(root)])
-    return Table(rows=[_element_row(child) for child in best])
+        return Table([_element_row(root)])
+    return Table(_element_row(child) for child in best)

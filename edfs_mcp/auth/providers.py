@@ -7,8 +7,6 @@ from typing import Any
 
 import anyio
 import httpx2
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from edfs_mcp.errors import AuthError
 
@@ -54,6 +52,9 @@ class ClientCredentialsSource:
         transport: httpx2.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
     ) -> None:
+        # authlib loads here, on first use, not when the server starts.
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
         self._token_endpoint = token_endpoint
         self._client_id = client_id
         kwargs: dict[str, Any] = {"timeout": timeout}
@@ -90,6 +91,8 @@ class ClientCredentialsSource:
             return await self._fetch()
 
     async def _fetch(self) -> str:
+        from authlib.integrations.base_client.errors import OAuthError
+
         try:
             token = await self._oauth.fetch_token(self._token_endpoint, grant_type="client_credentials")
         except OAuthError as exc:

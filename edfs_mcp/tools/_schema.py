@@ -26,6 +26,9 @@ def compact_schema(schema: Any, *, output: bool = False) -> Any:
             continue
         if key == "default" and (output or value is None):
             continue
+        if key == "additionalProperties" and value is True:
+            # The default anyway; spelled out, validators visit every field of every row.
+            continue
         if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
             # Keys here are names, not keywords: a property called "title" stays.
             compacted[key] = {name: compact_schema(sub, output=output) for name, sub in value.items()}

@@ -10,7 +10,6 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
-from edfs_mcp.api import ExecutionPayload
 from edfs_mcp.api.models import Variable
 from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
 from edfs_mcp.tabular import Table, parse_json_payload, parse_xml_payload
@@ -41,20 +40,28 @@ class ExecutionResult(BaseModel):
     text: str | None = Field(None, description="The output, when it is not tabular (may be cut)")
 
 
-def parse_payload(
-    payload: ExecutionPayload, as_xml: bool
-) -> tuple[Literal["json", "xml", "text"], Table | None]:
-    """The table in a package's output; (\"text\", None) when it is neither JSON nor XML."""
-    looks_xml = as_xml or "xml" in payload.media_type or payload.content.lstrip()[:1] == b"<"
+Parsed = tuple[Literal["json", "xml", "text"], Table | str]
+
+
+def parse_payload(box: list[bytes], media_type: str, as_xml: bool) -> Parsed:
+    """The table in a package's output, or its text when it is neither JSON nor XML.
+
+    ``box`` holds the only reference to the body: it is emptied and the bytes freed once
+    decoded, so a 10 MB result is not held twice while its rows are built.
+    """
+    data = box.pop()
+    looks_xml = as_xml or "xml" in media_type or data.lstrip()[:1] == b"<"
+    text = data.decode("utf-8", errors="replace")
+    del data
     parsers = (("xml", parse_xml_payload), ("json", parse_json_payload))
     if not looks_xml:
         parsers = parsers[::-1]
     for kind, parse in parsers:
         try:
-            return kind, parse(payload.content)  # type: ignore[return-value]
+            return kind, parse(text)  # type: ignore[return-value]
         except ValueError:
             continue
-    return "text", None
+    return "text", text
 
 
 async def execute_integration_package(
@@ -81,14 +88,16 @@ async def execute_integration_package(
             return_as_xml=return_as_xml,
             on_wait=waiter(ctx),
         )
-    if len(payload.content) > PARSE_IN_THREAD_BYTES:
-        kind, table = await anyio.to_thread.run_sync(parse_payload, payload, return_as_xml)
+    size, box, media_type = len(payload.content), [payload.content], payload.media_type
+    del payload
+    if size > PARSE_IN_THREAD_BYTES:
+        kind, table = await anyio.to_thread.run_sync(parse_payload, box, media_type, return_as_xml)
     else:
-        kind, table = parse_payload(payload, return_as_xml)
+        kind, table = parse_payload(box, media_type, return_as_xml)
     source = f"{unique_name} on iTwin {itwin_id}"
-    if table is None:
-        return _text_result(payload, itwin_id, unique_name, state.budget_tokens, source)
-    page = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.budget_tokens)
+    if isinstance(table, str):
+        return _text_result(table, itwin_id, unique_name, state.rows_budget, source)
+    page = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.rows_budget)
     result = ExecutionResult(
         itwin_id=itwin_id,
         unique_name=unique_name,
@@ -108,9 +117,8 @@ async def execute_integration_package(
 
 
 def _text_result(
-    payload: ExecutionPayload, itwin_id: str, unique_name: str, budget_tokens: int, source: str
+    text: str, itwin_id: str, unique_name: str, budget_tokens: int, source: str
 ) -> CallToolResult:
-    text = payload.content.decode("utf-8", errors="replace")
     limit = int(budget_tokens * CHARS_PER_TOKEN)
     cut = len(text) > limit
     result = ExecutionResult(
@@ -156,7 +164,7 @@ async def read_execution_result(
             raise ToolError(messages.unknown_columns(unknown, table.columns))
     if offset > len(table.rows):
         raise ToolError(messages.offset_past_end(offset, len(table.rows)))
-    page = page_rows(table, offset=offset, limit=limit, budget_tokens=state.budget_tokens, columns=columns)
+    page = page_rows(table, offset=offset, limit=limit, budget_tokens=state.rows_budget, columns=columns)
     result = ResultPage(
         result_id=result_id,
         source=stored.source,

@@ -69,7 +69,7 @@ async def query_odata(
             query[option] = value
     page = await state.client.query_entity_set(itwin_id, unique_name, entity_set, query, on_wait=on_wait)
     table = Table(rows=page.rows)
-    shown = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.budget_tokens)
+    shown = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.rows_budget)
     cut = shown.next_offset is not None
     # No nextLink in EDFS OData: a full page means there may be more.
     more = cut or len(page.rows) >= top

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ from edfs_mcp import messages
 from edfs_mcp.api.models import Package, PackageSystem, System, example_variables
 from edfs_mcp.errors import ApiError
 from edfs_mcp.messages import describe
-from edfs_mcp.tabular import records_of
+from edfs_mcp.tabular import parse_json_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
 
@@ -105,7 +104,7 @@ async def get_integration_package(
     details = await client.get_package(unique_name, on_wait=on_wait)
     variables, _ = example_variables(details.input_example)
     try:
-        sample = records_of(json.loads(details.response_example)) if details.response_example else []
+        sample = parse_json_payload(details.response_example).rows[:1] if details.response_example else []
     except ValueError:
         sample = []
     info = PackageInfo(
