@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, overload
+from itertools import islice
+from typing import Any, overload
 
 __all__ = ["Record", "Rows", "Table", "parse_json_payload", "parse_xml_payload", "records_of"]
 
@@ -26,33 +27,41 @@ SHARED_STRING_MAX = 64
 COMPACT_PARSE_BYTES = 256 * 1024
 
 
-class Record(NamedTuple):
-    keys: tuple[str, ...]
-    values: tuple[Any, ...]
+# A record is one flat tuple per row: (keys, value, value, ...). The keys tuple is shared by every
+# row of the same shape, so a row costs one tuple plus its values. JSON arrays stay lists, so
+# any tuple among a record's values is a nested record.
+Record = tuple[Any, ...]
 
-    def as_dict(self) -> dict[str, Any]:
-        """The row as a dict, nested Records included."""
-        return {key: _plain(value) for key, value in zip(self.keys, self.values, strict=True)}
 
-    def as_flat_dict(self) -> dict[str, Any]:
-        """The row as a dict, for records whose values hold no Record (the fast path)."""
-        return dict(zip(self.keys, self.values, strict=True))
+def record_keys(record: Record) -> tuple[str, ...]:
+    keys: tuple[str, ...] = record[0]
+    return keys
+
+
+def as_dict(record: Record) -> dict[str, Any]:
+    """The row as a dict, nested records included."""
+    return {key: _plain(value) for key, value in zip(record[0], islice(record, 1, None), strict=True)}
+
+
+def as_flat_dict(record: Record) -> dict[str, Any]:
+    """The row as a dict, for records whose values hold no record (the fast path)."""
+    return dict(zip(record[0], islice(record, 1, None), strict=True))
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, Record):
-        return value.as_dict()
+    if isinstance(value, tuple):
+        return as_dict(value)
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value
 
 
 def _record(item: Any) -> Record:
-    if isinstance(item, Record):
+    if isinstance(item, tuple):
         return item
     if isinstance(item, dict):
-        return Record(tuple(item), tuple(item.values()))
-    return Record(("value",), (item,))
+        return (tuple(item), *item.values())
+    return (("value",), item)
 
 
 class Rows(Sequence[dict[str, Any]]):
@@ -60,7 +69,7 @@ class Rows(Sequence[dict[str, Any]]):
 
     def __init__(self, records: list[Record], *, nested: bool = True) -> None:
         self._records = records
-        self._make = Record.as_dict if nested else Record.as_flat_dict
+        self._make = as_dict if nested else as_flat_dict
 
     def __len__(self) -> int:
         return len(self._records)
@@ -105,24 +114,21 @@ class Table:
 def _columns(records: list[Record]) -> list[str]:
     seen: dict[str, None] = {}
     for record in records[:COLUMN_SCAN_ROWS]:
-        for key in record.keys:
+        for key in record_keys(record):
             seen.setdefault(key, None)
     return list(seen)
 
 
 def records_of(document: Any) -> list[Record]:
-    """The records in a parsed JSON document (plain or parsed into Records)."""
+    """The records in a parsed JSON document (plain, or parsed into records)."""
     if isinstance(document, list):
         return [_record(item) for item in document]
     if isinstance(document, dict):
         document = _record(document)
-    if not isinstance(document, Record):
+    if not isinstance(document, tuple):
         return [_record(document)]
-    lists = {
-        key: value
-        for key, value in zip(document.keys, document.values, strict=True)
-        if isinstance(value, list)
-    }
+    fields = zip(record_keys(document), islice(document, 1, None), strict=True)
+    lists = {key: value for key, value in fields if isinstance(value, list)}
     lowered = {key.lower(): key for key in lists}
     for wanted in RECORD_KEYS:
         if wanted in lowered:
@@ -140,15 +146,14 @@ def parse_json_payload(content: bytes | str) -> Table:
     shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
     strings: dict[str, str] = {}
 
+    def shared(value: Any) -> Any:
+        if isinstance(value, str) and len(value) <= SHARED_STRING_MAX:
+            return strings.setdefault(value, value)
+        return value
+
     def compact(pairs: list[tuple[str, Any]]) -> Record:
         keys = tuple(key for key, _ in pairs)
-        values = tuple(
-            strings.setdefault(value, value)
-            if isinstance(value, str) and len(value) <= SHARED_STRING_MAX
-            else value
-            for _, value in pairs
-        )
-        return Record(shapes.setdefault(keys, keys), values)
+        return (shapes.setdefault(keys, keys), *[shared(value) for _, value in pairs])
 
     return Table(records=records_of(json.loads(content, object_pairs_hook=compact)))
 
