@@ -252,8 +252,25 @@ async def call_figures(sandbox: SandboxServer, plan: Plan) -> list[Figure]:
 # --- memory and result sizes ------------------------------------------------------------------------
 
 
+MEMORY_RUNS = 3
+
+
+async def _peak_growth(sandbox: SandboxServer) -> tuple[float, dict[str, int], dict[str, int]]:
+    """One fresh server: VmHWM growth (bytes) over one 100 000-row execute, and both readings."""
+    async with connect(edfs_params(edfs_env(sandbox))) as client:
+        pid = server_pid("edfs_mcp")
+        _ok(await client.call_tool(EXECUTE, {"itwin_id": ITWIN, "unique_name": PACKAGE}))
+        base = memory_kib(pid)
+        _ok(await client.call_tool(EXECUTE, {"itwin_id": ITWIN, "unique_name": BULK}))
+        after = memory_kib(pid)
+    return (after["VmHWM"] - base["VmHWM"]) * 1024, base, after
+
+
 async def size_figures(sandbox: SandboxServer) -> list[Figure]:
     payload_bytes = len(fixtures.sensor_payload(False))  # built here, not on the sandbox's first request
+    # Peak RSS moves with allocator timing: the median of fresh processes.
+    growths = sorted([await _peak_growth(sandbox) for _ in range(MEMORY_RUNS)], key=lambda run: run[0])
+    median_growth = growths[len(growths) // 2][0]
     async with connect(edfs_params(edfs_env(sandbox))) as client:
         pid = server_pid("edfs_mcp")
         _ok(await client.call_tool(EXECUTE, {"itwin_id": ITWIN, "unique_name": PACKAGE}))
@@ -266,7 +283,7 @@ async def size_figures(sandbox: SandboxServer) -> list[Figure]:
         result_id = bulk.structured_content["result_id"]
         page = _ok(await client.call_tool("read_execution_result", {"result_id": result_id}))
         listing = await client.list_tools()
-    peak = (after["VmHWM"] - base["VmHWM"]) * 1024
+    peak = median_growth
     ratio = peak / payload_bytes
     wire = bulk.model_dump_json(by_alias=True, exclude_none=True)
     tokens = count_tokens(wire)
@@ -281,8 +298,10 @@ async def size_figures(sandbox: SandboxServer) -> list[Figure]:
             f"{ratio:.2f}{X}",
             f"≤ 3{X}",
             ratio <= 3,
-            f"VmHWM {base['VmHWM'] / 1024:.1f} → {after['VmHWM'] / 1024:.1f} MiB (+{peak / 2**20:.1f} MiB), "
-            f"VmRSS after {after['VmRSS'] / 1024:.1f} MiB; payload {payload_bytes / 2**20:.2f} MiB; "
+            f"median of {MEMORY_RUNS} fresh servers: peak growth "
+            f"{', '.join(f'{g / 2**20:.1f}' for g, _, _ in growths)} MiB; in this one VmHWM "
+            f"{base['VmHWM'] / 1024:.1f} → {after['VmHWM'] / 1024:.1f} MiB, VmRSS after "
+            f"{after['VmRSS'] / 1024:.1f} MiB; payload {payload_bytes / 2**20:.2f} MiB; "
             f"call took {bulk_seconds * 1e3:.0f} ms",
         ),
         Figure(
