@@ -53,7 +53,11 @@ class SandboxApp(Starlette):
         self.sandbox.record_request(method, raw_path)
         decision = self.sandbox.faults.decide(raw_path)
         if decision.latency:
-            await asyncio.sleep(decision.latency)
+            receive, left = await _wait_unless_client_leaves(receive, decision.latency)
+            if left:
+                # The client gave up (e.g. a cancelled tool call): like a gateway, never run it.
+                self.sandbox.count_abandoned()
+                return
         if decision.rate_limit is not None:
             retry_after, code = decision.rate_limit
             if code is None:
@@ -71,6 +75,30 @@ class SandboxApp(Starlette):
             await super().__call__(scope, receive, _slow_sender(send, decision.slow_body))
         else:
             await super().__call__(scope, receive, send)
+
+
+async def _wait_unless_client_leaves(receive: Receive, seconds: float) -> tuple[Receive, bool]:
+    """Sleep ``seconds`` unless the client disconnects first; the request body is kept for the app."""
+    body: list[Message] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return receive, True
+        body.append(message)
+        if not message.get("more_body"):
+            break
+    try:
+        message = await asyncio.wait_for(receive(), seconds)
+    except TimeoutError:
+        pass
+    else:
+        if message["type"] == "http.disconnect":
+            return receive, True
+
+    async def replay() -> Message:
+        return body.pop(0) if body else await receive()
+
+    return replay, False
 
 
 def _slow_sender(send: Send, delay: float) -> Send:

@@ -66,6 +66,7 @@ class SandboxState:
         self.faults = Faults()
         self.writes: Counter[str] = Counter()
         self.requests: deque[tuple[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.abandoned = 0
         self.token_requests: Counter[str] = Counter()
         self.token_lifetime_seconds = DEFAULT_TOKEN_LIFETIME
         # Tokens carry the generation they were issued in; expire_issued_tokens() moves it on,
@@ -105,6 +106,7 @@ class SandboxState:
             self.faults.clear()
             self.writes.clear()
             self.requests.clear()
+            self.abandoned = 0
             self.token_requests.clear()
             self.itwins = {t.id: t for t in seed.ITWINS}
             self.subscriptions = {o: {} for o in seed.ORGANIZATIONS}
@@ -191,6 +193,11 @@ class SandboxState:
     def count_write(self, kind: str) -> None:
         with self.lock:
             self.writes[kind] += 1
+
+    def count_abandoned(self) -> None:
+        """A request whose client disconnected while it waited (latency fault), never processed."""
+        with self.lock:
+            self.abandoned += 1
 
     def record_request(self, method: str, raw_path: str) -> None:
         with self.lock:

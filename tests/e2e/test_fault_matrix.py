@@ -258,3 +258,20 @@ async def test_a_long_package_run_reports_progress(admin: Session, sandbox: Sand
     assert not result.is_error, text_of(result)
     expected = [f"running SQL_CUSTOMERS_TABLE: {seconds} s so far" for seconds in (5, 10)]
     assert messages[:2] == expected
+
+
+async def test_a_cancelled_call_cancels_its_http_request(admin: Session, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.latency(5, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
+    with anyio.move_on_after(1) as scope:
+        await admin.call(
+            "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
+        )
+    assert scope.cancelled_caught
+    for _ in range(40):  # the server cancels the tool, which closes its HTTP request
+        if sandbox.state.abandoned:
+            break
+        await anyio.sleep(0.1)
+    assert sandbox.state.abandoned == 1
+    await anyio.sleep(4.5)  # past the latency: the package never ran
+    assert sandbox.state.writes["execute"] == 0
+    assert not (await admin.call("list_timers", {"itwin_id": NORTHGATE})).is_error  # and the server is fine
