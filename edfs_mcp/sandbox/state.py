@@ -55,20 +55,13 @@ class SandboxState:
     def __init__(self, *, auto_approve: bool = False) -> None:
         self.lock = threading.RLock()
         self.auto_approve_default = auto_approve
-        self.auto_approve = auto_approve
-        self.device_flow_enabled = True
-        self.device_code_lifetime_seconds = DEFAULT_DEVICE_CODE_LIFETIME
-        self.device_poll_interval_seconds = DEFAULT_DEVICE_POLL_INTERVAL
-        self.authorization_code_lifetime_seconds = DEFAULT_AUTHORIZATION_CODE_LIFETIME
-        self.refresh_token_lifetime_seconds = DEFAULT_REFRESH_TOKEN_LIFETIME
+        # Settings, counters and seed data are set by reset(), called last.
         # Issued grants (refresh tokens, pending codes) outlive reset(), as access tokens do.
         self.oauth = OAuthStore()
         self.faults = Faults()
         self.writes: Counter[str] = Counter()
         self.requests: deque[tuple[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
-        self.abandoned = 0
         self.token_requests: Counter[str] = Counter()
-        self.token_lifetime_seconds = DEFAULT_TOKEN_LIFETIME
         # Tokens carry the generation they were issued in; expire_issued_tokens() moves it on,
         # so every earlier token fails like an expired one (the "token expiry mid-session" fault).
         self.token_generation = 0

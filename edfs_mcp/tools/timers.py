@@ -98,15 +98,17 @@ async def _find_timer(client: EdfsClient, ctx: ToolContext, itwin_id: str, timer
     return None
 
 
-async def _state_after_lost_answer(
+async def _reread(
     client: EdfsClient, ctx: ToolContext, itwin_id: str, timer_id: str
-) -> bool | None:
-    # The toggle is never re-sent; reading the list is safe, and tells the model where things stand.
+) -> tuple[bool, Timer | None]:
+    """After a write's answer was lost: (whether the list could be read, the timer if present).
+
+    The write is never re-sent; reading the list is safe and tells where things stand.
+    """
     try:
-        timer = await _find_timer(client, ctx, itwin_id, timer_id)
+        return True, await _find_timer(client, ctx, itwin_id, timer_id)
     except EdfsMcpError:
-        return None
-    return None if timer is None else timer.enabled
+        return False, None
 
 
 async def toggle_timer(
@@ -120,7 +122,8 @@ async def toggle_timer(
     try:
         timer = await client.toggle_timer(itwin_id, timer_id, on_wait=waiter(ctx))
     except (OutcomeUnknown, ServerError) as exc:
-        enabled = await _state_after_lost_answer(client, ctx, itwin_id, timer_id)
+        _, found = await _reread(client, ctx, itwin_id, timer_id)
+        enabled = None if found is None else found.enabled
         raise ToolError(messages.toggle_outcome_unknown(exc, timer_id, enabled)) from None
     info = timer_state(timer)
     change = TimerChange(timer=info, was_enabled=not timer.enabled, changed=True)
@@ -144,7 +147,7 @@ async def set_timer_enabled(
     try:
         timer = await client.toggle_timer(itwin_id, timer_id, on_wait=waiter(ctx))
     except (OutcomeUnknown, ServerError) as exc:
-        found = await _find_timer(client, ctx, itwin_id, timer_id)
+        _, found = await _reread(client, ctx, itwin_id, timer_id)
         if found is None or found.enabled != enabled:
             raise ToolError(
                 messages.toggle_outcome_unknown(exc, timer.name, None if found is None else found.enabled)
@@ -276,6 +279,7 @@ async def delete_timer(
 ) -> Annotated[CallToolResult, TimerDeleted]:
     """Delete a timer for good. Asks the user to confirm when the client can ask; otherwise
     needs confirm=true, given only after the user agreed."""
+    client = app(ctx).client
     if not isinstance(answer, AcceptedElicitation):
         raise ToolError(messages.delete_declined(timer_id, answer.action))
     decision = answer.data
@@ -290,20 +294,15 @@ async def delete_timer(
     else:
         if not decision.delete:
             raise ToolError(messages.delete_declined(timer_id, "decline"))
-        found = await _find_timer(app(ctx).client, ctx, itwin_id, timer_id)
+        found = await _find_timer(client, ctx, itwin_id, timer_id)
         if found is None:
             raise ToolError(messages.timer_not_in_list(itwin_id, timer_id))
         timer = found
-    client = app(ctx).client
     try:
         await client.delete_timer(itwin_id, timer_id, on_wait=waiter(ctx))
     except (OutcomeUnknown, ServerError):
-        # Not re-sent; if the timer is gone, the delete took effect.
-        try:
-            still_there = await _find_timer(client, ctx, itwin_id, timer_id)
-        except EdfsMcpError:
-            still_there = timer
-        if still_there is not None:
+        readable, still_there = await _reread(client, ctx, itwin_id, timer_id)
+        if not readable or still_there is not None:
             raise
     info = timer_state(timer)
     return reply(TimerDeleted(deleted=True, timer=info), messages.timer_deleted(info.name))

@@ -5,7 +5,6 @@ The server talks to the sandbox served over loopback HTTP.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -106,7 +105,3 @@ async def serve(
                 yield Session(client, path)
         finally:
             errlog.flush()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
