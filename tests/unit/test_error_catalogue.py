@@ -1,4 +1,4 @@
-"""Walk the error-code catalogue of ../shared/edfs-api.md §6: every code this server can meet
+"""Walk the error-code catalogue of docs/edfs-api.md §6: every code this server can meet
 renders a message with its cause (status + code) and a next step."""
 
 import re
@@ -11,7 +11,7 @@ from edfs_mcp.errors import ErrorDetail, Operation, api_error_class
 from edfs_mcp.messages import describe
 from edfs_mcp.tools import all_tools
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "edfs-api.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "edfs-api.md"
 
 # The operations (§ numbers) this server calls, and the client's Operation for each.
 CALLED = {
