@@ -16,6 +16,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from edfs_mcp.api import EdfsClient, WaitCallback
+from edfs_mcp.render import render_payload
 from edfs_mcp.results import ResultStore
 
 __all__ = [
@@ -142,8 +143,10 @@ async def heartbeat(ctx: ToolContext, what: str, every: float = HEARTBEAT_SECOND
 
 
 def reply(model: BaseModel, summary: str) -> CallToolResult:
-    """A short text for the model plus the validated structured payload (not repeated as text)."""
+    """The payload twice, complete both times: as text for clients that forward only the text, and
+    as ``structuredContent`` (validated against the outputSchema) for those that forward that."""
+    payload = model.model_dump(mode="json")
     return CallToolResult(
-        content=[TextContent(type="text", text=summary)],
-        structured_content=model.model_dump(mode="json"),
+        content=[TextContent(type="text", text=render_payload(summary, payload))],
+        structured_content=payload,
     )

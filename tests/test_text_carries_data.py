@@ -1,0 +1,81 @@
+"""Every tool's text carries its structured payload, within the token budget.
+
+Clients forward one of the two to the model (Claude Code the structured content; claude.ai, ChatGPT
+and others the text), so a model behind either sees every row, ID, state and hint.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import bpe_openai
+import pytest
+from mcp import Client
+from mcp.types import TextContent
+
+from edfs_mcp.config import Settings
+from edfs_mcp.sandbox import seed
+from edfs_mcp.server import build_server
+from edfs_mcp.tools import all_tools
+from tests.text_checks import missing_from_text
+
+pytestmark = pytest.mark.anyio
+
+BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
+BUDGET_TOKENS = Settings(sandbox=True).result_budget_tokens
+ENCODING = bpe_openai.get_encoding("cl100k_base")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client]:
+    async with Client(build_server(Settings(sandbox=True))) as connected:
+        yield connected
+
+
+def _text(result: Any) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+async def _call(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    text = _text(result)
+    assert not result.is_error, text
+    structured = result.structured_content
+    assert structured is not None
+    assert missing_from_text(structured, text) == [], f"{name}: the text lacks these values"
+    assert len(ENCODING.encode(text)) <= BUDGET_TOKENS, f"{name}: text over the budget"
+    return structured
+
+
+async def test_every_tool_text_carries_every_value(client: Client) -> None:
+    timer = seed.TIMER_NORTHGATE_SQL_MONTHLY
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("find_itwins", {"query": "north"}),
+        ("list_integration_packages", {}),
+        ("get_integration_package", {"unique_name": seed.SQL_CUSTOMERS_TABLE, "itwin_id": BRIDGE}),
+        ("execute_integration_package", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS}),
+        ("query_odata", {"itwin_id": BRIDGE, "unique_name": seed.ODT_APIM_TEST}),
+        ("list_timers", {"itwin_id": BRIDGE}),
+        ("toggle_timer", {"itwin_id": BRIDGE, "timer_id": timer}),
+        ("set_timer_enabled", {"itwin_id": BRIDGE, "timer_id": timer, "enabled": True}),
+        ("create_timer", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS, "cron": "0 3 * * 1"}),
+    ]
+    called = set()
+    for name, arguments in calls:
+        await _call(client, name, arguments)
+        called.add(name)
+    sets = await _call(client, "query_odata", {"itwin_id": BRIDGE, "unique_name": seed.ODT_APIM_TEST})
+    first_set = sets["entity_sets"][0]
+    first_set = first_set["name"] if isinstance(first_set, dict) else first_set
+    await _call(
+        client,
+        "query_odata",
+        {"itwin_id": BRIDGE, "unique_name": seed.ODT_APIM_TEST, "entity_set": first_set, "top": 5},
+    )
+    bulk = await _call(
+        client, "execute_integration_package", {"itwin_id": BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK}
+    )
+    await _call(client, "read_execution_result", {"result_id": bulk["result_id"], "offset": 10})
+    called.add("read_execution_result")
+    await _call(client, "delete_timer", {"itwin_id": BRIDGE, "timer_id": timer, "confirm": True})
+    called.add("delete_timer")
+    assert called == {spec.name for spec in all_tools()}
