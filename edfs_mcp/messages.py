@@ -49,6 +49,7 @@ ARGUMENT_OF_TARGET = {
     "$orderby": "orderby",
     "$top": "top",
     "$skip": "skip",
+    "systemid": "system",
 }
 
 # What to call to find a valid value for an argument.
@@ -59,20 +60,39 @@ LOOKUP_OF_ARGUMENT = {
     "cron": "use a 5-field cron expression 'minute hour day-of-month month day-of-week' in UTC, "
     "e.g. '0 22 * * 1-5'",
     "entity_set": "call query_odata without entity_set to list the package's entity sets",
-}
-
-PERMISSION_WORDS = {
-    "edfs_projmng": "the organization-level EDFS permission edfs_projmng (manage package subscriptions)",
-    "edfs_objipexec": 'the "Execute Integration Package" package role (permission edfs_objipexec) '
-    "on this iTwin",
-    "edfs_listmng": "the EDFS permission edfs_listmng (manage timers) on this iTwin",
-    "edfs_credmng": "the EDFS permission edfs_credmng (manage systems and credentials) on this iTwin",
+    "system": "the package cannot run in this iTwin until an administrator with the iTwin permission "
+    "edfs_credmng adds that system to the iTwin's EDFS systems; list_integration_packages with itwin_id "
+    "shows which packages can run here",
 }
 
 ORG_ADMINS = (
     "an Organization Administrator of the iTwin's organization (Account Administrator, "
     "Co-Administrator or CONNECT Services Administrator)"
 )
+
+# Each EDFS permission by the kind of grant that carries it (docs/edfs-api.md §2): what, and who grants it.
+PERMISSION_WORDS = {
+    "edfs_projmng": (
+        "the organization permission edfs_projmng (see and manage the organization's package subscriptions)",
+        f"Ask {ORG_ADMINS} to grant it",
+    ),
+    "edfs_objipexec": (
+        'the package role "Execute Integration Package" (permission edfs_objipexec) on this iTwin',
+        "Package roles are given to iTwin roles in EDFS. Ask someone with the iTwin permissions "
+        f"edfs_ilsmng and administration_manage_roles on this iTwin, or {ORG_ADMINS}, to assign it to "
+        "one of your iTwin roles",
+    ),
+    "edfs_listmng": (
+        "the iTwin permission edfs_listmng (manage timers) on this iTwin",
+        f"It comes with an iTwin role (Access Control). Ask an administrator of this iTwin or {ORG_ADMINS} "
+        "for a role that has it",
+    ),
+    "edfs_credmng": (
+        "the iTwin permission edfs_credmng (manage systems and their credentials) on this iTwin",
+        f"It comes with an iTwin role (Access Control). Ask an administrator of this iTwin or {ORG_ADMINS} "
+        "for a role that has it",
+    ),
+}
 
 # How to find out whether a write whose answer was lost took effect.
 VERIFY_WRITE = {
@@ -171,13 +191,11 @@ def _describe_api(error: ApiError) -> str:
             "scope; then call the tool again."
         )
     if isinstance(error, Forbidden):
-        needed = PERMISSION_WORDS.get(
-            error.operation.permission or "", "the EDFS permission for this operation"
+        needed, who = PERMISSION_WORDS.get(
+            error.operation.permission or "",
+            ("the EDFS permission for this operation", f"Ask {ORG_ADMINS} to grant it"),
         )
-        return (
-            f"{head} You are signed in, but this identity lacks {needed}. Ask {ORG_ADMINS} to grant it "
-            "(package roles are assigned to iTwin roles in EDFS). Nothing was changed."
-        )
+        return f"{head} You are signed in, but this identity lacks {needed}. {who}. Nothing was changed."
     if isinstance(error, NotFound):
         return _not_found(error, head)
     if isinstance(error, InvalidInput):
@@ -246,6 +264,23 @@ def _invalid(error: ApiError, head: str) -> str:
 
 
 # -- tool-level texts: summaries and errors that are not API errors -------------------------------
+
+
+def itwins_summary(
+    query: str | None, offset: int, shown: int, next_offset: int | None, inactive_included: bool
+) -> str:
+    what = f"iTwin(s) matching {query!r}" if query else "iTwin(s) you are a member of"
+    if not shown:
+        text = f"No {what.replace('(s)', 's')}" + (f" from offset {offset}." if offset else ".")
+        if query:
+            text += " Try a shorter part of the name or the number, or omit query to list them all."
+    else:
+        text = f"{shown} {what}" + (f", from offset {offset}" if offset else "") + "."
+    if not inactive_included:
+        text += " Inactive iTwins are hidden (include_inactive=true shows them)."
+    if next_offset is not None:
+        text += f" More follow: call again with offset={next_offset}."
+    return text
 
 
 def execution_summary(source: str, row_count: int, shown: int, result_id: str | None) -> str:
@@ -393,8 +428,9 @@ def package_summary(
     if missing:
         systems = ", ".join(f"{system_type} system {system_id!r}" for system_type, system_id in missing)
         text += (
-            f" Not configured for this iTwin: {systems}; runs will fail until an administrator with the "
-            "edfs_credmng permission adds it in EDFS (systems of the iTwin)."
+            f" Not configured for this iTwin: {systems}; EDFS refuses to run it here (HTTP 422, nothing "
+            "runs) until an administrator with the iTwin permission edfs_credmng adds it to the iTwin's "
+            "EDFS systems."
         )
     elif checked:
         text += " All required systems are configured in this iTwin."

@@ -167,6 +167,7 @@ class HttpSession:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
         long_running: bool = False,
         on_wait: WaitCallback | None = None,
     ) -> httpx2.Response:
@@ -186,7 +187,7 @@ class HttpSession:
                     path,
                     params=params,
                     json=json_body,
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                     timeout=timeout,
                 )
             except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:

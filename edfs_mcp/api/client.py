@@ -24,7 +24,7 @@ from edfs_mcp.api.models import (
 from edfs_mcp.auth.base import TokenSource
 from edfs_mcp.errors import Operation, ServerError
 
-__all__ = ["EdfsClient", "ExecutionPayload", "ODataPage"]
+__all__ = ["EdfsClient", "ExecutionPayload", "FoundITwins", "ODataPage"]
 
 LIST_PACKAGES = Operation("list_packages", "list subscribed packages", permission="edfs_projmng")
 GET_PACKAGE = Operation("get_package", "get package details", permission="edfs_projmng")
@@ -40,6 +40,8 @@ CREATE_TIMER = Operation("create_timer", "create timer", write=True, permission=
 DELETE_TIMER = Operation("delete_timer", "delete timer", write=True, permission="edfs_listmng")
 TOGGLE_TIMER = Operation("toggle_timer", "toggle timer", write=True, permission="edfs_listmng")
 SEARCH_ITWINS = Operation("search_itwins", "search iTwins")
+# The iTwins API's minimal representation has no status; the full one tells inactive iTwins apart.
+FULL_REPRESENTATION = {"Prefer": "return=representation"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,12 @@ class ExecutionPayload:
 
     content: bytes
     media_type: str
+
+
+@dataclass(frozen=True)
+class FoundITwins:
+    itwins: list[ITwin]
+    more: bool
 
 
 @dataclass(frozen=True)
@@ -249,11 +257,14 @@ class EdfsClient:
         number: str | None = None,
         sub_class: str | None = None,
         include_inactive: bool = False,
+        skip: int = 0,
         limit: int = 100,
         on_wait: WaitCallback | None = None,
-    ) -> list[ITwin]:
-        """Follow ``_links.next`` until ``limit`` iTwins are collected or the list ends."""
-        params: dict[str, str] = {"$top": str(min(limit, 100))}
+    ) -> FoundITwins:
+        """Up to ``limit`` iTwins from ``skip`` on, following ``_links.next``; ``more`` tells whether
+        others follow. The full representation, so each iTwin carries its ``status``."""
+        # One more than asked, so "are there more?" needs no extra request.
+        params: dict[str, str] = {"$top": str(min(limit + 1, 1000)), "$skip": str(skip)}
         for key, value in (
             ("$search", search),
             ("displayName", display_name),
@@ -267,14 +278,14 @@ class EdfsClient:
         found: list[ITwin] = []
         path: str | None = "/itwins/"
         query: Mapping[str, str] | None = params
-        while path is not None and len(found) < limit:
-            response = await self._http.request(SEARCH_ITWINS, "GET", path, params=query, on_wait=on_wait)
+        while path is not None and len(found) <= limit:
+            response = await self._http.request(
+                SEARCH_ITWINS, "GET", path, params=query, headers=FULL_REPRESENTATION, on_wait=on_wait
+            )
             page = ITwinPage.from_body(_object(response))
             found.extend(page.items)
-            if not page.items:
-                break
-            path, query = self._same_origin(page.next_href), None
-        return found[:limit]
+            path, query = (self._same_origin(page.next_href) if page.items else None), None
+        return FoundITwins(itwins=found[:limit], more=len(found) > limit or path is not None)
 
     def _same_origin(self, href: str | None) -> str | None:
         # The bearer token goes only to the configured API host, whatever a link says.

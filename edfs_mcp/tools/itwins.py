@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
+from edfs_mcp import messages
 from edfs_mcp.api.models import ITwin
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
 
@@ -23,13 +24,16 @@ class ITwinSummary(BaseModel):
 
 
 class FoundITwins(BaseModel):
-    query: str
+    query: str | None = Field(None, description="The search; null when listing all")
+    offset: int
     itwins: list[ITwinSummary]
+    next_offset: int | None = Field(None, description="Pass as offset for the next page; null at the end")
+    inactive_included: bool
 
 
-def _summary(itwin: ITwin, query: str) -> ITwinSummary:
-    wanted = query.strip().casefold()
-    exact = wanted in (itwin.display_name.casefold(), (itwin.number or "").casefold())
+def _summary(itwin: ITwin, query: str | None) -> ITwinSummary:
+    wanted = (query or "").strip().casefold()
+    exact = bool(wanted) and wanted in (itwin.display_name.casefold(), (itwin.number or "").casefold())
     return ITwinSummary(
         id=itwin.id,
         name=itwin.display_name,
@@ -42,32 +46,40 @@ def _summary(itwin: ITwin, query: str) -> ITwinSummary:
 
 async def find_itwins(
     ctx: ToolContext,
-    query: Annotated[str, Field(min_length=1, max_length=200, description="Part of the name or number")],
+    query: Annotated[
+        str | None,
+        Field(min_length=1, max_length=200, description="Part of the name or number; omit to list all"),
+    ] = None,
     sub_class: Annotated[SubClass | None, Field(description="Only this kind of iTwin")] = None,
-    include_inactive: bool = False,
-    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    include_inactive: Annotated[bool, Field(description="Also inactive iTwins (hidden by default)")] = False,
+    limit: Annotated[int, Field(ge=1, le=100)] = 25,
+    offset: Annotated[int, Field(ge=0, le=10_000)] = 0,
 ) -> Annotated[CallToolResult, FoundITwins]:
-    """Find iTwins you are a member of by name or number (case-insensitive substring).
+    """Find your iTwins by name or number (case-insensitive substring); omit query to list them all.
 
-    Returns their IDs, which every other tool takes as itwin_id. Exact matches come first.
+    Gives each one's ID (the itwin_id of the other tools) and status.
     """
-    itwins = await app(ctx).client.search_itwins(
-        search=query.strip(),
+    search = query.strip() if query else None
+    found = await app(ctx).client.search_itwins(
+        search=search or None,
         sub_class=sub_class,
         include_inactive=include_inactive,
+        skip=offset,
         limit=limit,
         on_wait=waiter(ctx),
     )
-    found = sorted((_summary(itwin, query) for itwin in itwins), key=lambda s: not s.exact_match)
-    if not found:
-        text = (
-            f"No iTwin you are a member of matches {query!r}. Try a shorter part of the name or the number."
-        )
-    else:
-        best = found[0]
-        number = best.number or "no number"
-        text = f"{len(found)} iTwin(s) match {query!r}; first: {best.name} ({number}), id {best.id}."
-    return reply(FoundITwins(query=query, itwins=found), text)
+    itwins = sorted((_summary(itwin, search) for itwin in found.itwins), key=lambda s: not s.exact_match)
+    result = FoundITwins(
+        query=search or None,
+        offset=offset,
+        itwins=itwins,
+        next_offset=offset + len(itwins) if found.more else None,
+        inactive_included=include_inactive,
+    )
+    return reply(
+        result,
+        messages.itwins_summary(result.query, offset, len(itwins), result.next_offset, include_inactive),
+    )
 
 
 TOOLS = [ToolSpec(find_itwins, "Find iTwins", READ_ONLY)]

@@ -114,4 +114,4 @@ async def test_missing_and_mistyped_arguments_are_named(admin: Session) -> None:
     missing = await admin.error("execute_integration_package", {"itwin_id": NORTHGATE})
     assert "unique_name: Field required" in missing
     mistyped = await admin.error("find_itwins", {"query": "north", "limit": 500})
-    assert "limit: Input should be less than or equal to 50" in mistyped
+    assert "limit: Input should be less than or equal to 100" in mistyped
