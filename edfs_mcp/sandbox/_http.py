@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -78,6 +78,17 @@ def detail(target: str | None, message: str | None = None, code: str = "InvalidV
     if target is not None:
         item["target"] = target
     return item
+
+
+def missing_system_details(missing: Sequence[Any]) -> list[dict[str, Any]]:
+    """One detail per required system the iTwin lacks (edfs-api.md §4.3, "Missing systems")."""
+    return [
+        detail(
+            "systemId",
+            f"Required system '{need.system_id}' ({need.system_type}) is not configured for this iTwin.",
+        )
+        for need in missing
+    ]
 
 
 def operation_not_found() -> Response:

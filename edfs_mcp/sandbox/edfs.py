@@ -7,7 +7,15 @@ import uuid
 from starlette.responses import JSONResponse, Response
 
 from . import fixtures, seed
-from ._http import RATE_EXCEEDED, ApiError, BodyCheck, detail, parse_json, valid_name
+from ._http import (
+    RATE_EXCEEDED,
+    ApiError,
+    BodyCheck,
+    detail,
+    missing_system_details,
+    parse_json,
+    valid_name,
+)
 from .router import Ctx, Operation, itwin_permission, op, org_permission
 from .state import now_iso
 
@@ -52,13 +60,17 @@ async def package_details(ctx: Ctx) -> Response:
 
 async def execute(ctx: Ctx) -> Response:
     name = ctx.params["uniqueName"]
-    if ctx.state.package_for_itwin(ctx.itwin_id, name) is None:
+    package = ctx.state.package_for_itwin(ctx.itwin_id, name)
+    if package is None:
         raise _resource_not_found()
     check = BodyCheck(*parse_json(await ctx.request.body()))
     check.only({"variables", "returnAsXml"})
     variables = {v["name"]: v["value"] for v in check.pairs("variables", strict=True)}
     as_xml = check.boolean("returnAsXml", False)
     check.raise_if_failed(*EXEC_INVALID)
+    missing = ctx.state.missing_systems(ctx.itwin_id, package)
+    if missing:
+        raise ApiError(422, *EXEC_INVALID, missing_system_details(missing))
     media = "application/xml" if as_xml else "application/json"
     if name == seed.SENSOR_READINGS_BULK:
         content = fixtures.sensor_payload(as_xml)  # variables do not narrow the bulk history

@@ -8,7 +8,7 @@ from xml.sax.saxutils import quoteattr
 from starlette.responses import JSONResponse, Response
 
 from . import fixtures, seed
-from ._http import ApiError, detail
+from ._http import ApiError, detail, missing_system_details
 from .odata_query import QueryError, apply_query, parse_select
 from .router import Ctx, Operation, itwin_permission, op
 
@@ -76,7 +76,7 @@ def _key_value(text: str, key_name: str) -> str:
 
 
 async def query_entity_set(ctx: Ctx) -> Response:
-    _package(ctx)
+    missing = ctx.state.missing_systems(ctx.itwin_id, _package(ctx))
     match = _KEYED.fullmatch(ctx.params["entitySet"])
     entity_set = fixtures.entity_sets().get(match["set"]) if match else None
     if match is None or entity_set is None:
@@ -86,6 +86,8 @@ async def query_entity_set(ctx: Ctx) -> Response:
         if name in options:
             raise ApiError(422, *INVALID, [detail(name, f"Query option '{name}' is given more than once.")])
         options[name] = value
+    if missing:
+        raise ApiError(422, *INVALID, missing_system_details(missing))
     context = f"{_metadata_url(ctx)}#{entity_set.name}"
     try:
         if match["key"] is not None:

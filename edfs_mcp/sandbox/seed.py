@@ -383,6 +383,8 @@ SYSTEM_NORTHGATE_SENSORS = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a02"
 SYSTEM_RIVERSIDE_SQL = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a03"
 SYSTEM_RIVERSIDE_MAXIMO = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a04"
 SYSTEM_HARBOR_SHAREPOINT = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a05"
+SYSTEM_NORTHGATE_SQL = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a06"
+SYSTEM_NORTHGATE_APIM = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a07"
 
 # (record id, iTwin, systemName, systemId, systemType, credentials)
 # fmt: off
@@ -391,6 +393,10 @@ SYSTEMS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
      {"BaseUrl": "https://sap.northgate.example", "UserName": "EDFS_SVC", "Password": "not-a-real-password"}),
     (SYSTEM_NORTHGATE_SENSORS, ITWIN_NORTHGATE_BRIDGE, "Bridge Sensor Hub", "sensor_hub", "EDF.Rest",
      {"BaseUrl": "https://sensors.northgate.example", "SubscriptionKey": "not-a-real-key"}),
+    (SYSTEM_NORTHGATE_SQL, ITWIN_NORTHGATE_BRIDGE, "Northgate Sql Server", "local_sql_server", "EDF.Sql",
+     {"Server": "sql.northgate.example", "Database": "crm", "UserId": "edfs", "Password": "not-real"}),
+    (SYSTEM_NORTHGATE_APIM, ITWIN_NORTHGATE_BRIDGE, "Northgate API gateway", "apim_gateway", "EDF.Rest",
+     {"BaseUrl": "https://apim.northgate.example", "SubscriptionKey": "not-a-real-key"}),
     (SYSTEM_RIVERSIDE_SQL, ITWIN_RIVERSIDE_WTP, "Development Sql Server", "local_sql_server", "EDF.Sql",
      {"Server": "dbserver.somewhere.com", "Database": "my-db", "UserId": "myuser", "Password": "P@$$w0rd"}),
     (SYSTEM_RIVERSIDE_MAXIMO, ITWIN_RIVERSIDE_WTP, "Maximo Production", "maximo_prod", "EDF.Maximo",

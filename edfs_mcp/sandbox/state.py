@@ -183,6 +183,15 @@ class SandboxState:
         with self.lock:
             return copy.deepcopy(list(self.systems.get(itwin_id.lower(), {}).values()))
 
+    def missing_systems(self, itwin_id: str, package: seed.PackageSeed) -> list[seed.SystemReq]:
+        """The package's required systems that the iTwin has not configured (a run cannot reach them)."""
+        configured = {system["systemId"].casefold() for system in self.systems_of(itwin_id)}
+        return [
+            need
+            for need in package.systems
+            if need.required == "Yes" and need.system_id.casefold() not in configured
+        ]
+
     def count_write(self, kind: str) -> None:
         with self.lock:
             self.writes[kind] += 1

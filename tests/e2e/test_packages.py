@@ -33,12 +33,33 @@ async def test_package_details_with_an_itwin_say_which_systems_are_missing(admin
         "get_integration_package", {"unique_name": seed.SAP_WORK_ORDERS, "itwin_id": NORTHGATE}
     )
     assert [(s["system_id"], s["configured"]) for s in sap["systems"]] == [("sap_prod", True)]
-    sql = await admin.call(
-        "get_integration_package", {"unique_name": seed.SQL_CUSTOMERS_TABLE, "itwin_id": NORTHGATE}
+    maximo = await admin.call(
+        "get_integration_package", {"unique_name": seed.MAXIMO_ASSETS, "itwin_id": NORTHGATE}
     )
-    systems = (sql.structured_content or {})["systems"]
-    assert [(s["system_id"], s["configured"]) for s in systems] == [("local_sql_server", False)]
-    assert "Not configured for this iTwin: EDF.Sql system 'local_sql_server'" in text_of(sql)
+    systems = (maximo.structured_content or {})["systems"]
+    assert [(s["system_id"], s["required"], s["configured"]) for s in systems] == [
+        ("maximo_prod", True, False),
+        ("maximo_reporting_db", False, False),
+    ]
+    assert "Not configured for this iTwin: EDF.Maximo system 'maximo_prod'; EDFS refuses" in text_of(maximo)
+
+
+async def test_a_run_without_a_required_system_is_refused_as_the_details_said(
+    admin: Session, sandbox: SandboxServer
+) -> None:
+    text = await admin.error(
+        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.MAXIMO_ASSETS}
+    )
+    assert "HTTP 422 InvalidPackageDataRequest" in text
+    assert "Required system 'maximo_prod' (EDF.Maximo) is not configured for this iTwin" in text
+    assert "edfs_credmng" in text and "Nothing was changed" in text
+    assert sandbox.state.writes["execute"] == 0
+    # Only the optional system is missing on Riverside: the run goes ahead.
+    riverside = await admin.ok(
+        "execute_integration_package",
+        {"itwin_id": seed.ITWIN_RIVERSIDE_WTP, "unique_name": seed.MAXIMO_ASSETS},
+    )
+    assert riverside["row_count"] == 24
 
 
 async def test_execute_returns_the_packages_rows(admin: Session, sandbox: SandboxServer) -> None:

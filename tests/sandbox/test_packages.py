@@ -114,13 +114,40 @@ def test_execute_variables_filter_rows_and_unknown_ones_are_ignored(admin: Api) 
 
 
 def test_execute_without_a_body_is_an_empty_request(admin: Api) -> None:
-    response = admin.post(execute_url(seed.MAXIMO_ASSETS))
+    response = admin.post(execute_url(seed.MAXIMO_ASSETS, seed.ITWIN_RIVERSIDE_WTP))
     assert response.status_code == 200
     assert len(response.json()["data"]) == 24
 
 
 def test_execute_null_variables_are_allowed(admin: Api) -> None:
-    assert admin.post(execute_url(seed.MAXIMO_ASSETS), json={"variables": None}).status_code == 200
+    url = execute_url(seed.MAXIMO_ASSETS, seed.ITWIN_RIVERSIDE_WTP)
+    assert admin.post(url, json={"variables": None}).status_code == 200
+
+
+def test_a_required_system_the_itwin_lacks_stops_the_run_before_it_starts(
+    admin: Api, server: SandboxServer
+) -> None:
+    # Northgate Bridge has no maximo_prod; Riverside has it (its optional reporting db is missing).
+    response = admin.post(execute_url(seed.MAXIMO_ASSETS))
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("InvalidPackageDataRequest", "Cannot retrieve PackageData.")
+    assert error["details"] == [
+        {
+            "code": "InvalidValue",
+            "target": "systemId",
+            "message": "Required system 'maximo_prod' (EDF.Maximo) is not configured for this iTwin.",
+        }
+    ]
+    assert server.state.writes["execute"] == 0
+
+
+def test_an_odata_query_needs_the_required_system_too(admin: Api) -> None:
+    base = f"/edfs/itwins/{seed.ITWIN_RIVERSIDE_WTP}/packages/{seed.ODT_APIM_TEST}/odata"
+    assert admin.get(base).status_code == 200  # the entity sets and $metadata are the package's own
+    response = admin.get(f"{base}/SAP_Equipments_Read")
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["target"] == "systemId"
 
 
 def test_execute_as_xml(admin: Api) -> None:

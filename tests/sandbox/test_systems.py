@@ -11,7 +11,7 @@ NG = seed.ITWIN_NORTHGATE_BRIDGE
 SYSTEMS = f"/edfs/itwins/{NG}/systems"
 NEW = {
     "name": "Development Sql Server",
-    "systemId": "local_sql_server",
+    "systemId": "reporting_sql",
     "systemType": "EDF.Sql",
     "credentials": {
         "Server": "dbserver.somewhere.com",
@@ -36,7 +36,7 @@ RECORD_FIELDS = {
 
 def test_list_systems_is_metadata_only(admin: Api) -> None:
     systems = admin.get(SYSTEMS).json()["systems"]
-    assert {s["systemId"] for s in systems} == {"sap_prod", "sensor_hub"}  # no local_sql_server on Northgate
+    assert {s["systemId"] for s in systems} == {"sap_prod", "sensor_hub", "local_sql_server", "apim_gateway"}
     for system in systems:
         assert set(system) == RECORD_FIELDS
         assert system["organizationId"] == seed.ORG_NORTHGATE
@@ -47,7 +47,7 @@ def test_create_system_returns_201_and_never_echoes_credentials(operator: Api, s
     assert response.status_code == 201
     created = response.json()
     assert set(created) == {"id", "systemName", "systemId", "systemType"}
-    assert created["systemId"] == "local_sql_server"
+    assert created["systemId"] == "reporting_sql"
     listed = operator.get(SYSTEMS)
     assert created["id"] in {s["id"] for s in listed.json()["systems"]}
     assert "P@$$w0rd-new" not in response.text + listed.text

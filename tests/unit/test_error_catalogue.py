@@ -93,3 +93,36 @@ def test_each_code_renders_cause_and_next_step(
     assert operation.name in text
     names_a_tool = any(re.search(rf"\b{name}\b", text) for name in TOOL_NAMES)
     assert names_a_tool or any(action in text for action in USER_ACTIONS), f"no next step: {text}"
+
+
+def permissions() -> dict[str, tuple[str, str | None]]:
+    """§2: each operation (§ number) → "level:permission", and the package role carrying it, if any."""
+    text = REFERENCE.read_text().split("## 2. Permissions", 1)[1].split("\n## ", 1)[0]
+    found: dict[str, tuple[str, str | None]] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        names, level, where = cells
+        permission = re.findall(r"`(\w+)`", names)[0]
+        role = re.search(r'package role "([^"]+)"', names)
+        for first, last in re.findall(r"4\.(\d+)(?:\u20134\.(\d+))?", where):
+            for number in range(int(first), int(last or first) + 1):
+                found[f"4.{number}"] = (f"{level}:{permission}", role.group(1) if role else None)
+    return found
+
+
+@pytest.mark.parametrize("section", sorted(CALLED))
+def test_each_403_names_the_right_kind_of_grant(section: str) -> None:
+    level_permission, role = permissions()[section]
+    level, permission = level_permission.split(":")
+    operation = CALLED[section]
+    assert operation.permission == permission, f"§{section} needs {permission}"
+    text = describe(api_error_class(403)(status=403, operation=operation, code="InsufficientPermissions"))
+    if role is not None:
+        assert f'package role "{role}" (permission {permission})' in text, text
+    elif level == "Organization":
+        assert f"organization permission {permission}" in text and "package role" not in text, text
+    else:
+        assert f"iTwin permission {permission}" in text and "package role" not in text, text
+    assert "Organization Administrator" in text, text
