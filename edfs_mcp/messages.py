@@ -415,6 +415,27 @@ def timer_deleted(name: str) -> str:
     return f"Deleted timer {name!r}."
 
 
+def packages_summary(itwin_id: str | None, packages: list[tuple[str, list[str] | None]]) -> str:
+    """``packages``: (unique name, required systems missing in the iTwin, or None if unknown)."""
+    if not packages:
+        return "Your organization subscribes to no integration packages."
+    text = f"{len(packages)} subscribed package(s): {', '.join(name for name, _ in packages)}."
+    if itwin_id is None:
+        return text
+    runnable = [name for name, missing in packages if missing == []]
+    blocked = [f"{name} (lacks {', '.join(missing)})" for name, missing in packages if missing]
+    unknown = [name for name, missing in packages if missing is None]
+    text += f" In iTwin {itwin_id}: can run: {', '.join(runnable) or 'none'}."
+    if blocked:
+        text += (
+            f" Cannot run until an administrator with the iTwin permission edfs_credmng adds the system: "
+            f"{'; '.join(blocked)}."
+        )
+    if unknown:
+        text += f" Could not be checked: {', '.join(unknown)} (see systems_note)."
+    return text
+
+
 def package_summary(
     unique_name: str,
     name: str,

@@ -58,7 +58,8 @@ def _table(name: str, records: Sequence[Mapping[str, Any]], columns: Sequence[st
     for record in records:
         for key in record:
             header.setdefault(key, None)
-    names = list(header)
+    # A column with no value in any row (an optional field not asked for) says nothing.
+    names = [key for key in header if any(record.get(key) is not None for record in records)]
     lines = [f"{name} ({len(records)}):", SEPARATOR.join(cell(key) for key in names)]
     lines.extend(SEPARATOR.join(cell(record.get(key)) for key in names) for record in records)
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -27,10 +28,6 @@ class PackageSummary(BaseModel):
     project_stage: str | None = None
 
 
-class PackageList(BaseModel):
-    packages: list[PackageSummary]
-
-
 def _summary_fields(package: Package) -> dict[str, Any]:
     return {
         "unique_name": package.unique_name,
@@ -42,15 +39,72 @@ def _summary_fields(package: Package) -> dict[str, Any]:
     }
 
 
-async def list_integration_packages(ctx: ToolContext) -> Annotated[CallToolResult, PackageList]:
-    """List the integration packages your organization subscribes to (unique names for the other tools)."""
+class ListedPackage(PackageSummary):
+    can_run: bool | None = Field(
+        None, description="With itwin_id: every required system is configured there; null if unknown"
+    )
+    missing_systems: list[str] | None = Field(None, description="With itwin_id: required systems it lacks")
+
+
+class PackageList(BaseModel):
+    itwin_id: str | None = None
+    packages: list[ListedPackage]
+    systems_note: str | None = Field(None, description="Why can_run is unknown, when it is")
+
+
+# Package system lists fetched at once for one iTwin: enough to be quick, few enough to be polite.
+SYSTEM_LOOKUPS_AT_ONCE = 8
+
+
+async def _availability(ctx: ToolContext, itwin_id: str, listed: list[ListedPackage]) -> str | None:
+    """Fill in can_run/missing_systems for ``itwin_id``; the reason if that could not be told."""
+    client, on_wait = app(ctx).client, waiter(ctx)
+    try:
+        configured = await client.list_systems(itwin_id, on_wait=on_wait)
+    except ApiError as exc:
+        return describe(exc)
+    limiter = anyio.CapacityLimiter(SYSTEM_LOOKUPS_AT_ONCE)
+    failures: list[ApiError] = []
+
+    async def check(package: ListedPackage) -> None:
+        async with limiter:
+            try:
+                needed = await client.list_package_systems(itwin_id, package.unique_name, on_wait=on_wait)
+            except ApiError as exc:
+                failures.append(exc)
+                return
+        missing = [
+            f"{n.system_type} {n.system_id}"
+            for n in system_needs(needed, configured)
+            if n.required and not n.configured
+        ]
+        package.can_run, package.missing_systems = not missing, missing
+
+    async with anyio.create_task_group() as group:
+        for package in listed:
+            group.start_soon(check, package)
+    return describe(failures[0]) if failures else None
+
+
+async def list_integration_packages(
+    ctx: ToolContext,
+    itwin_id: Annotated[
+        ITwinId | None, Field(description="Also tell which can run there and which systems each lacks")
+    ] = None,
+) -> Annotated[CallToolResult, PackageList]:
+    """List the integration packages your organization subscribes to (unique names for the other tools).
+
+    With itwin_id, also whether each can run in that iTwin, and which required systems it lacks there.
+    """
     packages = await app(ctx).client.list_packages(on_wait=waiter(ctx))
-    summaries = [PackageSummary(**_summary_fields(p)) for p in packages]
-    if summaries:
-        text = f"{len(summaries)} subscribed package(s): " + ", ".join(s.unique_name for s in summaries) + "."
-    else:
-        text = "Your organization subscribes to no integration packages."
-    return reply(PackageList(packages=summaries), text)
+    listed = [ListedPackage(**_summary_fields(p)) for p in packages]
+    result = PackageList(itwin_id=itwin_id, packages=listed)
+    if itwin_id is not None and listed:
+        result.systems_note = await _availability(ctx, itwin_id, listed)
+    return reply(
+        result,
+        messages.packages_summary(result.itwin_id, [(p.unique_name, p.missing_systems) for p in listed]),
+    )
 
 
 class InputVariable(BaseModel):
@@ -75,7 +129,7 @@ class PackageInfo(PackageSummary):
     systems_note: str | None = None
 
 
-def system_needs(needed: list[PackageSystem], configured: list[System]) -> list[SystemNeed]:
+def system_needs(needed: Sequence[PackageSystem], configured: Sequence[System]) -> list[SystemNeed]:
     present = {system.system_id.casefold() for system in configured}
     return [
         SystemNeed(

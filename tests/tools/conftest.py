@@ -1,7 +1,8 @@
 """In-process tool tests: a real mcp.Client over the SDK's in-memory transport, against a server on
 the embedded sandbox (served over HTTP inside the process), signed in as its Org Admin."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -9,7 +10,9 @@ from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
 from edfs_mcp.config import Settings
+from edfs_mcp.sandbox import SandboxServer
 from edfs_mcp.server import build_server
+from tests.e2e.harness import IDENTITIES
 from tests.text_checks import missing_from_text
 
 
@@ -39,4 +42,21 @@ def text_of(result: CallToolResult) -> str:
 @pytest.fixture
 async def tools() -> AsyncIterator[Tools]:
     async with Client(build_server(Settings(sandbox=True))) as client:
+        yield Tools(client)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as running:
+        yield running
+
+
+@asynccontextmanager
+async def tools_as(sandbox: SandboxServer, identity: str) -> AsyncIterator[Tools]:
+    """The server in this process, signed in to the loopback sandbox as a service client of ``identity``."""
+    client_id, secret = IDENTITIES[identity]
+    settings = Settings(
+        api_base=sandbox.base_url, authority=sandbox.base_url, client_id=client_id, client_secret=secret
+    )
+    async with Client(build_server(settings)) as client:
         yield Tools(client)

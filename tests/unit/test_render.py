@@ -37,3 +37,8 @@ def test_a_cell_never_breaks_its_row() -> None:
 def test_records_with_different_keys_share_one_header() -> None:
     text = render_payload("s", {"items": [{"a": 1}, {"b": 2}]})
     assert text.splitlines()[1:] == ["items (2):", "a | b", "1 | ", " | 2"]
+
+
+def test_a_column_without_any_value_is_left_out() -> None:
+    text = render_payload("s", {"items": [{"a": 1, "b": None}, {"a": 2}]})
+    assert text.splitlines()[1:] == ["items (2):", "a", "1", "2"]
