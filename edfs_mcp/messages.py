@@ -293,6 +293,23 @@ def execution_summary(source: str, row_count: int, shown: int, result_id: str | 
     )
 
 
+def undocumented_variables_note(names: list[str]) -> str:
+    if not names:
+        return ""
+    return (
+        f" Variables not documented by the package, sent as given (EDFS ignores unknown ones, so they may "
+        f"have had no effect): {', '.join(names)}; get_integration_package lists the documented ones."
+    )
+
+
+def misspelled_variables(unique_name: str, misspelled: dict[str, str], documented: list[str]) -> str:
+    guesses = "; ".join(f"{given!r}: did you mean {known!r}?" for given, known in misspelled.items())
+    return (
+        f"Invalid variables for {unique_name}; nothing was run. {guesses} (EDFS would ignore the misspelled "
+        f"name and run unfiltered.) The package's variables: {', '.join(documented)}."
+    )
+
+
 def text_output_summary(source: str, length: int, cut: bool) -> str:
     if cut:
         return f"Ran {source}: the output is not tabular; {length} characters, cut to fit the size budget."
@@ -385,13 +402,9 @@ def odata_summary(entity_set: str, skip: int, shown: int, next_skip: int | None,
 
 def timer_created(name: str, schedule: str, enabled: bool, timer_id: str, unknown: list[str]) -> str:
     state = "enabled" if enabled else "disabled"
-    text = f"Created timer {name!r} ({schedule}, UTC), {state}, id {timer_id}."
-    if unknown:
-        text += (
-            f" Not documented variables of the package (EDFS ignores unknown ones): {', '.join(unknown)}; "
-            "check the names with get_integration_package."
-        )
-    return text
+    return f"Created timer {name!r} ({schedule}, UTC), {state}, id {timer_id}." + undocumented_variables_note(
+        unknown
+    )
 
 
 def confirm_delete_question(name: str, schedule: str) -> str:

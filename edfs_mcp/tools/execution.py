@@ -15,6 +15,7 @@ from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
 from edfs_mcp.tabular import Table, parse_json_payload, parse_xml_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName, VariableValue
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, heartbeat, reply, waiter
+from edfs_mcp.tools._variables import checked_variable_names
 
 # Payloads above this are parsed off the event loop, so other calls keep flowing.
 PARSE_IN_THREAD_BYTES = 512 * 1024
@@ -38,6 +39,9 @@ class ExecutionResult(BaseModel):
     result_id: str | None = Field(None, description="For read_execution_result, when rows were cut")
     expires_in_seconds: int | None = None
     text: str | None = Field(None, description="The output, when it is not tabular (may be cut)")
+    undocumented_variables: list[str] | None = Field(
+        None, description="Sent, but not in the package's documented variables (EDFS ignores unknown ones)"
+    )
 
 
 Parsed = tuple[Literal["json", "xml", "text"], Table | str]
@@ -80,6 +84,7 @@ async def execute_integration_package(
     running again. A run is not idempotent: it may write to the connected system.
     """
     state = app(ctx)
+    undocumented = await checked_variable_names(state.client, ctx, unique_name, variables)
     async with heartbeat(ctx, f"running {unique_name}"):
         payload = await state.client.execute_package(
             itwin_id,
@@ -96,7 +101,7 @@ async def execute_integration_package(
         kind, table = parse_payload(box, media_type, return_as_xml)
     source = f"{unique_name} on iTwin {itwin_id}"
     if isinstance(table, str):
-        return _text_result(table, itwin_id, unique_name, state.rows_budget, source)
+        return _text_result(table, itwin_id, unique_name, state.rows_budget, source, undocumented)
     page = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.rows_budget)
     result = ExecutionResult(
         itwin_id=itwin_id,
@@ -106,18 +111,18 @@ async def execute_integration_package(
         columns=table.columns,
         rows=page.rows,
         next_offset=page.next_offset,
+        undocumented_variables=undocumented or None,
     )
     if page.next_offset is not None:
         stored = state.results.put(table, source)
         result.result_id = stored.result_id
         result.expires_in_seconds = int(state.results.ttl_seconds)
-    return reply(
-        result, messages.execution_summary(source, len(table.rows), len(page.rows), result.result_id)
-    )
+    summary = messages.execution_summary(source, len(table.rows), len(page.rows), result.result_id)
+    return reply(result, summary + messages.undocumented_variables_note(undocumented))
 
 
 def _text_result(
-    text: str, itwin_id: str, unique_name: str, budget_tokens: int, source: str
+    text: str, itwin_id: str, unique_name: str, budget_tokens: int, source: str, undocumented: list[str]
 ) -> CallToolResult:
     limit = int(budget_tokens * CHARS_PER_TOKEN)
     cut = len(text) > limit
@@ -129,8 +134,10 @@ def _text_result(
         columns=[],
         rows=[],
         text=text[:limit],
+        undocumented_variables=undocumented or None,
     )
-    return reply(result, messages.text_output_summary(source, len(text), cut))
+    summary = messages.text_output_summary(source, len(text), cut)
+    return reply(result, summary + messages.undocumented_variables_note(undocumented))
 
 
 class ResultPage(BaseModel):

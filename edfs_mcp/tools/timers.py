@@ -15,11 +15,14 @@ from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
 from edfs_mcp.api import EdfsClient
-from edfs_mcp.api.models import Timer, TimerDraft, Variable, example_variables
+from edfs_mcp.api.models import Timer, TimerDraft, Variable
+from edfs_mcp.cron import next_runs
+from edfs_mcp.cron import problem as cron_problem
 from edfs_mcp.errors import EdfsMcpError, OutcomeUnknown, ServerError
-from edfs_mcp.schedule import describe_cron, next_runs
+from edfs_mcp.schedule import describe_cron
 from edfs_mcp.tools._args import Cron, ITwinId, TimerId, UniqueName, VariableValue
 from edfs_mcp.tools._base import DESTRUCTIVE_WRITE, READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._variables import screen_variable_names
 
 logger = logging.getLogger("edfs_mcp.tools")
 
@@ -39,11 +42,20 @@ class TimerInfo(BaseModel):
     cron: str = Field(description="5-field cron, evaluated in UTC")
     schedule: str = Field(description="The cron schedule in words")
     enabled: bool
-    next_runs: list[datetime] = Field(description="Next runs, ISO 8601 with offset; empty when disabled")
+    next_runs: list[datetime] = Field(
+        description="Next runs, ISO 8601 with offset; empty when disabled or the cron is not valid"
+    )
     parameters: dict[str, str]
+    schedule_problem: str | None = Field(
+        default=None, description="Why EDFS cannot run this cron as stored; null when it can"
+    )
 
 
 def timer_info(timer: Timer, zone: tzinfo = UTC) -> TimerInfo:
+    # A stored cron EDFS cannot run (never fires, or unreadable) is shown as such, not raised:
+    # one bad timer must not hide the others from list_timers.
+    problem = cron_problem(timer.cron_str)
+    runs = next_runs(timer.cron_str) if timer.enabled and problem is None else []
     return TimerInfo(
         id=timer.id,
         name=timer.name,
@@ -51,8 +63,9 @@ def timer_info(timer: Timer, zone: tzinfo = UTC) -> TimerInfo:
         cron=timer.cron_str,
         schedule=describe_cron(timer.cron_str),
         enabled=timer.enabled,
-        next_runs=[run.astimezone(zone) for run in next_runs(timer.cron_str)] if timer.enabled else [],
+        next_runs=[run.astimezone(zone) for run in runs],
         parameters={p.name: p.value for p in timer.parameters},
+        schedule_problem=problem,
     )
 
 
@@ -165,7 +178,9 @@ async def set_timer_enabled(
 def default_timer_name(unique_name: str, cron: str) -> str:
     """Like the reference's examples: 'SAP_WORK_ORDERS at 00:00, only on Saturday and Sunday'."""
     words = describe_cron(cron)
-    return f"{unique_name} {words[:1].lower()}{words[1:]}" if words != cron else f"{unique_name} ({cron})"
+    if words == cron or cron_problem(cron) is not None:
+        return f"{unique_name} ({cron})"
+    return f"{unique_name} {words[:1].lower()}{words[1:]}"
 
 
 class TimerCreated(BaseModel):
@@ -189,9 +204,7 @@ async def create_timer(
     on_wait = waiter(ctx)
     # Checked before sending: a typo'd package fails here, not as an opaque 422.
     package = await client.get_package(unique_name, on_wait=on_wait)
-    known, _ = example_variables(package.input_example)
-    known_names = {v.name for v in known}
-    unknown = [key for key in parameters if known_names and key not in known_names]
+    unknown = screen_variable_names(unique_name, parameters, package.input_example)
     draft = TimerDraft(
         name=(name or "").strip() or default_timer_name(unique_name, cron),
         package_unique_name=unique_name,
