@@ -1,40 +1,32 @@
-"""Cron schedules in words and their next run times (EDFS evaluates timers in UTC).
+"""Cron schedules in words. Whether EDFS accepts one, and when it runs, is edfs_mcp.cron's rule.
 
-cron-descriptor and croniter load on first use: serving does not need them until
-a timer is shown.
+cron-descriptor loads on first use: serving does not need it until a timer is shown.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from edfs_mcp.cron import CronError, parse
 
-__all__ = ["describe_cron", "is_five_field_cron", "next_runs"]
+__all__ = ["NOT_VALID", "describe_cron"]
 
-
-def is_five_field_cron(expression: str) -> bool:
-    """The form EDFS accepts: 'minute hour day-of-month month day-of-week', each field valid."""
-    from croniter import croniter
-
-    return len(expression.split()) == 5 and bool(croniter.is_valid(expression))
+NOT_VALID = "not a valid EDFS schedule"
 
 
 def describe_cron(expression: str) -> str:
-    """'0 22 * * 1-5' → 'At 22:00, Monday through Friday'; the expression itself if it cannot."""
-    from cron_descriptor import ExpressionDescriptor, Options
+    """'0 22 * * 1-5' → 'At 22:00, Monday through Friday'. Never raises.
 
-    options = Options()
-    options.use_24hour_time_format = True
+    A cron EDFS refuses gives 'not a valid EDFS schedule: <why>'; one cron-descriptor cannot put
+    in words gives the expression itself.
+    """
     try:
+        parse(expression)
+    except CronError as error:
+        return f"{NOT_VALID}: {error.reason}"
+    try:
+        from cron_descriptor import ExpressionDescriptor, Options
+
+        options = Options()
+        options.use_24hour_time_format = True
         return str(ExpressionDescriptor(expression, options).get_description())
     except Exception:  # cron-descriptor raises several unrelated types on odd input
         return expression
-
-
-def next_runs(expression: str, count: int = 3, *, after: datetime | None = None) -> list[datetime]:
-    """The next ``count`` run times in UTC; empty when the expression is not valid."""
-    from croniter import croniter
-
-    if not is_five_field_cron(expression):
-        return []
-    iterator = croniter(expression, after or datetime.now(UTC))
-    return [iterator.get_next(datetime).astimezone(UTC) for _ in range(count)]

@@ -46,14 +46,13 @@ def check_unique_name(value: str) -> str:
 
 
 def check_cron(value: str) -> str:
-    from edfs_mcp.schedule import is_five_field_cron
+    """The EDFS rule (edfs_mcp.cron), the same the sandbox applies: refused here, never sent."""
+    from edfs_mcp.cron import problem
 
     value = " ".join(value.split())
-    if not is_five_field_cron(value):
-        raise ValueError(
-            f"cron {_shown(value)} is not a 5-field cron expression 'minute hour day-of-month month "
-            "day-of-week' (UTC; day-of-week 0 = Sunday), e.g. '0 22 * * 1-5' for 22:00 Monday to Friday"
-        )
+    refusal = problem(value)
+    if refusal is not None:
+        raise ValueError(refusal)
     return value
 
 
