@@ -335,10 +335,20 @@ def offset_past_end(offset: int, row_count: int) -> str:
     return f"offset {offset} is past the end: the result has {row_count} rows (offsets 0 to {last})."
 
 
-def page_summary(offset: int, shown: int, row_count: int, next_offset: int | None) -> str:
-    text = f"Rows {offset}-{offset + shown - 1} of {row_count}." if shown else f"No rows at offset {offset}."
+def page_summary(
+    result_id: str, offset: int, shown: int, row_count: int, next_offset: int | None, cut_at_limit: int | None
+) -> str:
+    """``cut_at_limit``: the limit asked for, when the size budget ended the page before it."""
+    if not shown:
+        return f"No rows at offset {offset} of {row_count}."
+    text = f"Rows {offset}-{offset + shown - 1} of {row_count} ({shown} rows"
+    if cut_at_limit is not None:
+        text += (
+            f": the page was cut at the size budget before limit={cut_at_limit}; fewer columns fit more rows"
+        )
+    text += ")."
     if next_offset is not None:
-        text += f" Next page: offset={next_offset}."
+        text += f" The rest: read_execution_result(result_id={result_id!r}, offset={next_offset})."
     return text
 
 

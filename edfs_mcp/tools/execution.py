@@ -156,10 +156,18 @@ async def read_execution_result(
         str, Field(min_length=1, max_length=64, description="From execute_integration_package")
     ],
     offset: Annotated[int, Field(ge=0)] = 0,
-    limit: Annotated[int, Field(ge=1, le=5000)] = 200,
-    columns: Annotated[list[str] | None, Field(description="Only these columns", max_length=200)] = None,
+    limit: Annotated[
+        int, Field(ge=1, le=5000, description="Most rows; a page also ends at the size budget, often sooner")
+    ] = 200,
+    columns: Annotated[
+        list[str] | None, Field(description="Only these columns: more rows fit a page", max_length=200)
+    ] = None,
 ) -> Annotated[CallToolResult, ResultPage]:
-    """Page through a cached package result by result_id, without running the package again."""
+    """Page through a cached package result by result_id, without running the package again.
+
+    A page holds up to limit rows, but never more than fit the size budget (a few thousand tokens):
+    wide rows stop a page early. next_offset says where to go on.
+    """
     state = app(ctx)
     stored = state.results.get(result_id)
     if stored is None:
@@ -181,7 +189,11 @@ async def read_execution_result(
         rows=page.rows,
         next_offset=page.next_offset,
     )
-    return reply(result, messages.page_summary(offset, len(page.rows), len(table.rows), page.next_offset))
+    cut_by_budget = len(page.rows) < min(limit, len(table.rows) - offset)
+    summary = messages.page_summary(
+        result_id, offset, len(page.rows), len(table.rows), page.next_offset, limit if cut_by_budget else None
+    )
+    return reply(result, summary)
 
 
 TOOLS = [

@@ -8,6 +8,7 @@ from tests.tools.conftest import Tools, tools_as
 pytestmark = pytest.mark.anyio
 
 RIVERSIDE = seed.ITWIN_RIVERSIDE_WTP
+BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
 
 
 @pytest.mark.parametrize("name", ["AssetTyp", "assettype", "AsestType"])
@@ -52,3 +53,31 @@ async def test_a_timer_with_a_misspelled_parameter_is_not_created(sandbox: Sandb
         )
     assert "'Plnat': did you mean 'Plant'?" in text
     assert sandbox.state.writes["timer_create"] == before
+
+
+async def test_a_page_cut_by_the_size_budget_says_so_and_where_the_rest_is(tools: Tools) -> None:
+    bulk, _ = await tools.ok(
+        "execute_integration_package", {"itwin_id": BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK}
+    )
+    result_id = bulk["result_id"]
+    page, text = await tools.ok(
+        "read_execution_result", {"result_id": result_id, "offset": 100, "limit": 5000}
+    )
+    shown = len(page["rows"])
+    assert 0 < shown < 5000 and page["next_offset"] == 100 + shown
+    assert f"Rows 100-{99 + shown} of {seed.SENSOR_ROW_COUNT} ({shown} rows" in text
+    assert "cut at the size budget before limit=5000" in text
+    assert f"read_execution_result(result_id={result_id!r}, offset={100 + shown})" in text
+    narrow, _ = await tools.ok(
+        "read_execution_result", {"result_id": result_id, "offset": 100, "limit": 5000, "columns": ["status"]}
+    )
+    assert len(narrow["rows"]) > shown  # fewer columns fit more rows
+
+
+async def test_a_page_that_ends_at_its_limit_is_not_called_cut(tools: Tools) -> None:
+    bulk, _ = await tools.ok(
+        "execute_integration_package", {"itwin_id": BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK}
+    )
+    page, text = await tools.ok("read_execution_result", {"result_id": bulk["result_id"], "limit": 10})
+    assert len(page["rows"]) == 10 and page["next_offset"] == 10
+    assert "size budget" not in text and "offset=10)" in text
