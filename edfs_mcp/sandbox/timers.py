@@ -1,12 +1,13 @@
-"""EDFS timers: operations 4.12-4.15 of edfs-api.md, and the 5-field cron check of §8."""
+"""EDFS timers: operations 4.12-4.15 of edfs-api.md; §8's cron rule is edfs_mcp.cron, as for the tools."""
 
 from __future__ import annotations
 
 import copy
-import re
 import uuid
 
 from starlette.responses import JSONResponse, Response
+
+from edfs_mcp.cron import problem as cron_problem
 
 from . import seed
 from ._http import ApiError, BodyCheck, parse_json
@@ -18,33 +19,6 @@ CREATE_INVALID = ("InvalidTimerRequest", "Cannot create Timer.")
 REMOVE_INVALID = ("InvalidTimerRequest", "Cannot remove Timer.")
 TOGGLE_INVALID = ("InvalidTimerRequest", "Cannot retrieve Timer.")
 TIMER_NOT_FOUND = ("TimerNotFound", "Requested Timer is not available.")
-
-# minute, hour, day of month, month, day of week (0 = Sunday)
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-_CRON_ITEM = re.compile(r"(\*|([0-9]+)(?:-([0-9]+))?)(?:/([0-9]+))?")
-
-
-def cron_problem(expr: str) -> str | None:
-    """Why ``expr`` is not a 5-field cron expression (lists, ranges, steps, ``*``), or None."""
-    fields = expr.split()
-    if len(fields) != 5:
-        return (
-            f"Cron expression must have 5 fields (minute hour day-of-month month day-of-week); "
-            f"got {len(fields)}."
-        )
-    names = ("minute", "hour", "day-of-month", "month", "day-of-week")
-    for text, (low, high), field_name in zip(fields, _CRON_RANGES, names, strict=True):
-        for item in text.split(","):
-            match = _CRON_ITEM.fullmatch(item)
-            if match is None:
-                return f"Cron {field_name} field '{text}' is not valid."
-            _, first, last, step = match.groups()
-            numbers = [int(n) for n in (first, last) if n is not None]
-            if any(not low <= n <= high for n in numbers) or (len(numbers) == 2 and numbers[0] > numbers[1]):
-                return f"Cron {field_name} field '{text}' is outside {low}-{high}."
-            if step is not None and int(step) == 0:
-                return f"Cron {field_name} field '{text}' has a zero step."
-    return None
 
 
 def _find(ctx: Ctx) -> dict[str, object]:
