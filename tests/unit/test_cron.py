@@ -6,9 +6,12 @@ The shared cases in tests/cron_cases.py are also sent to the sandbox (tests/sand
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from edfs_mcp import cron
+from edfs_mcp.schedule import describe_cron
 from edfs_mcp.tools._args import Cron
 from tests.cron_cases import ACCEPTED, REFUSED
 
@@ -123,3 +126,76 @@ def test_no_runs_for_zero_count_or_after_the_last_minute() -> None:
     assert _runs("* * * * *", 1, datetime(9999, 12, 31, 23, 58, tzinfo=UTC)) == [
         datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
     ]
+
+
+# --- Against a plain reference: every day from `after`, each field expanded by hand -------------------
+
+FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+
+
+def _reference_values(text: str, low: int, high: int) -> set[int]:
+    values: set[int] = set()
+    for item in text.split(","):
+        span, _, step = item.partition("/")
+        first, _, last = span.partition("-")
+        start = low if first == "*" else int(first)
+        end = high if first == "*" or (step and not last) else int(last or first)
+        values.update(range(start, end + 1, int(step or 1)))
+    return values
+
+
+def _reference_first_run(expression: str, after: datetime, days: int) -> datetime | None:
+    fields = expression.split()
+    minutes, hours, doms, months, dows = (
+        _reference_values(text, low, high) for text, (low, high) in zip(fields, FIELD_RANGES, strict=True)
+    )
+    either = not fields[2].startswith("*") and not fields[4].startswith("*")
+    for offset in range(days):
+        day = after.date() + timedelta(days=offset)
+        dom_ok, dow_ok = day.day in doms, (day.isoweekday() % 7) in dows
+        if day.month not in months or not ((dom_ok or dow_ok) if either else (dom_ok and dow_ok)):
+            continue
+        for hour in sorted(hours):
+            for minute in sorted(minutes):
+                run = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+                if run > after:
+                    return run
+    return None
+
+
+def _items(low: int, high: int) -> st.SearchStrategy[str]:
+    number = st.integers(low, high)
+    step = st.integers(1, high - low + 1).map(lambda s: f"/{s}")
+    ranged = st.tuples(number, number).map(lambda ab: f"{min(ab)}-{max(ab)}")
+    single = number.map(str)
+    stepped = st.tuples(st.sampled_from(["*", ""]) | ranged | single, step).map(
+        lambda pair: f"{pair[0] or '*'}{pair[1]}"
+    )
+    return st.one_of(st.just("*"), single, ranged, stepped)
+
+
+CRONS = st.tuples(
+    *(st.lists(_items(low, high), min_size=1, max_size=3).map(",".join) for low, high in FIELD_RANGES)
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(expression=CRONS, offset=st.integers(0, 4 * 366 * 24 * 60))
+def test_the_first_run_matches_a_day_by_day_reference(expression: str, offset: int) -> None:
+    after = AFTER + timedelta(minutes=offset)
+    expected = _reference_first_run(expression, after, days=3 * 366)
+    runs = _runs(expression, 1, after)
+    if expected is not None:
+        assert runs == [expected]
+    else:  # rare, or never: then EDFS refuses it, or its first run is years away
+        assert runs == [] or runs[0] > after + timedelta(days=3 * 366 - 1)
+        assert (runs == []) == (cron.problem(expression) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(expression=st.text(max_size=40))
+def test_any_text_gets_an_answer_and_never_an_exception(expression: str) -> None:
+    sentence = cron.problem(expression)
+    assert sentence is None or sentence.startswith("cron ")
+    assert isinstance(describe_cron(expression), str)
+    assert len(_runs(expression, 2)) == (0 if sentence else 2)
