@@ -2,24 +2,53 @@
 
 Nothing else in the package reads the environment: the CLI builds a
 :class:`Settings` and hands it down (config → auth → api → tools → server).
+
+Rules a newcomer can predict:
+
+- An empty variable is the same as an unset one (client configs ship empty placeholders).
+- A name that is not a setting fails at start, with the closest setting's name.
+- The sandbox runs when asked for (``EDFS_MCP_SANDBOX=true``, ``serve --sandbox``) or when no
+  credential or service setting is present at all. Half a configuration (a secret without its
+  client id, an API address without any credential) fails with one line saying what to add,
+  instead of quietly serving demo data.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edfs_mcp.errors import ConfigError
 
-__all__ = ["CredentialSource", "Settings", "load_settings"]
+__all__ = [
+    "CREDENTIAL_SETTINGS",
+    "SERVICE_SETTINGS",
+    "CredentialSource",
+    "Settings",
+    "load_settings",
+]
 
 ENV_PREFIX = "EDFS_MCP_"
+# Where a token comes from. Any of them means "not the sandbox".
+CREDENTIAL_SETTINGS = ("access_token", "client_id", "client_secret")
+# Which service to talk to. Set without a credential they mean a real service is wanted, which
+# cannot work without one: that is an error, not a reason to serve the sandbox.
+SERVICE_SETTINGS = ("api_base", "authority", "device_authorization_endpoint")
 
 
 class CredentialSource(StrEnum):
@@ -31,12 +60,14 @@ class CredentialSource(StrEnum):
     SANDBOX = "sandbox"
 
 
-class Settings(BaseSettings):
-    """Every knob of edfs-mcp. Field ``foo_bar`` is read from ``EDFS_MCP_FOO_BAR``."""
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, hide_input_in_errors=True
-    )
+
+class Settings(BaseModel):
+    """Every knob of edfs-mcp. Field ``foo_bar`` is read from ``EDFS_MCP_FOO_BAR`` by load_settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     api_base: HttpUrl = Field(
         HttpUrl("https://api.bentley.com"), description="iTwin Platform API root (EDFS is under /edfs)."
@@ -82,20 +113,23 @@ class Settings(BaseSettings):
         "WARNING", description="stderr log level."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        """An empty (or blank) value means "not set": the default applies and it counts as absent."""
+        if isinstance(data, Mapping):
+            return {
+                key: value
+                for key, value in data.items()
+                if not (isinstance(value, str) and not value.strip())
+                and not (isinstance(value, SecretStr) and not value.get_secret_value().strip())
+            }
+        return data
+
     @field_validator("client_id", "scopes")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        return value or None
-
-    @field_validator("client_secret", "access_token", "http_bearer")
-    @classmethod
-    def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
-            return None
-        return value
+        return None if value is None else value.strip()
 
     @field_validator("redirect_uri")
     @classmethod
@@ -116,6 +150,36 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Dublin") from None
         return value
 
+    @model_validator(mode="after")
+    def _whole_configuration(self) -> Settings:
+        """Half a configuration fails here, naming what to add; the sandbox ignores credentials."""
+        if self.sandbox:
+            return self
+        if self.client_secret is not None and not self.client_id:
+            raise ValueError(
+                "EDFS_MCP_CLIENT_SECRET is set but EDFS_MCP_CLIENT_ID is not: set the client id of the "
+                "service app the secret belongs to, or unset EDFS_MCP_CLIENT_SECRET"
+            )
+        if not self.credentials_given and self.service_given:
+            names = " and ".join(env_name(name) for name in self.service_given)
+            raise ValueError(
+                f"{names} {'is' if len(self.service_given) == 1 else 'are'} set but no credential is: "
+                "set EDFS_MCP_CLIENT_ID and EDFS_MCP_CLIENT_SECRET (a service app), EDFS_MCP_CLIENT_ID "
+                "alone (a person, then run `edfs-mcp login`) or EDFS_MCP_ACCESS_TOKEN; "
+                "or EDFS_MCP_SANDBOX=true for the demo sandbox"
+            )
+        return self
+
+    @property
+    def credentials_given(self) -> list[str]:
+        """The credential settings present (names of fields), whatever their use."""
+        return [name for name in CREDENTIAL_SETTINGS if getattr(self, name) is not None]
+
+    @property
+    def service_given(self) -> list[str]:
+        """The service settings present (names of fields), defaults excluded."""
+        return [name for name in SERVICE_SETTINGS if name in self.model_fields_set]
+
     @property
     def api_root(self) -> str:
         return str(self.api_base).rstrip("/")
@@ -129,7 +193,7 @@ class Settings(BaseSettings):
         return f"{self.authority_root}/connect/token"
 
     def credential_source(self) -> CredentialSource:
-        """The first token source that applies; the sandbox when nothing is configured."""
+        """The first token source that applies; the sandbox when asked for or nothing is configured."""
         if self.sandbox:
             return CredentialSource.SANDBOX
         if self.access_token is not None:
@@ -159,11 +223,42 @@ class Settings(BaseSettings):
         return Path(base) / "edfs-mcp"
 
 
+def _unknown_name(variable: str) -> ConfigError:
+    import difflib
+
+    given = variable[len(ENV_PREFIX) :].upper()
+    fields = [field.upper() for field in Settings.model_fields]
+    # Compared without the prefix (shared by all) and also without underscores, so
+    # EDFS_MCP_CLIENTID finds EDFS_MCP_CLIENT_ID.
+    squeezed = {field.replace("_", ""): field for field in fields}
+    close = difflib.get_close_matches(given, fields, n=1, cutoff=0.7) or [
+        squeezed[match]
+        for match in difflib.get_close_matches(given.replace("_", ""), list(squeezed), n=1, cutoff=0.7)
+    ]
+    hint = f"did you mean {ENV_PREFIX}{close[0]}?" if close else "the README's Configuration table lists them"
+    return ConfigError(f"{variable} is not an edfs-mcp setting; {hint}")
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment; a bad value raises ConfigError naming the variable."""
+    """Settings from the ``EDFS_MCP_*`` environment variables, plus ``overrides``.
+
+    Raises ConfigError with one line naming the variable: a bad value, an unknown name,
+    or a configuration that is only half there.
+    """
+    values: dict[str, object] = {}
+    for variable, value in sorted(os.environ.items()):
+        if not variable.upper().startswith(ENV_PREFIX):
+            continue
+        field = variable[len(ENV_PREFIX) :].lower()
+        if field not in Settings.model_fields:
+            raise _unknown_name(variable)
+        values[field] = value
+    values.update(overrides)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else ENV_PREFIX
-        raise ConfigError(f"{name}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:  # a whole-configuration rule: its message names the variables
+            raise ConfigError(message) from None
+        raise ConfigError(f"{env_name(str(first['loc'][0]))}: {message}") from None

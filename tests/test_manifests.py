@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from edfs_mcp import __version__
 from edfs_mcp.cli import _parser
-from edfs_mcp.config import ENV_PREFIX, CredentialSource, Settings, load_settings
+from edfs_mcp.config import ENV_PREFIX, SERVICE_SETTINGS, CredentialSource, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "manifests"
@@ -144,7 +144,13 @@ def test_server_json_lists_every_setting_exactly(clean_env: None) -> None:
             assert "choices" not in variable, name
         expected_format = {bool: "boolean", int: "number", float: "number"}.get(annotation, "string")
         assert variable["format"] == ("filepath" if name == "EDFS_MCP_CONFIG_DIR" else expected_format), name
-        if "default" in variable:
+        if SETTINGS[name] in SERVICE_SETTINGS:
+            # A client that fills in a listed default would set it, and a service setting without a
+            # credential is an error: the default is given in words instead.
+            assert "default" not in variable, name
+            if field.default is not None:
+                assert str(field.default).rstrip("/") in variable["description"], name
+        elif "default" in variable:
             parsed = Settings(**{SETTINGS[name]: variable["default"]})
             assert getattr(parsed, SETTINGS[name]) == field.default, name
         else:

@@ -1,12 +1,31 @@
+"""Settings from EDFS_MCP_* variables: one line naming the variable for anything wrong."""
+
+import os
+
 import pytest
 
-from edfs_mcp.config import CredentialSource, load_settings
+from edfs_mcp.config import CredentialSource, Settings, load_settings
 from edfs_mcp.errors import ConfigError
 
 
-def test_no_credentials_means_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CLIENT_ID", "CLIENT_SECRET", "ACCESS_TOKEN", "SANDBOX"):
-        monkeypatch.delenv(f"EDFS_MCP_{name}", raising=False)
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.upper().startswith("EDFS_MCP_"):
+            monkeypatch.delenv(key)
+
+
+def _error(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_no_credentials_means_sandbox() -> None:
     assert load_settings().credential_source() is CredentialSource.SANDBOX
 
 
@@ -20,8 +39,6 @@ def test_sources_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_client_id_without_secret_means_a_person_signs_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("EDFS_MCP_ACCESS_TOKEN", raising=False)
-    monkeypatch.delenv("EDFS_MCP_CLIENT_SECRET", raising=False)
     monkeypatch.setenv("EDFS_MCP_CLIENT_ID", "native-app")
     settings = load_settings()
     assert settings.credential_source() is CredentialSource.USER
@@ -41,17 +58,108 @@ def test_redirect_uri_must_be_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
         ("READ_TIMEOUT", "-1"),
         ("LOG_LEVEL", "LOUD"),
         ("RESULT_BUDGET_TOKENS", "90000"),
+        ("SANDBOX", "maybe"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
-    monkeypatch.setenv(f"EDFS_MCP_{name}", value)
-    with pytest.raises(ConfigError) as caught:
-        load_settings()
-    message = str(caught.value)
-    assert message.startswith(f"EDFS_MCP_{name}:") and "\n" not in message and value not in message
+    message = _error(monkeypatch, **{f"EDFS_MCP_{name}": value})
+    assert message.startswith(f"EDFS_MCP_{name}:") and value not in message
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("EDFS_MCP_CLIENTID", "EDFS_MCP_CLIENT_ID"),
+        ("EDFS_MCP_CLIENT_SECRETS", "EDFS_MCP_CLIENT_SECRET"),
+        ("EDFS_MCP_SANBOX", "EDFS_MCP_SANDBOX"),
+        ("EDFS_MCP_READONLY", "EDFS_MCP_READ_ONLY"),
+        ("EDFS_MCP_APIBASE", "EDFS_MCP_API_BASE"),
+    ],
+)
+def test_an_unknown_name_fails_with_the_closest_setting(
+    monkeypatch: pytest.MonkeyPatch, given: str, meant: str
+) -> None:
+    message = _error(monkeypatch, **{given: "x"})
+    assert message == f"{given} is not an edfs-mcp setting; did you mean {meant}?"
+
+
+def test_an_unknown_name_with_nothing_close_points_at_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _error(monkeypatch, EDFS_MCP_WHATEVER="1")
+    assert message.startswith("EDFS_MCP_WHATEVER is not an edfs-mcp setting")
+    assert "did you mean" not in message
+
+
+def test_an_unknown_name_fails_even_beside_a_valid_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _error(monkeypatch, EDFS_MCP_CLIENT_ID="app", EDFS_MCP_CLIENT_SECERT="x")
+    assert "did you mean EDFS_MCP_CLIENT_SECRET?" in message
+
+
+def test_names_are_case_insensitive_like_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("edfs_mcp_client_id", "native-app")
+    assert load_settings().credential_source() is CredentialSource.USER
+
+
+def test_a_secret_without_its_client_id_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _error(monkeypatch, EDFS_MCP_CLIENT_SECRET="s3cret-value")
+    assert message.startswith("EDFS_MCP_CLIENT_SECRET is set but EDFS_MCP_CLIENT_ID is not")
+    assert "s3cret-value" not in message
+    # even when a token would be used instead: the pair is broken either way
+    assert "EDFS_MCP_CLIENT_ID is not" in _error(monkeypatch, EDFS_MCP_ACCESS_TOKEN="tok")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"EDFS_MCP_API_BASE": "https://api.bentley.com"},
+        {"EDFS_MCP_AUTHORITY": "https://ims.bentley.com"},
+        {"EDFS_MCP_API_BASE": "https://api.example", "EDFS_MCP_AUTHORITY": "https://ims.example"},
+        {"EDFS_MCP_DEVICE_AUTHORIZATION_ENDPOINT": "https://ims.example/device"},
+    ],
+)
+def test_a_service_without_a_credential_fails_saying_what_to_set(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    message = _error(monkeypatch, **env)
+    assert message.startswith(" and ".join(env)) and "set but no credential is" in message
+    remedies = ("EDFS_MCP_CLIENT_ID", "EDFS_MCP_CLIENT_SECRET", "EDFS_MCP_ACCESS_TOKEN", "EDFS_MCP_SANDBOX")
+    assert all(remedy in message for remedy in remedies)
+
+
+def test_a_service_with_a_credential_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDFS_MCP_API_BASE", "https://api.example")
+    monkeypatch.setenv("EDFS_MCP_ACCESS_TOKEN", "tok")
+    settings = load_settings()
+    assert settings.credential_source() is CredentialSource.ACCESS_TOKEN
+    assert settings.api_root == "https://api.example"
+
+
+def test_asking_for_the_sandbox_ignores_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDFS_MCP_API_BASE", "https://api.example")
+    monkeypatch.setenv("EDFS_MCP_CLIENT_SECRET", "s3cret")
+    assert load_settings(sandbox=True).credential_source() is CredentialSource.SANDBOX
+    monkeypatch.setenv("EDFS_MCP_SANDBOX", "true")
+    settings = load_settings()
+    assert settings.credential_source() is CredentialSource.SANDBOX
+    assert settings.credentials_given == ["client_secret"] and settings.service_given == ["api_base"]
+
+
+def test_empty_values_are_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Client configs ship empty placeholders: they must start the sandbox, not fail or half-configure."""
+    for name in ("CLIENT_ID", "CLIENT_SECRET", "ACCESS_TOKEN", "API_BASE", "AUTHORITY", "SCOPES", "TIMEZONE"):
+        monkeypatch.setenv(f"EDFS_MCP_{name}", "  " if name == "CLIENT_ID" else "")
+    settings = load_settings()
+    assert settings.credential_source() is CredentialSource.SANDBOX
+    assert settings.api_root == "https://api.bentley.com" and settings.scopes == "itwin-platform"
+    assert settings.timezone == "UTC"
+
+
+def test_programmatic_settings_refuse_unknown_fields() -> None:
+    with pytest.raises(ValueError, match="client_identifier"):
+        Settings(client_identifier="x")  # type: ignore[call-arg]
 
 
 def test_secrets_are_not_in_the_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDFS_MCP_CLIENT_ID", "svc")
     monkeypatch.setenv("EDFS_MCP_CLIENT_SECRET", "hunter2-very-secret")
     monkeypatch.setenv("EDFS_MCP_ACCESS_TOKEN", "eyJ-token-value")
     settings = load_settings()
