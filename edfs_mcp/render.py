@@ -5,7 +5,7 @@ Clients differ in what they forward: some pass ``structuredContent`` to the mode
 it carries every field of the payload, with lists of records as a compact table whose
 header is written once (cheaper than JSON, which repeats every key on every row).
 
-Layout, after the summary line:
+Layout: the payload's ``summary`` (counts, hints, next steps) as the first line, then:
 
     field: value                      scalars, one per line; nulls are left out
     field: a, b, c                    lists of scalars
@@ -83,6 +83,7 @@ def _lines(payload: Mapping[str, Any], prefix: str = "") -> list[str]:
     return lines
 
 
-def render_payload(summary: str, payload: Mapping[str, Any]) -> str:
-    """The summary line, then every field of ``payload`` (a ``model_dump(mode="json")``)."""
-    return "\n".join([summary, *_lines(payload)])
+def render_payload(payload: Mapping[str, Any]) -> str:
+    """``payload["summary"]``, then every other field of ``payload`` (a ``model_dump(mode="json")``)."""
+    rest = {key: value for key, value in payload.items() if key != "summary"}
+    return "\n".join([str(payload.get("summary") or ""), *_lines(rest)])

@@ -4,11 +4,13 @@ Clients forward one of the two to the model (Claude Code the structured content;
 and others the text), so a model behind either sees every row, ID, state and hint.
 """
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import bpe_openai
 import pytest
+from jsonschema import Draft202012Validator
 from mcp import Client
 from mcp.types import TextContent
 
@@ -31,6 +33,17 @@ async def client() -> AsyncIterator[Client]:
         yield connected
 
 
+OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {}
+
+
+async def _output_schema(client: Client, name: str) -> dict[str, Any]:
+    if not OUTPUT_SCHEMAS:
+        OUTPUT_SCHEMAS.update(
+            {tool.name: tool.output_schema or {} for tool in (await client.list_tools()).tools}
+        )
+    return OUTPUT_SCHEMAS[name]
+
+
 def _text(result: Any) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
@@ -42,7 +55,14 @@ async def _call(client: Client, name: str, arguments: dict[str, Any]) -> dict[st
     structured = result.structured_content
     assert structured is not None
     assert missing_from_text(structured, text) == [], f"{name}: the text lacks these values"
-    assert len(ENCODING.encode(text)) <= BUDGET_TOKENS, f"{name}: text over the budget"
+    # The hints travel in both: the summary is the text's first line and a structured field.
+    assert structured["summary"] and text.splitlines()[0] == structured["summary"]
+    Draft202012Validator(await _output_schema(client, name)).validate(structured)
+    for tokens in (
+        len(ENCODING.encode(text)),
+        len(ENCODING.encode(json.dumps(structured, separators=(",", ":")))),
+    ):
+        assert tokens <= BUDGET_TOKENS, f"{name}: {tokens} tokens, over the budget"
     return structured
 
 

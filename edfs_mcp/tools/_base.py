@@ -24,6 +24,7 @@ __all__ = [
     "READ_ONLY",
     "AppContext",
     "ToolContext",
+    "ToolResult",
     "ToolSpec",
     "app",
     "heartbeat",
@@ -142,11 +143,19 @@ async def heartbeat(ctx: ToolContext, what: str, every: float = HEARTBEAT_SECOND
         raise
 
 
-def reply(model: BaseModel, summary: str) -> CallToolResult:
-    """The payload twice, complete both times: as text for clients that forward only the text, and
-    as ``structuredContent`` (validated against the outputSchema) for those that forward that."""
-    payload = model.model_dump(mode="json")
+class ToolResult(BaseModel):
+    """What every tool returns: its payload plus ``summary``, the counts, hints and next steps in words."""
+
+    # No description: the name says it, and every output schema would pay for one.
+    summary: str = ""
+
+
+def reply(result: ToolResult, summary: str) -> CallToolResult:
+    """The result twice, complete both times: as text for clients that forward only the text, and as
+    ``structuredContent`` (validated against the outputSchema) for those that forward that."""
+    result.summary = summary
+    payload = result.model_dump(mode="json")
     return CallToolResult(
-        content=[TextContent(type="text", text=render_payload(summary, payload))],
+        content=[TextContent(type="text", text=render_payload(payload))],
         structured_content=payload,
     )

@@ -4,8 +4,9 @@ pydantic's schemas carry generated titles ("Itwin Id"), ``default: null`` on opt
 and defaults on outputs; none of it tells a model anything the property name, ``type`` and
 description do not, so tools/list drops it. An optional input ``anyOf [X, null]`` becomes
 plain ``X`` (omitting it means null; single-``type`` dialects such as Gemini's accept it);
-outputs keep ``anyOf``, since clients validate real nulls against them.
-Validation is untouched: it runs on the pydantic models, not on these dicts.
+an optional output becomes ``"type": [X, "null"]``, since clients validate real nulls against
+it. Outputs drop ``required``: every field of ours is always present, and the list is paid on
+every turn. Validation is untouched: it runs on the pydantic models, not on these dicts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def compact_schema(schema: Any, *, output: bool = False) -> Any:
             continue
         if key == "default" and (output or value is None):
             continue
+        if key == "required" and output:
+            continue
         if key == "additionalProperties" and value is True:
             # The default anyway; spelled out, validators visit every field of every row.
             continue
@@ -34,7 +37,21 @@ def compact_schema(schema: Any, *, output: bool = False) -> Any:
             compacted[key] = {name: compact_schema(sub, output=output) for name, sub in value.items()}
         else:
             compacted[key] = compact_schema(value, output=output)
-    return compacted if output else _optional_without_null(compacted)
+    return _nullable_type(compacted) if output else _optional_without_null(compacted)
+
+
+def _nullable_type(schema: dict[str, Any]) -> dict[str, Any]:
+    """{"anyOf": [{"type": "string"}, {"type": "null"}]} → {"type": ["string", "null"]}."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
+        return schema
+    (other,) = [option for option in options if option != {"type": "null"}]
+    if not isinstance(other, dict) or not isinstance(other.get("type"), str):
+        return schema
+    merged = {key: value for key, value in schema.items() if key != "anyOf"}
+    merged.update(other)
+    merged["type"] = [other["type"], "null"]
+    return merged
 
 
 def _optional_without_null(schema: dict[str, Any]) -> dict[str, Any]:

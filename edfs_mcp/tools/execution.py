@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edfs_mcp import messages
 from edfs_mcp.api.models import Variable
 from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
 from edfs_mcp.tabular import Table, parse_json_payload, parse_xml_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName, VariableValue
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, heartbeat, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, heartbeat, reply, waiter
 from edfs_mcp.tools._variables import checked_variable_names
 
 # Payloads above this are parsed off the event loop, so other calls keep flowing.
@@ -26,7 +26,7 @@ EXECUTE = ToolAnnotations(
 )
 
 
-class ExecutionResult(BaseModel):
+class ExecutionResult(ToolResult):
     itwin_id: str
     unique_name: str
     format: Literal["json", "xml", "text"]
@@ -140,7 +140,7 @@ def _text_result(
     return reply(result, summary + messages.undocumented_variables_note(undocumented))
 
 
-class ResultPage(BaseModel):
+class ResultPage(ToolResult):
     result_id: str
     source: str
     row_count: int

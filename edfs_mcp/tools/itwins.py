@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
 from edfs_mcp.api.models import ITwin
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
 
 SubClass = Literal["Account", "Portfolio", "Asset", "Program", "Project", "WorkPackage"]
 
@@ -23,7 +23,7 @@ class ITwinSummary(BaseModel):
     exact_match: bool = Field(False, description="Name or number equals the query exactly")
 
 
-class FoundITwins(BaseModel):
+class FoundITwins(ToolResult):
     query: str | None = Field(None, description="The search; null when listing all")
     offset: int
     itwins: list[ITwinSummary]

@@ -6,13 +6,13 @@ import re
 from typing import Annotated, Any
 
 from mcp.types import CallToolResult
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
 from edfs_mcp import messages
 from edfs_mcp.results import page_rows
 from edfs_mcp.tabular import Table
 from edfs_mcp.tools._args import ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
 
 ENTITY_SET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,127}$")
 DEFAULT_TOP = 100
@@ -31,7 +31,7 @@ EntitySetName = Annotated[str, AfterValidator(_check_entity_set)]
 Option = Annotated[str | None, Field(max_length=2000)]
 
 
-class ODataResult(BaseModel):
+class ODataResult(ToolResult):
     itwin_id: str
     unique_name: str
     entity_sets: list[str] | None = Field(None, description="Without entity_set: the sets you can query")

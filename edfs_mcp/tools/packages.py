@@ -16,7 +16,7 @@ from edfs_mcp.errors import ApiError
 from edfs_mcp.messages import describe
 from edfs_mcp.tabular import parse_json_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
 
 
 class PackageSummary(BaseModel):
@@ -46,7 +46,7 @@ class ListedPackage(PackageSummary):
     missing_systems: list[str] | None = Field(None, description="With itwin_id: required systems it lacks")
 
 
-class PackageList(BaseModel):
+class PackageList(ToolResult):
     itwin_id: str | None = None
     packages: list[ListedPackage]
     systems_note: str | None = Field(None, description="Why can_run is unknown, when it is")
@@ -119,7 +119,7 @@ class SystemNeed(BaseModel):
     configured: bool = Field(description="A system with this system_id exists in the iTwin")
 
 
-class PackageInfo(PackageSummary):
+class PackageInfo(ToolResult, PackageSummary):
     last_change: datetime | None = None
     variables: list[InputVariable] = Field(description="Input variables, with example values")
     response_columns: list[str] = Field(description="Columns of the documented response example")

@@ -21,7 +21,16 @@ from edfs_mcp.cron import problem as cron_problem
 from edfs_mcp.errors import EdfsMcpError, OutcomeUnknown, ServerError
 from edfs_mcp.schedule import describe_cron
 from edfs_mcp.tools._args import Cron, ITwinId, TimerId, UniqueName, VariableValue
-from edfs_mcp.tools._base import DESTRUCTIVE_WRITE, READ_ONLY, ToolContext, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import (
+    DESTRUCTIVE_WRITE,
+    READ_ONLY,
+    ToolContext,
+    ToolResult,
+    ToolSpec,
+    app,
+    reply,
+    waiter,
+)
 from edfs_mcp.tools._variables import screen_variable_names
 
 logger = logging.getLogger("edfs_mcp.tools")
@@ -69,7 +78,7 @@ def timer_info(timer: Timer, zone: tzinfo = UTC) -> TimerInfo:
     )
 
 
-class TimerList(BaseModel):
+class TimerList(ToolResult):
     itwin_id: str
     timers: list[TimerInfo]
 
@@ -98,7 +107,7 @@ def timer_state(timer: Timer) -> TimerState:
     )
 
 
-class TimerChange(BaseModel):
+class TimerChange(ToolResult):
     timer: TimerState
     was_enabled: bool | None = Field(description="Before the call; null when unknown")
     changed: bool
@@ -183,7 +192,7 @@ def default_timer_name(unique_name: str, cron: str) -> str:
     return f"{unique_name} {words[:1].lower()}{words[1:]}"
 
 
-class TimerCreated(BaseModel):
+class TimerCreated(ToolResult):
     timer: TimerInfo
     unknown_parameters: list[str] = Field(description="Names not among the package's documented variables")
 
@@ -276,7 +285,7 @@ async def _ask_before_delete(
     return Elicit(messages.confirm_delete_question(timer.name, describe_cron(timer.cron_str)), ConfirmDelete)
 
 
-class TimerDeleted(BaseModel):
+class TimerDeleted(ToolResult):
     deleted: bool
     timer: TimerState
 
