@@ -254,14 +254,32 @@ class KeyringTokenStore:
         return _file_lock(self.directory / "tokens.lock")
 
 
-def _working_keyring() -> str | None:
-    """The keyring backend's name when it really stores and returns a secret, else None."""
+# keyring's own scale: backends under 1 (keyrings.alt's files, for one) are "not recommended".
+RECOMMENDED_PRIORITY = 1.0
+
+
+def _priority(backend: Any) -> float:
+    children = getattr(backend, "backends", None)  # keyring's ChainerBackend: as good as its best
+    if children is not None:
+        return max((_priority(child) for child in children), default=0.0)
+    return float(getattr(backend, "priority", 0) or 0)
+
+
+def _working_keyring(*, recommended_only: bool) -> str | None:
+    """The keyring backend's name when it really stores and returns a secret, else None.
+
+    ``recommended_only``: refuse backends keyring itself does not recommend (priority under 1,
+    such as a plain-text file), which are no safer than our own 0600 file.
+    """
     try:
         import keyring
         from keyring.backends import fail
 
         backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) <= 0:
+        priority = _priority(backend)
+        if isinstance(backend, fail.Keyring) or priority <= 0:
+            return None
+        if recommended_only and priority < RECOMMENDED_PRIORITY:
             return None
         probe = f"probe-{os.getpid()}-{time.time_ns()}"
         keyring.set_password(KEYRING_SERVICE, probe, "ok")
@@ -271,18 +289,26 @@ def _working_keyring() -> str | None:
             with contextlib.suppress(Exception):
                 keyring.delete_password(KEYRING_SERVICE, probe)
         return type(backend).__name__ if works else None
-    except Exception:  # any backend failure means "no keyring here"
+    except Exception:  # any backend failure (or no keyring installed) means "no keyring here"
         return None
 
 
 def open_token_store(kind: str, directory: Path) -> TokenStore:
-    """``kind``: auto (keyring when it works, else file), keyring, file or memory."""
+    """``kind``: auto, keyring, file or memory.
+
+    auto: the OS keyring when one that keyring recommends really works, else the file.
+    keyring: any working keyring backend (also a not-recommended one: it was asked for), else the
+    file, with a warning. The keyring package is the ``keyring`` extra: ``pip install "edfs-mcp[keyring]"``.
+    """
     if kind == "memory":
         return MemoryTokenStore()
     if kind in ("auto", "keyring"):
-        backend = _working_keyring()
+        backend = _working_keyring(recommended_only=kind == "auto")
         if backend is not None:
             return KeyringTokenStore(backend, directory)
         if kind == "keyring":
-            logger.warning("no working OS keyring; tokens go to a 0600 file instead")
+            logger.warning(
+                "no working keyring (is the keyring extra installed? pip install 'edfs-mcp[keyring]'); "
+                "tokens go to a 0600 file instead"
+            )
     return FileTokenStore(directory)

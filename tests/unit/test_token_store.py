@@ -5,11 +5,22 @@ import multiprocessing
 import os
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backends.fail import Keyring as FailKeyring
+from keyrings.alt.file import PlaintextKeyring
 
-from edfs_mcp.auth.store import FileTokenStore, StoredTokens, open_token_store, token_key
+from edfs_mcp.auth.store import (
+    KEYRING_SERVICE,
+    FileTokenStore,
+    KeyringTokenStore,
+    StoredTokens,
+    open_token_store,
+    token_key,
+)
 
 KEY = token_key("https://ims.example/", "native-app")
 
@@ -68,14 +79,73 @@ def test_the_repr_never_shows_a_token() -> None:
     assert "secret" not in text
 
 
-def test_without_a_keyring_backend_the_file_store_is_used_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def plaintext_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
+    """keyrings.alt's file backend, its file in tmp_path, set through keyring's API for this test."""
+    previous = keyring.get_keyring()
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "keyring" / "keyring_pass.cfg")
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_the_keyring_store_keeps_tokens_in_the_keyring(
+    tmp_path: Path, plaintext_keyring: PlaintextKeyring
 ) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    store = open_token_store("keyring", tmp_path / "config")
+    assert isinstance(store, KeyringTokenStore) and store.location == "OS keyring (PlaintextKeyring)"
+    store.save(KEY, _tokens("access-k", "refresh-k"))
+    # In the keyring's file, under our service and key; nothing in our own directory but the lock.
+    raw = keyring.get_password(KEYRING_SERVICE, KEY)
+    assert raw is not None and json.loads(raw)["refresh_token"] == "refresh-k"
+    on_disk = PlaintextKeyring()  # the file itself, read by a backend of its own
+    on_disk.file_path = plaintext_keyring.file_path
+    assert json.loads(on_disk.get_password(KEYRING_SERVICE, KEY) or "{}")["access_token"] == "access-k"
+    assert not (tmp_path / "config" / "tokens.json").exists()
+    # A new store (another process, later) reads it back; the probe left nothing behind.
+    loaded = open_token_store("keyring", tmp_path / "config").load(KEY)
+    assert loaded is not None and loaded.access_token == "access-k" and loaded.name == "Avery"
+    assert "probe" not in Path(plaintext_keyring.file_path).read_text()
+    with store.locked(KEY):
+        assert (tmp_path / "config" / "tokens.lock").exists()
+    store.delete(KEY)
+    assert store.load(KEY) is None and keyring.get_password(KEYRING_SERVICE, KEY) is None
+    store.delete(KEY)  # deleting what is not there is fine
+
+
+def test_a_corrupt_keyring_entry_reads_as_signed_out_with_a_reason(
+    tmp_path: Path, plaintext_keyring: PlaintextKeyring
+) -> None:
+    store = open_token_store("keyring", tmp_path)
+    keyring.set_password(KEYRING_SERVICE, KEY, "{not json")
+    assert store.load(KEY) is None and store.problem is not None and "sign in again" in store.problem
+    store.save(KEY, _tokens())
+    assert store.load(KEY) is not None and store.problem is None
+
+
+def test_auto_prefers_our_file_to_a_keyring_keyring_does_not_recommend(
+    tmp_path: Path, plaintext_keyring: PlaintextKeyring
+) -> None:
+    """A plain-text keyring file is no safer than our 0600 file, and its writes are not atomic."""
+    assert plaintext_keyring.priority < 1
     store = open_token_store("auto", tmp_path)
     assert isinstance(store, FileTokenStore)
     assert str(tmp_path) in store.location and "0600" in store.location
-    assert isinstance(open_token_store("keyring", tmp_path), FileTokenStore)
+
+
+def test_without_a_keyring_backend_the_file_store_is_used_and_says_so(tmp_path: Path) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FailKeyring())
+    try:
+        for kind in ("auto", "keyring"):
+            store = open_token_store(kind, tmp_path)
+            assert isinstance(store, FileTokenStore), kind
+            assert str(tmp_path) in store.location and "0600" in store.location
+    finally:
+        keyring.set_keyring(previous)
 
 
 def _hold_lock(directory: str, seconds: float, started: "multiprocessing.synchronize.Event") -> None:
