@@ -52,6 +52,13 @@ ARGUMENT_OF_TARGET = {
     "systemid": "system",
 }
 
+# What EDFS OData accepts in $filter (docs/edfs-api.md §4.8).
+ODATA_FILTER_SYNTAX = (
+    "comparisons eq ne gt ge lt le; and, or, not, parentheses; the functions contains, startswith and "
+    "endswith, as contains(Column,'text'); literals 'text' (quote doubled inside), numbers, true, false, "
+    "null, 2024-04-01 and 2024-04-01T00:00:00Z. Matching is case-sensitive; no other functions (no tolower)"
+)
+
 # What to call to find a valid value for an argument.
 LOOKUP_OF_ARGUMENT = {
     "itwin_id": "call find_itwins to look up the iTwin ID (a GUID) by name or number",
@@ -60,6 +67,9 @@ LOOKUP_OF_ARGUMENT = {
     "cron": "use a 5-field cron expression 'minute hour day-of-month month day-of-week' in UTC, "
     "e.g. '0 22 * * 1-5'",
     "entity_set": "call query_odata without entity_set to list the package's entity sets",
+    "filter": f"$filter accepts {ODATA_FILTER_SYNTAX}; call query_odata without entity_set for the columns",
+    "select": "call query_odata without entity_set for the columns",
+    "orderby": "call query_odata without entity_set for the columns",
     "system": "the package cannot run in this iTwin until an administrator with the iTwin permission "
     "edfs_credmng adds that system to the iTwin's EDFS systems; list_integration_packages with itwin_id "
     "shows which packages can run here",

@@ -84,8 +84,7 @@ async def test_every_tool_text_carries_every_value(client: Client) -> None:
         await _call(client, name, arguments)
         called.add(name)
     sets = await _call(client, "query_odata", {"itwin_id": BRIDGE, "unique_name": seed.ODT_APIM_TEST})
-    first_set = sets["entity_sets"][0]
-    first_set = first_set["name"] if isinstance(first_set, dict) else first_set
+    first_set = sets["entity_sets"][0]["name"]
     await _call(
         client,
         "query_odata",

@@ -20,6 +20,7 @@ from edfs_mcp.api.models import (
     Timer,
     TimerDraft,
     Variable,
+    entity_set_columns,
 )
 from edfs_mcp.auth.base import TokenSource
 from edfs_mcp.errors import Operation, ServerError
@@ -34,6 +35,7 @@ LIST_PACKAGE_SYSTEMS = Operation(
 )
 LIST_SYSTEMS = Operation("list_systems", "list the iTwin's systems", permission="edfs_credmng")
 LIST_ENTITY_SETS = Operation("list_entity_sets", "list OData entity sets", permission="edfs_objipexec")
+GET_ODATA_METADATA = Operation("get_odata_metadata", "read OData metadata", permission="edfs_objipexec")
 QUERY_ENTITY_SET = Operation("query_entity_set", "query OData entity set", permission="edfs_objipexec")
 LIST_TIMERS = Operation("list_timers", "list timers", permission="edfs_listmng")
 CREATE_TIMER = Operation("create_timer", "create timer", write=True, permission="edfs_listmng")
@@ -176,6 +178,19 @@ class EdfsClient:
             on_wait=on_wait,
         )
         return [EntitySet.model_validate(item) for item in _list(response, "value")]
+
+    async def entity_set_columns(
+        self, itwin_id: str, unique_name: str, *, on_wait: WaitCallback | None = None
+    ) -> dict[str, dict[str, str]]:
+        """Each entity set's columns and types, from the package's ``$metadata`` (4.7)."""
+        response = await self._http.request(
+            GET_ODATA_METADATA,
+            "GET",
+            _itwin_path(itwin_id, "packages", unique_name, "odata") + "/$metadata",
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            on_wait=on_wait,
+        )
+        return entity_set_columns(response.content)
 
     async def query_entity_set(
         self,

@@ -20,6 +20,7 @@ __all__ = [
     "Timer",
     "TimerDraft",
     "Variable",
+    "entity_set_columns",
     "example_variables",
 ]
 
@@ -153,3 +154,31 @@ def example_variables(input_example: str | None) -> tuple[list[Variable], bool |
             variables.append(Variable(name=item["name"], value="" if value is None else str(value)))
     as_xml = lowered.get("returnasxml")
     return variables, as_xml if isinstance(as_xml, bool) else None
+
+
+def entity_set_columns(csdl: bytes | str) -> dict[str, dict[str, str]]:
+    """From an OData ``$metadata`` document (CSDL XML): each entity set's columns and their types.
+
+    Types lose their ``Edm.`` prefix (``String``, ``Decimal``...). Anything unreadable gives ``{}``:
+    the columns are a convenience, and the query itself still works without them.
+    """
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
+    try:
+        root = SafeET.fromstring(csdl)
+    except (SafeET.ParseError, DefusedXmlException, ValueError):
+        return {}
+    types: dict[str, dict[str, str]] = {}
+    sets: dict[str, str] = {}
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "EntityType" and element.get("Name"):
+            types[element.get("Name", "")] = {
+                prop.get("Name", ""): prop.get("Type", "").removeprefix("Edm.")
+                for prop in element
+                if prop.tag.rsplit("}", 1)[-1] == "Property" and prop.get("Name")
+            }
+        elif tag == "EntitySet" and element.get("Name"):
+            sets[element.get("Name", "")] = element.get("EntityType", "").rsplit(".", 1)[-1]
+    return {name: types.get(type_name, {}) for name, type_name in sets.items()}

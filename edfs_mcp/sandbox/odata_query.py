@@ -182,6 +182,10 @@ class _FilterParser:
         if kind == "name" and text in ("true", "false", "null"):
             constant = {"true": True, "false": False, "null": None}[text]
             return (lambda row: constant), "null" if constant is None else "boolean"
+        if kind == "name" and self.peek() == ("punct", "("):
+            raise QueryError(
+                "$filter", f"Function '{text}' is not supported; the functions are {', '.join(_FUNCS)}."
+            )
         if kind == "name":
             if text not in self.types:
                 raise QueryError("$filter", f"Unknown property '{text}'.")

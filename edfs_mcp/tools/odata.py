@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import anyio
 from mcp.types import CallToolResult
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from edfs_mcp import messages
+from edfs_mcp.errors import ApiError
+from edfs_mcp.messages import describe
 from edfs_mcp.results import page_rows
 from edfs_mcp.tabular import Table
 from edfs_mcp.tools._args import ITwinId, UniqueName
@@ -31,13 +34,22 @@ EntitySetName = Annotated[str, AfterValidator(_check_entity_set)]
 Option = Annotated[str | None, Field(max_length=2000)]
 
 
+class EntitySetInfo(BaseModel):
+    name: str
+    columns: dict[str, str] | None = Field(None, description="Column -> OData type, from $metadata")
+
+
 class ODataResult(ToolResult):
     itwin_id: str
     unique_name: str
-    entity_sets: list[str] | None = Field(None, description="Without entity_set: the sets you can query")
+    entity_sets: list[EntitySetInfo] | None = Field(
+        None, description="Without entity_set: what you can query"
+    )
+    filter_syntax: str | None = Field(None, description="What $filter accepts")
+    columns_note: str | None = Field(None, description="Why the columns are unknown, when they are")
     entity_set: str | None = None
-    columns: list[str] = Field(default_factory=list)
-    rows: list[dict[str, Any]] = Field(default_factory=list)
+    columns: list[str] | None = None
+    rows: list[dict[str, Any]] | None = None
     next_skip: int | None = Field(None, description="Pass as skip for the next page; null at the end")
 
 
@@ -54,15 +66,13 @@ async def query_odata(
     top: Annotated[int, Field(ge=1, le=1000, description="$top")] = DEFAULT_TOP,
     skip: Annotated[int, Field(ge=0, description="$skip")] = 0,
 ) -> Annotated[CallToolResult, ODataResult]:
-    """Query an OData-enabled package (is_odata): without entity_set, list its entity sets;
-    with one, return rows ($select, $filter, $orderby, $top, $skip), bounded in size."""
+    """Query an OData-enabled package (is_odata): without entity_set, list its entity sets and their
+    columns; with one, return rows ($select, $filter, $orderby, $top, $skip), bounded in size.
+    $filter: eq ne gt ge lt le, and or not, contains/startswith/endswith(Column,'text')."""
     state = app(ctx)
     on_wait = waiter(ctx)
     if entity_set is None:
-        sets = await state.client.list_entity_sets(itwin_id, unique_name, on_wait=on_wait)
-        names = [s.name for s in sets]
-        result = ODataResult(itwin_id=itwin_id, unique_name=unique_name, entity_sets=names)
-        return reply(result, messages.entity_sets_summary(unique_name, names))
+        return await _entity_sets(ctx, itwin_id, unique_name)
     query = {"$top": str(top), "$skip": str(skip)}
     for option, value in (("$select", select), ("$filter", filter), ("$orderby", orderby)):
         if value:
@@ -82,6 +92,30 @@ async def query_odata(
         next_skip=skip + len(shown.rows) if more else None,
     )
     return reply(result, messages.odata_summary(entity_set, skip, len(shown.rows), result.next_skip, cut))
+
+
+async def _entity_sets(ctx: ToolContext, itwin_id: str, unique_name: str) -> CallToolResult:
+    client, on_wait = app(ctx).client, waiter(ctx)
+    columns: dict[str, dict[str, str]] = {}
+    note: list[str] = []
+
+    async def read_columns() -> None:
+        try:
+            columns.update(await client.entity_set_columns(itwin_id, unique_name, on_wait=on_wait))
+        except ApiError as exc:
+            note.append(describe(exc))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(read_columns)
+        sets = await client.list_entity_sets(itwin_id, unique_name, on_wait=on_wait)
+    result = ODataResult(
+        itwin_id=itwin_id,
+        unique_name=unique_name,
+        entity_sets=[EntitySetInfo(name=s.name, columns=columns.get(s.name)) for s in sets],
+        filter_syntax=messages.ODATA_FILTER_SYNTAX,
+        columns_note=note[0] if note else None,
+    )
+    return reply(result, messages.entity_sets_summary(unique_name, [s.name for s in sets]))
 
 
 TOOLS = [ToolSpec(query_odata, "Query OData", READ_ONLY)]

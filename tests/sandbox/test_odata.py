@@ -153,3 +153,14 @@ def test_odata_needs_the_exec_permission(operator: Api, admin: Api) -> None:
     assert operator.get(eastline).status_code == 403
     assert admin.get(eastline).status_code == 200
     assert operator.get(ODATA).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "expression", ["tolower(Description) eq 'pier'", "contains(toupper(Description),'P')"]
+)
+def test_an_unsupported_function_is_named_with_the_supported_ones(admin: Api, expression: str) -> None:
+    response = admin.get(f"{ODATA}/SAP_Funcloc_Read", params={"$filter": expression})
+    assert response.status_code == 422
+    [item] = error_of(response)["details"]
+    assert item["target"] == "$filter"
+    assert item["message"].startswith("Function '") and "contains, startswith, endswith" in item["message"]
