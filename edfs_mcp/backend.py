@@ -1,10 +1,13 @@
 """From settings to a ready EdfsClient: which token source, which transport.
 
 The embedded sandbox runs in-process (an ASGI transport, no port) when no
-credentials are configured or ``EDFS_MCP_SANDBOX`` is set; it is imported only then.
+credentials are configured or ``EDFS_MCP_SANDBOX`` is set. It is imported and built only then,
+by the first tool call (the server calls ``open_client`` lazily), never at start.
 """
 
 from __future__ import annotations
+
+import logging
 
 import httpx2
 
@@ -13,6 +16,8 @@ from edfs_mcp.auth import ClientCredentialsSource, StaticTokenSource, TokenSourc
 from edfs_mcp.config import CredentialSource, Settings
 
 __all__ = ["SANDBOX_BASE_URL", "open_client"]
+
+logger = logging.getLogger("edfs_mcp.backend")
 
 # In-process requests never leave the process; the name only has to be a valid URL host.
 SANDBOX_BASE_URL = "http://sandbox.invalid"
@@ -26,6 +31,7 @@ def open_client(settings: Settings) -> EdfsClient:
     if source is CredentialSource.SANDBOX:
         from edfs_mcp.sandbox import build_app, seed
 
+        logger.info("building the in-process sandbox (first tool call)")
         transport = httpx2.ASGITransport(app=build_app())
         api_base = SANDBOX_BASE_URL
         tokens = ClientCredentialsSource(

@@ -1,22 +1,32 @@
-"""build_server(settings) → a ready MCPServer. The lifespan owns the API client."""
+"""build_server(settings) → a ready MCPServer. The lifespan owns the API client.
+
+Startup pays only for what ``initialize`` needs. The tools (their modules, the API client and
+the argument models the SDK derives from their signatures, ~60 ms) are registered on the first
+``tools/*`` request, and the embedded sandbox is built on the first tool call that needs it
+(``backend.open_client``). A ``--tools``/``--exclude-tools`` selection is checked at start, so a
+misspelt name still fails before serving.
+
+The server advertises tools only: it has no prompts or resources, so their list methods are not
+served (and not advertised), and asking for a prompt or resource by name is JSON-RPC -32602.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, cast
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp.types import Tool
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, GetPromptRequestParams, ReadResourceRequestParams, Tool
 
 from edfs_mcp._version import __version__
-from edfs_mcp.backend import open_client
 from edfs_mcp.config import CredentialSource, Settings
-from edfs_mcp.results import ResultStore
-from edfs_mcp.tools import AppContext, register_tools, select_tools
-from edfs_mcp.tools._schema import compact_schema
-from edfs_mcp.tools._validation import ArgumentCheck
+
+if TYPE_CHECKING:
+    from edfs_mcp.tools import AppContext, ToolSpec
+    from edfs_mcp.tools._validation import ArgumentCheck
 
 __all__ = ["EdfsServer", "build_server"]
 
@@ -33,11 +43,112 @@ SANDBOX_NOTE = """
 This server is connected to the built-in EDFS SANDBOX: an emulator with made-up demo data, not \
 Bentley's service. Say so when you report results; nothing here touches real systems."""
 
+# What the SDK serves for prompts and resources although this server has none: unserved, they are
+# not advertised in the capabilities either (the SDK derives them from the served methods).
+NOT_SERVED = (
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+)
 
-class EdfsServer(MCPServer[AppContext]):
-    """MCPServer whose tools/list shows compact schemas."""
+
+async def _no_such_prompt(_: ServerRequestContext[Any], params: GetPromptRequestParams) -> HandlerResult:
+    raise MCPError(
+        code=INVALID_PARAMS, message=f"Unknown prompt: {params.name!r}; this server has no prompts"
+    )
+
+
+async def _no_such_resource(_: ServerRequestContext[Any], params: ReadResourceRequestParams) -> HandlerResult:
+    raise MCPError(
+        code=INVALID_PARAMS,
+        message=f"Unknown resource: {str(params.uri)!r}; this server has no resources",
+        data={"uri": str(params.uri)},
+    )
+
+
+class _LazyAppContext:
+    """The tools' AppContext, made on first use: making it imports the tools, after ``initialize``."""
+
+    def __init__(self, settings: Settings, sandbox: bool) -> None:
+        self._settings = settings
+        self._sandbox = sandbox
+        self._context: AppContext | None = None
+
+    def _made(self) -> AppContext:
+        if self._context is None:
+            from zoneinfo import ZoneInfo
+
+            from edfs_mcp.backend import open_client
+            from edfs_mcp.results import ResultStore
+            from edfs_mcp.tools import AppContext
+
+            settings = self._settings
+            self._context = AppContext(
+                open_client=lambda: open_client(settings),
+                results=ResultStore(),
+                budget_tokens=settings.result_budget_tokens,
+                sandbox=self._sandbox,
+                zone=ZoneInfo(settings.timezone),
+            )
+        return self._context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    async def aclose(self) -> None:
+        if self._context is not None:
+            await self._context.aclose()
+
+
+class EdfsServer(MCPServer["AppContext"]):
+    """MCPServer whose tools are registered on first need and listed with compact schemas."""
+
+    def __init__(
+        self, *args: Any, read_only: bool, include: Iterable[str], exclude: Iterable[str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._selection = (read_only, tuple(include), tuple(exclude))
+        self._argument_check: ArgumentCheck | None = None
+        lowlevel = self._lowlevel_server
+        for method in NOT_SERVED:
+            lowlevel._request_handlers.pop(method, None)
+        lowlevel.add_request_handler("prompts/get", GetPromptRequestParams, _no_such_prompt)
+        lowlevel.add_request_handler("resources/read", ReadResourceRequestParams, _no_such_resource)
+        self.middleware.append(self._check_arguments)
+
+    def register_tools(self) -> ArgumentCheck:
+        """Register the selected tools once; ValueError names unknown tool names."""
+        if self._argument_check is None:
+            from edfs_mcp.tools import register_tools, select_tools
+            from edfs_mcp.tools._validation import ArgumentCheck
+
+            read_only, include, exclude = self._selection
+            specs: list[ToolSpec] = select_tools(read_only=read_only, include=include, exclude=exclude)
+            register_tools(self, specs)
+            self._argument_check = ArgumentCheck(specs)
+        return self._argument_check
+
+    async def _check_arguments(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        return await self.register_tools()(ctx, call_next)
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        self.register_tools()
+        return super()._tool_input_schema(name)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        self.register_tools()
+        return await super().call_tool(name, arguments, context)
 
     async def list_tools(self) -> list[Tool]:
+        from edfs_mcp.tools._schema import compact_schema
+
+        self.register_tools()
         return [
             tool.model_copy(
                 update={
@@ -58,19 +169,13 @@ def build_server(
 ) -> EdfsServer:
     """The MCP server for ``settings``. Raises ConfigError/ValueError for bad settings, before serving."""
     sandbox = settings.credential_source() is CredentialSource.SANDBOX
-    specs = select_tools(read_only=read_only, include=include, exclude=exclude)
+    include, exclude = tuple(include), tuple(exclude)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[AppContext]:
-        context = AppContext(
-            open_client=lambda: open_client(settings),
-            results=ResultStore(),
-            budget_tokens=settings.result_budget_tokens,
-            sandbox=sandbox,
-            zone=ZoneInfo(settings.timezone),
-        )
+        context = _LazyAppContext(settings, sandbox)
         try:
-            yield context
+            yield cast("AppContext", context)
         finally:
             await context.aclose()
 
@@ -81,7 +186,10 @@ def build_server(
         instructions=INSTRUCTIONS + (SANDBOX_NOTE if sandbox else ""),
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[ArgumentCheck(specs)],
+        read_only=read_only,
+        include=include,
+        exclude=exclude,
     )
-    register_tools(server, specs)
+    if include or exclude:
+        server.register_tools()  # unknown names fail now, not on the first tools/list
     return server
