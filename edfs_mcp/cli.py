@@ -1,24 +1,27 @@
 """edfs-mcp command line: argument parsing, stderr, exit codes. No logic of its own.
 
-Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import signal
 import sys
 import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from edfs_mcp._version import __version__
-from edfs_mcp.config import CredentialSource, Settings, load_settings
+from edfs_mcp.config import CredentialSource, Settings, env_name, load_settings
 from edfs_mcp.errors import ConfigError
 from edfs_mcp.logs import configure_logging
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _names(value: str) -> list[str]:
@@ -63,20 +66,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from edfs_mcp.server import build_server
+def _sandbox_banner(settings: Settings) -> str:
+    if settings.sandbox:
+        why = "the sandbox was asked for (--sandbox or EDFS_MCP_SANDBOX)"
+        ignored = [env_name(name) for name in settings.credentials_given + settings.service_given]
+        if ignored:
+            why += f"; {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored"
+    else:
+        why = "no credentials are configured"
+    return (
+        f"edfs-mcp {__version__}: {why}, so this server uses the built-in EDFS SANDBOX "
+        "(demo data, no Bentley account). Set EDFS_MCP_CLIENT_ID and EDFS_MCP_CLIENT_SECRET "
+        "(or EDFS_MCP_ACCESS_TOKEN) to use Bentley's service."
+    )
 
+
+def _stop_now(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C on stdio: stop at once.
+
+    stdin is read by a worker thread that only a line or end-of-file wakes, so the usual
+    KeyboardInterrupt would wait for Enter. Nothing is lost by exiting here: the token store
+    writes by atomic rename, and an MCP client never stops a server this way (it closes stdin).
+    """
+    with contextlib.suppress(Exception):
+        print("edfs-mcp: interrupted; stopped.", file=sys.stderr, flush=True)
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     source = settings.credential_source()
     if source is CredentialSource.SANDBOX:
-        why = "--sandbox was given" if settings.sandbox else "no credentials are configured"
-        print(
-            f"edfs-mcp {__version__}: {why}, so this server uses the built-in EDFS SANDBOX "
-            "(demo data, no Bentley account). Set EDFS_MCP_CLIENT_ID and EDFS_MCP_CLIENT_SECRET "
-            "(or EDFS_MCP_ACCESS_TOKEN) to use Bentley's service.",
-            file=sys.stderr,
-        )
+        print(_sandbox_banner(settings), file=sys.stderr)
     else:
         print(f"edfs-mcp {__version__}: EDFS at {settings.api_root}, {source.value}.", file=sys.stderr)
+    from edfs_mcp.server import build_server
+
     try:
         server = build_server(
             settings,
@@ -88,6 +112,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"edfs-mcp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.transport == "stdio":
+        if sys.stdin is not None and sys.stdin.isatty():
+            print(
+                "edfs-mcp: waiting for an MCP client on stdin. This command is meant to be started by "
+                "one (Claude Desktop, VS Code, Cursor, the MCP Inspector...): see `Connect a client` in "
+                "the README. Press Ctrl-C to stop.",
+                file=sys.stderr,
+            )
+        signal.signal(signal.SIGINT, _stop_now)
         server.run("stdio")
         return EXIT_OK
     from edfs_mcp.http_transport import serve_http
@@ -156,8 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "serve"
     if args.command is None:
         args = _parser().parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
+    # `edfs-mcp sandbox` is the sandbox: credentials in the environment are not its business.
+    wants_sandbox = command == "sandbox" or getattr(args, "sandbox", False) is True
     try:
-        settings = load_settings(**({"sandbox": True} if getattr(args, "sandbox", False) is True else {}))
+        settings = load_settings(**({"sandbox": True} if wants_sandbox else {}))
     except ConfigError as exc:
         print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -174,4 +208,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return EXIT_OK
+        what = "sign-in cancelled; nothing was saved" if command == "login" else "interrupted"
+        print(f"edfs-mcp: {what}.", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,21 +1,38 @@
-"""`edfs-mcp login | logout | status`: words and exit codes around auth/login.py.
+"""`edfs-mcp login | logout | status`: words and exit codes around auth/login.py, for every mode.
 
-Exit codes: 0 done (status: signed in); 1 failed (status: not signed in); 2 configuration.
+The mode is the server's credential source (config.CredentialSource):
+
+- sandbox: nothing to sign in to; `status` says so, `login` says how to reach Bentley instead.
+- static token (EDFS_MCP_ACCESS_TOKEN): used as given; `status` reads its expiry when it is a JWT.
+- service app (client id + secret): it signs itself in; `status` and `login` check the credentials
+  with the authority and store nothing.
+- person (client id alone): `login` signs in, `status` reads the stored sign-in, `logout` forgets it.
+
+Exit codes: 0 done (status: usable); 1 failed (status: not usable); 2 configuration (login: this
+configuration has no person to sign in). Nothing here prints a token.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import sys
+import time
+from typing import Any
 
 import anyio
 
-from edfs_mcp.auth.login import SignInSetup, login, logout, status
-from edfs_mcp.auth.prompts import TerminalPresenter
-from edfs_mcp.config import Settings
+from edfs_mcp.config import CredentialSource, Settings
 from edfs_mcp.errors import AuthError
 
 __all__ = ["run_auth_command"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+PERSON_HOW_TO = (
+    "To sign in to Bentley as a person, set EDFS_MCP_CLIENT_ID to the client id of a Desktop/Mobile "
+    "app (scope itwin-platform) and run `edfs-mcp login`."
+)
 
 
 def _say(text: str) -> None:
@@ -26,10 +43,142 @@ def _duration(seconds: float) -> str:
     if seconds <= 0:
         return "expired"
     minutes = int(seconds // 60)
+    if minutes >= 48 * 60:
+        return f"{minutes // (24 * 60)} days"
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def run_auth_command(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    source = settings.credential_source()
+    if source is CredentialSource.USER:
+        return _person(command, args, settings)
+    if source is CredentialSource.SANDBOX:
+        return _sandbox(command, settings)
+    if source is CredentialSource.ACCESS_TOKEN:
+        return _static_token(command, settings)
+    return _service_app(command, settings)
+
+
+# --- the sandbox ---------------------------------------------------------------------------------
+
+
+def _sandbox(command: str, settings: Settings) -> int:
+    from edfs_mcp.sandbox import seed
+
+    why = "the sandbox was asked for" if settings.sandbox else "no credentials are configured"
+    if command == "status":
+        _say(
+            f"Sandbox: {why}, so edfs-mcp serve uses the built-in EDFS sandbox (demo data) as its "
+            f"Org Admin service client {seed.CLIENT_ADMIN_ID}. No sign-in is needed."
+        )
+        return EXIT_OK
+    if command == "logout":
+        _say(f"Sandbox: {why}; there is no sign-in to forget.")
+        return EXIT_OK
+    _say(f"Nothing to sign in to: {why}, and the built-in sandbox needs no sign-in. {PERSON_HOW_TO}")
+    return EXIT_USAGE
+
+
+# --- a static access token -----------------------------------------------------------------------
+
+
+def _claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT, unverified (only to show who and until when), or None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _static_token(command: str, settings: Settings) -> int:
+    if command == "login":
+        _say(
+            "Nothing to sign in to: EDFS_MCP_ACCESS_TOKEN is set, and edfs-mcp uses it as given "
+            f"(it takes precedence). Unset it first. {PERSON_HOW_TO}"
+        )
+        return EXIT_USAGE
+    if command == "logout":
+        _say(
+            "Static access token (EDFS_MCP_ACCESS_TOKEN): nothing is stored; "
+            "unset the variable to stop using it."
+        )
+        return EXIT_OK
+    assert settings.access_token is not None
+    claims = _claims(settings.access_token.get_secret_value()) or {}
+    who = (
+        claims.get("name")
+        or claims.get("email")
+        or claims.get("preferred_username")
+        or claims.get("client_id")
+    )
+    line = "Static access token (EDFS_MCP_ACCESS_TOKEN)" + (f" for {who}" if isinstance(who, str) else "")
+    expires = claims.get("exp")
+    if not isinstance(expires, int | float):
+        _say(f"{line}: its expiry cannot be read (not a JWT); it is never renewed.")
+        return EXIT_OK
+    left = expires - time.time()
+    if left <= 0:
+        _say(f"{line}: expired {_duration(-left)} ago. Get a new token or configure an app instead.")
+        return EXIT_FAILURE
+    _say(f"{line}: {_duration(left)} left; never renewed, so replace it before it expires.")
+    return EXIT_OK
+
+
+# --- a service app (client credentials) ----------------------------------------------------------
+
+
+async def _service_token_lifetime(settings: Settings) -> float:
+    from edfs_mcp.auth import ClientCredentialsSource
+
+    assert settings.client_id is not None and settings.client_secret is not None
+    source = ClientCredentialsSource(
+        token_endpoint=settings.token_endpoint,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+        scope=settings.scopes,
+        timeout=settings.read_timeout,
+    )
+    try:
+        await source.get_token()
+        return source.expires_at - time.time()
+    finally:
+        await source.aclose()
+
+
+def _service_app(command: str, settings: Settings) -> int:
+    app = f"Service app {settings.client_id}"
+    if command == "logout":
+        _say(f"{app}: it signs itself in with its client secret; nothing is stored to forget.")
+        return EXIT_OK
+    if command == "login":
+        _say(
+            f"{app}: EDFS_MCP_CLIENT_SECRET is set, so edfs-mcp signs in as this app by itself; there "
+            "is no person to sign in (unset EDFS_MCP_CLIENT_SECRET to sign in as one). "
+            "Checking the credentials..."
+        )
+    try:
+        lifetime = anyio.run(_service_token_lifetime, settings)
+    except AuthError as exc:
+        _say(f"{app}: {exc}")
+        return EXIT_FAILURE
+    _say(
+        f"{app}: {settings.authority_root} accepted its credentials (a token lasts {_duration(lifetime)}; "
+        "the server renews it by itself). Nothing is stored."
+    )
+    return EXIT_OK
+
+
+# --- a person ------------------------------------------------------------------------------------
+
+
+def _person(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    from edfs_mcp.auth.login import SignInSetup, login, logout, status
+    from edfs_mcp.auth.prompts import TerminalPresenter
+
     setup = SignInSetup.from_settings(settings)
     if command == "login":
         presenter = TerminalPresenter(open_browser=not args.no_browser)
@@ -37,7 +186,7 @@ def run_auth_command(command: str, args: argparse.Namespace, settings: Settings)
             tokens = anyio.run(login, setup, presenter, args.flow or settings.sign_in_flow)
         except AuthError as exc:
             _say(f"edfs-mcp: sign-in failed: {exc}")
-            return 1
+            return EXIT_FAILURE
         who = f" as {tokens.name}" if tokens.name else ""
         _say(f"Signed in{who} ({tokens.flow} flow). Token saved in {setup.store.location}.")
         if tokens.refresh_token is None:
@@ -45,7 +194,7 @@ def run_auth_command(command: str, args: argparse.Namespace, settings: Settings)
                 "No refresh token was issued (scope offline_access missing?): "
                 "you will sign in again in an hour."
             )
-        return 0
+        return EXIT_OK
     if command == "logout":
         had, revoked = anyio.run(logout, setup)
         if not had:
@@ -55,15 +204,15 @@ def run_auth_command(command: str, args: argparse.Namespace, settings: Settings)
                 f"Signed out: token deleted from {setup.store.location}"
                 + ("; refresh token revoked." if revoked else ".")
             )
-        return 0
+        return EXIT_OK
     state = anyio.run(status, setup)
     if not state.signed_in:
         why = f" ({state.problem})" if state.problem else ""
         _say(f"Not signed in{why}. Run `edfs-mcp login`. Tokens are kept in {state.location}.")
-        return 1
+        return EXIT_FAILURE
     who = state.name or "unknown user"
     expiry = _duration(state.expires_in or 0)
     renew = "renewed automatically" if state.refreshable else "not renewable; sign in again when it expires"
     _say(f"Signed in as {who} via the {state.flow} flow (client id {setup.client_id}).")
     _say(f"Access token: {expiry} left, {renew}. Stored in {state.location}.")
-    return 0
+    return EXIT_OK

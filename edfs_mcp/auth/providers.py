@@ -75,6 +75,11 @@ class ClientCredentialsSource:
     def description(self) -> str:
         return f"client credentials (client id {self._client_id})"
 
+    @property
+    def expires_at(self) -> float:
+        """When the current token expires (epoch seconds); 0 before the first one."""
+        return self._expires_at
+
     def _fresh(self) -> str | None:
         if self._token and time.time() < self._expires_at - REFRESH_LEEWAY_SECONDS:
             return self._token
