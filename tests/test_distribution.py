@@ -1,0 +1,288 @@
+"""What people install, run as they would run it.
+
+- The client configs for a clone (`manifests/clients/from-clone`, `from-venv`): the path filled in,
+  each command is started by a real MCP client and serves the sandbox.
+- The MCP Bundle: `python manifests/mcpb/pack.py` packs it; its contents are checked, and the server
+  is started from the unpacked bundle exactly as the manifest's `mcp_config` says (uv installs the
+  dependencies from `pyproject.toml`, as the host does).
+- The sdist and wheel hold the package and its metadata, not the tests.
+
+uv comes with the dev extra. The first uv run downloads the dependencies into uv's cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from edfs_mcp import __version__
+from tests.e2e.harness import text_of
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENTS = ROOT / "manifests" / "clients"
+PLACEHOLDER = "/ABSOLUTE/PATH/TO/edfs-mcp"
+PACK = ROOT / "manifests" / "mcpb" / "pack.py"
+MCPB_CLI = ROOT / "tests" / "clients" / "node_modules" / "@anthropic-ai" / "mcpb" / "dist" / "cli" / "cli.js"
+BIN = Path(sys.executable).parent
+UV = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
+UVX = shutil.which("uvx", path=str(BIN)) or shutil.which("uvx")
+SNAPSHOTS = {path.stem for path in (ROOT / "tests" / "__toolsnaps__").glob("*.json")}
+
+
+def _server_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # uv / uvx of this environment first
+    env["UV_PYTHON"] = sys.executable  # uv uses this Python instead of looking for (or fetching) one
+    env.update(extra)
+    return env
+
+
+async def _serves_the_sandbox(command: str, args: list[str], env: dict[str, str], errlog: Path) -> None:
+    params = StdioServerParameters(command=command, args=args, env=_server_env(env))
+    with errlog.open("w") as stderr:
+        async with Client(stdio_client(params, errlog=stderr), read_timeout_seconds=300) as client:
+            assert client.server_info is not None and client.server_info.name == "edfs-mcp"
+            assert "SANDBOX" in (client.instructions or "")
+            assert {tool.name for tool in (await client.list_tools()).tools} == SNAPSHOTS
+            result = await client.call_tool("list_integration_packages", {})
+            assert not result.is_error, text_of(result)
+
+
+# --- client configs for a clone --------------------------------------------------------------------
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def _clone_configs() -> list[Path]:
+    return sorted([*CLIENTS.glob("from-clone/*.json"), *CLIENTS.glob("from-venv/*.json")])
+
+
+def test_every_client_has_the_clone_forms_beside_the_published_one() -> None:
+    published = {path.name for path in CLIENTS.glob("*.json")}
+    assert published == {"claude_desktop_config.json", "cursor-mcp.json", "vscode-mcp.json"}
+    for form in ("from-clone", "from-venv"):
+        assert {path.name for path in (CLIENTS / form).glob("*.json")} == published, form
+        for name in published:
+            # The same entry as the published config, but for how it is started.
+            clone, original = (
+                json.loads((CLIENTS / form / name).read_text()),
+                json.loads((CLIENTS / name).read_text()),
+            )
+            key = "servers" if name == "vscode-mcp.json" else "mcpServers"
+            for entry in (clone[key]["edfs"], original[key]["edfs"]):
+                del entry["command"], entry["args"]
+            assert clone == original, f"{form}/{name}"
+
+
+@pytest.mark.parametrize("path", _clone_configs(), ids=lambda path: f"{path.parent.name}/{path.name}")
+async def test_a_clone_config_starts_the_server(path: Path, tmp_path: Path) -> None:
+    assert UV is not None, "uv comes with the dev extra: pip install -e '.[dev]'"
+    document = _load(path)
+    server = document["servers" if path.name == "vscode-mcp.json" else "mcpServers"]["edfs"]
+    assert PLACEHOLDER in [server["command"], *server["args"]] or server["command"].startswith(PLACEHOLDER)
+    script = shutil.which("edfs-mcp", path=str(BIN))
+    assert script is not None
+
+    def fill(value: str) -> str:
+        # The venv form names the script where README's `python3 -m venv .venv` puts it; use the
+        # script of the environment running the tests (CI's is .ci-venv).
+        if value == f"{PLACEHOLDER}/.venv/bin/edfs-mcp":
+            return script
+        return value.replace(PLACEHOLDER, str(ROOT))
+
+    # VS Code asks for its ${input:...} values; left empty, as a newcomer would, they mean the sandbox.
+    env = {name: re.sub(r"\$\{input:[\w-]+\}", "", value) for name, value in server["env"].items()}
+    command, args = fill(server["command"]), [fill(arg) for arg in server["args"]]
+    if command == "uvx":
+        assert UVX is not None
+        command = UVX
+    await _serves_the_sandbox(command, args, env, tmp_path / "stderr.log")
+
+
+def _claude_code(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    stub = tmp_path / "claude"
+    stub.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    stub.chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+    env["PATH"] = f"{tmp_path}{os.pathsep}{BIN}{os.pathsep}{env['PATH']}"
+    return subprocess.run(
+        ["sh", str(CLIENTS / "claude-code.sh"), *args],
+        env={**env, **settings},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_claude_code_script_registers_the_clone_forms(tmp_path: Path) -> None:
+    head = ["mcp", "add", "edfs", "--transport", "stdio", "--scope", "user"]
+    done = _claude_code(tmp_path, "--from-clone", EDFS_MCP_CLIENT_ID="app-1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        *head,
+        "--env",
+        "EDFS_MCP_CLIENT_ID=app-1",
+        "--",
+        "uvx",
+        "--from",
+        str(ROOT),
+        "edfs-mcp",
+        "serve",
+    ]
+    done = _claude_code(tmp_path, "--venv")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [*head, "--", shutil.which("edfs-mcp", path=str(BIN)), "serve"]
+    done = _claude_code(tmp_path, "--sideways")
+    assert done.returncode == 2 and "usage" in done.stderr and done.stdout == ""
+
+
+# --- the MCP Bundle --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("bundle") / "edfs-mcp.mcpb"
+    subprocess.run([sys.executable, str(PACK), "--output", str(output)], check=True, timeout=120)
+    return output
+
+
+def test_the_bundle_holds_only_what_the_server_needs(bundle: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+    sources = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "edfs_mcp").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert set(names) == {"manifest.json", "pyproject.toml", "README.md", "LICENSE", *sources}
+    assert len(names) == len(set(names))
+    assert manifest == json.loads((ROOT / "manifests" / "mcpb" / "manifest.json").read_text())
+    assert manifest["version"] == __version__ and manifest["server"]["entry_point"] in names
+    assert bundle.stat().st_size < 1_000_000
+    # Reproducible: the same sources pack to the same bytes.
+    again = tmp_path / "again.mcpb"
+    subprocess.run([sys.executable, str(PACK), "--output", str(again)], check=True, timeout=120)
+    assert again.read_bytes() == bundle.read_bytes()
+
+
+def _resolved_mcp_config(manifest: dict[str, Any], directory: Path) -> tuple[str, list[str], dict[str, str]]:
+    """The manifest's mcp_config as a host resolves it: ${__dirname}, and user_config left at defaults."""
+    user_config = manifest["user_config"]
+
+    def resolve(value: str) -> str:
+        value = value.replace("${__dirname}", str(directory))
+
+        def default(match: re.Match[str]) -> str:
+            given = user_config[match[1]]["default"]
+            return ("true" if given else "false") if isinstance(given, bool) else str(given)
+
+        return re.sub(r"\$\{user_config\.(\w+)\}", default, value)
+
+    config = manifest["server"]["mcp_config"]
+    env = {name: resolve(value) for name, value in config["env"].items()}
+    return config["command"], [resolve(arg) for arg in config["args"]], env
+
+
+async def test_the_bundled_server_starts_as_its_manifest_says(bundle: Path, tmp_path: Path) -> None:
+    assert UV is not None, "uv comes with the dev extra: pip install -e '.[dev]'"
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(unpacked)  # noqa: S202 - our own archive, just packed
+    manifest = json.loads((unpacked / "manifest.json").read_text())
+    command, args, env = _resolved_mcp_config(manifest, unpacked)
+    assert command == "uv" and args[:3] == ["run", "--directory", str(unpacked)]
+    await _serves_the_sandbox(UV, args, env, tmp_path / "stderr.log")
+    assert {tool["name"] for tool in manifest["tools"]} == SNAPSHOTS
+
+
+def test_the_mcpb_cli_reads_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    if shutil.which("node") is None or not MCPB_CLI.is_file():
+        pytest.skip("needs node and `npm ci` in tests/clients")
+    unpacked = tmp_path / "unpacked"
+
+    def mcpb(*args: str) -> str:
+        done = subprocess.run(
+            ["node", str(MCPB_CLI), *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    mcpb("unpack", str(bundle), str(unpacked))
+    assert "Manifest schema validation passes!" in mcpb("validate", str(unpacked / "manifest.json"))
+    with zipfile.ZipFile(bundle) as archive:
+        assert sorted(
+            str(path.relative_to(unpacked)) for path in unpacked.rglob("*") if path.is_file()
+        ) == sorted(archive.namelist())
+
+
+# --- sdist and wheel -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    assert UV is not None, "uv comes with the dev extra: pip install -e '.[dev]'"
+    output = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [UV, "build", "--sdist", "--wheel", "--out-dir", str(output), str(ROOT)],
+        env=_server_env({}),
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    return output
+
+
+def test_the_sdist_holds_the_package_and_no_tests(built: Path) -> None:
+    (sdist,) = built.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = [name.split("/", 1)[1] for name in archive.getnames() if "/" in name]
+    top = {name.split("/", 1)[0] for name in names}
+    assert top <= {
+        "edfs_mcp",
+        "edfs_mcp.egg-info",
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "MANIFEST.in",
+        "PKG-INFO",
+        "setup.cfg",
+    }
+    assert {"edfs_mcp", "pyproject.toml", "README.md", "LICENSE"} <= top
+    assert not [name for name in names if "test" in name.split("/")[-1] or "__pycache__" in name]
+
+
+def test_the_wheel_declares_license_urls_and_the_keyring_extra(built: Path) -> None:
+    (wheel,) = built.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = Parser().parsestr(archive.read(f"edfs_mcp-{__version__}.dist-info/METADATA").decode())
+    assert {name.split("/", 1)[0] for name in names} == {"edfs_mcp", f"edfs_mcp-{__version__}.dist-info"}
+    assert f"edfs_mcp-{__version__}.dist-info/licenses/LICENSE" in names
+    assert metadata["License-Expression"] == "MIT"
+    urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
+    assert urls["Repository"].startswith("https://github.com/") and {"Homepage", "Issues"} <= set(urls)
+    classifiers = metadata.get_all("Classifier") or []
+    assert "Programming Language :: Python :: 3.11" in classifiers
+    requires = metadata.get_all("Requires-Dist") or []
+    assert any(line.startswith("keyring") and 'extra == "keyring"' in line for line in requires)
+    assert not any(line.startswith("keyring") and "extra" not in line for line in requires)
+    assert "keyring" in (metadata.get_all("Provides-Extra") or [])
