@@ -86,10 +86,16 @@ async def _fire(count: int, call: Call) -> None:
 # --- spawn → initialize -----------------------------------------------------------------------------
 
 
-async def _spawn_seconds(params: StdioServerParameters) -> float:
+async def _spawn_seconds(params: StdioServerParameters) -> tuple[float, float]:
+    """Seconds from spawn to the ``initialize`` result, and to the first ``tools/list`` result."""
     start = time.perf_counter()
-    async with connect(params):
-        return time.perf_counter() - start
+    async with connect(params) as client:
+        initialized = time.perf_counter() - start
+        await client.list_tools()
+        return initialized, time.perf_counter() - start
+
+
+STARTUP_TARGET = 1.10
 
 
 async def spawn_figures(sandbox: SandboxServer, plan: Plan) -> list[Figure]:
@@ -99,27 +105,39 @@ async def spawn_figures(sandbox: SandboxServer, plan: Plan) -> list[Figure]:
         "sandbox": edfs_params(edfs_env(sandbox), "--sandbox"),
     }
     samples: dict[str, list[float]] = {name: [] for name in servers}
-    await _spawn_seconds(servers["floor"])  # warm the OS page cache once, for both
-    await _spawn_seconds(servers["edfs"])
+    listed: dict[str, list[float]] = {name: [] for name in servers}
+    for params in servers.values():  # warm the OS page cache once, for each
+        await _spawn_seconds(params)
     for _ in range(plan.spawns):
         for name, params in servers.items():  # A B C A B C ...
-            samples[name].append(await _spawn_seconds(params))
+            initialized, tools = await _spawn_seconds(params)
+            samples[name].append(initialized)
+            listed[name].append(tools)
     edfs, floor, inproc = (Stats.of(samples[name]) for name in servers)
-    ratio = edfs.median / floor.median
+    edfs_list, floor_list, inproc_list = (Stats.of(listed[name]) for name in servers)
+    ratio, inproc_ratio = edfs.median / floor.median, inproc.median / floor.median
     return [
         Figure(
-            "spawn → `initialize` result, edfs-mcp ÷ SDK floor",
+            "spawn → `initialize` result, edfs-mcp (service client) ÷ SDK floor",
             f"{ratio:.2f}{X}",
-            f"≤ 1.10{X}",
-            ratio <= 1.10,
+            f"≤ {STARTUP_TARGET:.2f}{X}",
+            ratio <= STARTUP_TARGET,
             f"edfs-mcp serve (service client, loopback sandbox) {edfs.ms()}; SDK floor {floor.ms()}",
         ),
         Figure(
-            "spawn → `initialize`, `serve --sandbox` (in-process sandbox) ÷ SDK floor",
-            f"{inproc.median / floor.median:.2f}{X}",
+            "spawn → `initialize` result, `serve --sandbox` (in-process sandbox) ÷ SDK floor",
+            f"{inproc_ratio:.2f}{X}",
+            f"≤ {STARTUP_TARGET:.2f}{X}",
+            inproc_ratio <= STARTUP_TARGET,
+            f"serve --sandbox {inproc.ms()}; SDK floor {floor.ms()}",
+        ),
+        Figure(
+            "spawn → first `tools/list` result, edfs-mcp (service client) ÷ SDK floor (11 tools vs 1)",
+            f"{edfs_list.median / floor_list.median:.2f}{X}",
             "—",
             None,
-            f"serve --sandbox {inproc.ms()}",
+            f"edfs-mcp {edfs_list.ms()}; serve --sandbox {inproc_list.ms()}; SDK floor {floor_list.ms()} "
+            "(the tools are registered on the first tools/* request, not before `initialize`)",
         ),
     ]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.figures import Figure
 
 PACKAGES = (
-    *("edfs-mcp", "mcp", "mcp-types", "httpx2", "pydantic", "pydantic-core", "pydantic-settings"),
+    *("edfs-mcp", "mcp", "mcp-types", "httpx2", "pydantic", "pydantic-core"),
     *("anyio", "uvicorn", "starlette", "bpe-openai"),
 )
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,8 +91,10 @@ benchmark process. Servers are spawned with the same Python and driven by `mcp.C
   `httpx2.AsyncClient` in a process of its own, as the server makes it (token from
   `POST /connect/token`, client credentials; then `POST /edfs/itwins/{itwin}/packages/{name}`).
 - **Spawn**: from just before the process starts to the `initialize` result, for edfs-mcp (Org
-  Admin service client against the loopback sandbox, so the sandbox is not imported), the SDK
-  floor and `serve --sandbox`, interleaved A B C A B C after a warm-up spawn; medians compared.
+  Admin service client against the loopback sandbox), the SDK floor and `serve --sandbox`,
+  interleaved A B C A B C after a warm-up spawn of each; medians compared. The same sessions then
+  time the first `tools/list` result, where edfs-mcp registers its tools (shown for context).
+  `python -m bench --only startup` runs just these.
 - **Per call**: one open session per server; `execute_integration_package` (`SQL_CUSTOMERS_TABLE`
   on Northgate Bridge, 12 rows), the floor's `echo`, the raw POST, 20 warm-up calls each, then
   blocks of 25 calls per side whose order rotates every round. Ratio = median edfs-mcp call ÷
