@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edfs_mcp.tabular import Table
+from edfs_mcp.untrusted import clip_value
 
 __all__ = ["Page", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"]
 
@@ -42,28 +43,45 @@ def page_rows(
 ) -> Page:
     """Rows from ``offset``: at most ``limit`` of them, and no more than fit ``budget_tokens``.
 
-    At least one row is returned when any remain, so paging always makes progress.
+    Rows come out clipped (untrusted.clip_value): cleaned strings, bounded cells and nesting.
+    At least one row is returned when any remain, so paging always makes progress; a row too
+    big for the budget on its own is cut further until it fits.
     """
     end = min(len(table.rows), offset + limit)
-    candidates = table.rows[offset:end] if end - offset <= WHOLE_PAGE_ROWS else None
-    if candidates is not None and columns:
-        candidates = [{name: row.get(name) for name in columns} for row in candidates]
-    # One C-level dump decides the common case of a small result that fits whole.
-    if candidates is not None and estimate_tokens(_dumps(candidates)) <= budget_tokens:
-        return Page(rows=candidates, offset=offset, next_offset=end if end < len(table.rows) else None)
+    if end - offset <= WHOLE_PAGE_ROWS:
+        candidates = [_shown(row, columns) for row in table.rows[offset:end]]
+        # One C-level dump decides the common case of a small result that fits whole.
+        if estimate_tokens(_dumps(candidates)) <= budget_tokens:
+            return Page(rows=candidates, offset=offset, next_offset=end if end < len(table.rows) else None)
     rows: list[dict[str, Any]] = []
     spent = 0
     for index in range(offset, end):
-        row = table.rows[index]
-        if columns:
-            row = {name: row.get(name) for name in columns}
+        row = _shown(table.rows[index], columns)
         cost = estimate_tokens(_dumps(row))
         if rows and spent + cost > budget_tokens:
             break
+        if not rows and cost > budget_tokens:
+            row = _fitted(row, budget_tokens)
+            cost = estimate_tokens(_dumps(row))
         rows.append(row)
         spent += cost
     stop = offset + len(rows)
     return Page(rows=rows, offset=offset, next_offset=stop if stop < len(table.rows) else None)
+
+
+def _shown(row: dict[str, Any], columns: Sequence[str] | None) -> dict[str, Any]:
+    # Clipped first, so the cleaned column names a model was shown select the same cells.
+    shown: dict[str, Any] = clip_value(row)
+    return {name: shown.get(name) for name in columns} if columns else shown
+
+
+def _fitted(row: dict[str, Any], budget_tokens: int) -> dict[str, Any]:
+    """A row alone over the budget, with its cells cut shorter until it fits (or a marker if none does)."""
+    for cell_chars in (500, 100, 20):
+        smaller: dict[str, Any] = clip_value(row, limit=cell_chars)
+        if estimate_tokens(_dumps(smaller)) <= budget_tokens:
+            return smaller
+    return {"…": f"[row too large to show: {len(row)} fields]"}
 
 
 def _dumps(value: Any) -> str:

@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, overload
 
-__all__ = ["Record", "Rows", "Table", "parse_json_payload", "parse_xml_payload", "records_of"]
+from edfs_mcp.untrusted import MAX_DEPTH, MAX_ITEMS, NAME_CHARS, clean_text
+
+__all__ = ["Record", "Rows", "Table", "TooDeep", "parse_json_payload", "parse_xml_payload", "records_of"]
 
 # Keys that usually hold the records, in the order they are preferred.
 RECORD_KEYS = ("data", "value", "items", "rows", "records", "results")
@@ -38,9 +40,11 @@ def record_keys(record: Record) -> tuple[str, ...]:
     return keys
 
 
-def as_dict(record: Record) -> dict[str, Any]:
-    """The row as a dict, nested records included."""
-    return {key: _plain(value) for key, value in zip(record[0], islice(record, 1, None), strict=True)}
+def as_dict(record: Record, depth: int = 0) -> dict[str, Any]:
+    """The row as a dict, nested records included (down to ``MAX_DEPTH``; deeper is cut)."""
+    return {
+        key: _plain(value, depth + 1) for key, value in zip(record[0], islice(record, 1, None), strict=True)
+    }
 
 
 def as_flat_dict(record: Record) -> dict[str, Any]:
@@ -48,12 +52,14 @@ def as_flat_dict(record: Record) -> dict[str, Any]:
     return dict(zip(record[0], islice(record, 1, None), strict=True))
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, depth: int) -> Any:
+    if not isinstance(value, tuple | list):
+        return value
+    if depth >= MAX_DEPTH:
+        return f"[nested deeper than {MAX_DEPTH} levels: cut]"
     if isinstance(value, tuple):
-        return as_dict(value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
+        return as_dict(value, depth)
+    return [_plain(item, depth + 1) for item in value]
 
 
 def _record(item: Any) -> Record:
@@ -115,7 +121,9 @@ def _columns(records: list[Record]) -> list[str]:
     seen: dict[str, None] = {}
     for record in records[:COLUMN_SCAN_ROWS]:
         for key in record_keys(record):
-            seen.setdefault(key, None)
+            seen.setdefault(clean_text(key, NAME_CHARS), None)
+            if len(seen) >= MAX_ITEMS:  # a row with 100 000 keys is not a table a model can read
+                return list(seen)
     return list(seen)
 
 
@@ -139,8 +147,19 @@ def records_of(document: Any) -> list[Record]:
     return [document]
 
 
+class TooDeep(ValueError):
+    """The document nests deeper than can be parsed safely."""
+
+
 def parse_json_payload(content: bytes | str) -> Table:
-    """Raises ValueError when the content is not JSON."""
+    """Raises ValueError when the content is not JSON, TooDeep when it nests too deeply."""
+    try:
+        return _parse_json(content)
+    except RecursionError:
+        raise TooDeep("the JSON nests too deeply to read") from None
+
+
+def _parse_json(content: bytes | str) -> Table:
     if len(content) <= COMPACT_PARSE_BYTES:
         return Table(records=records_of(json.loads(content)), nested_records=False)
     shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -162,13 +181,18 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _element_row(element: Any) -> dict[str, Any]:
+def _element_row(element: Any, depth: int = 0) -> dict[str, Any]:
     children = list(element)
     if not children:
         return {_local(element.tag): (element.text or "").strip()}
     row: dict[str, Any] = dict(element.attrib)
     for child in children:
-        row[_local(child.tag)] = (child.text or "").strip() if len(child) == 0 else _element_row(child)
+        if len(child) == 0:
+            row[_local(child.tag)] = (child.text or "").strip()
+        elif depth + 1 >= MAX_DEPTH:
+            row[_local(child.tag)] = f"[nested deeper than {MAX_DEPTH} levels: cut]"
+        else:
+            row[_local(child.tag)] = _element_row(child, depth + 1)
     return row
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -12,10 +13,11 @@ from pydantic import Field
 from edfs_mcp import messages
 from edfs_mcp.api.models import Variable
 from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
-from edfs_mcp.tabular import Table, parse_json_payload, parse_xml_payload
+from edfs_mcp.tabular import Table, TooDeep, parse_json_payload, parse_xml_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName, VariableValue
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, heartbeat, reply, waiter
 from edfs_mcp.tools._variables import checked_variable_names
+from edfs_mcp.untrusted import clean_text
 
 # Payloads above this are parsed off the event loop, so other calls keep flowing.
 PARSE_IN_THREAD_BYTES = 512 * 1024
@@ -47,25 +49,41 @@ class ExecutionResult(ToolResult):
 Parsed = tuple[Literal["json", "xml", "text"], Table | str]
 
 
-def parse_payload(box: list[bytes], media_type: str, as_xml: bool) -> Parsed:
-    """The table in a package's output, or its text when it is neither JSON nor XML.
+_LEADING_SPACE = re.compile(rb"\s*")
+
+
+def payload_kind(data: bytes, media_type: str) -> Literal["json", "xml", "text"]:
+    """What a body is, from its first byte (the content type only breaks a tie): XML is parsed only
+    when the body is XML, so a large text body is never fed to the XML parser."""
+    first = data[_LEADING_SPACE.match(data).end() :][:1]  # type: ignore[union-attr]
+    if first == b"<":
+        return "xml"
+    if first in (b"{", b"[") or (not first and "json" in media_type):
+        return "json"
+    return "text"
+
+
+def parse_payload(box: list[bytes], media_type: str) -> Parsed:
+    """The table in a package's output, or its text when it is neither JSON nor XML (or malformed).
 
     ``box`` holds the only reference to the body: it is emptied and the bytes freed once
-    decoded, so a 10 MB result is not held twice while its rows are built.
+    decoded, so a 10 MB result is not held twice while its rows are built. Raises TooDeep for
+    a document nested too deeply to read.
     """
     data = box.pop()
-    looks_xml = as_xml or "xml" in media_type or data.lstrip()[:1] == b"<"
+    kind = payload_kind(data, media_type)
     text = data.decode("utf-8", errors="replace")
     del data
-    parsers = (("xml", parse_xml_payload), ("json", parse_json_payload))
-    if not looks_xml:
-        parsers = parsers[::-1]
-    for kind, parse in parsers:
-        try:
-            return kind, parse(text)  # type: ignore[return-value]
-        except ValueError:
-            continue
-    return "text", text
+    try:
+        if kind == "json":
+            return kind, parse_json_payload(text)
+        if kind == "xml":
+            return kind, parse_xml_payload(text)
+    except TooDeep:
+        raise
+    except ValueError:
+        pass  # malformed: shown as text
+    return "text", clean_text(text, len(text))
 
 
 async def execute_integration_package(
@@ -96,9 +114,9 @@ async def execute_integration_package(
     size, box, media_type = len(payload.content), [payload.content], payload.media_type
     del payload
     if size > PARSE_IN_THREAD_BYTES:
-        kind, table = await anyio.to_thread.run_sync(parse_payload, box, media_type, return_as_xml)
+        kind, table = await anyio.to_thread.run_sync(parse_payload, box, media_type)
     else:
-        kind, table = parse_payload(box, media_type, return_as_xml)
+        kind, table = parse_payload(box, media_type)
     source = f"{unique_name} on iTwin {itwin_id}"
     if isinstance(table, str):
         return _text_result(table, itwin_id, unique_name, state.rows_budget, source, undocumented)

@@ -29,10 +29,19 @@ def test_pages_cover_every_row_exactly_once() -> None:
     assert seen == list(range(1234))
 
 
-def test_one_row_bigger_than_the_budget_still_makes_progress() -> None:
-    table = Table(rows=[{"blob": "y" * 50_000}, {"blob": "z"}])
+def test_one_row_bigger_than_the_budget_is_cut_to_fit_and_paging_goes_on() -> None:
+    table = Table(rows=[{"blob": "y" * 50_000}, {"blob": "z" * 1400}, {"blob": "w"}])
     page = page_rows(table, offset=0, limit=10, budget_tokens=500)
-    assert len(page.rows) == 1 and page.next_offset == 1
+    first = page.rows[0]["blob"]
+    assert first.startswith("y" * 100) and first.endswith("more characters cut]")
+    assert estimate_tokens(json.dumps(page.rows)) <= 500
+    assert page.next_offset is not None and page.next_offset >= 1
+
+
+def test_a_row_that_cannot_fit_at_all_becomes_a_marker() -> None:
+    table = Table(rows=[{f"k{i}": "v" * 30 for i in range(150)}])
+    page = page_rows(table, offset=0, limit=1, budget_tokens=500)
+    assert page.rows == [{"…": "[row too large to show: 150 fields]"}]
 
 
 def test_column_selection() -> None:
