@@ -23,6 +23,7 @@ from edfs_mcp.errors import (
     InvalidInput,
     NotFound,
     NotSent,
+    Operation,
     OutcomeUnknown,
     RateLimited,
     ServerError,
@@ -115,6 +116,16 @@ VERIFY_WRITE = {
     "delete_timer": "The timer may or may not have been deleted. Call list_timers to check.",
 }
 
+# What to do after a write that EDFS accepted, when what followed failed.
+WRITE_DONE = {
+    "execute": "The package ran. Do not run it again without asking the user: a second run may repeat "
+    "its effects in the connected system.",
+    "toggle_timer": "The timer was flipped. Call list_timers to see its state now; do not toggle it again "
+    "blindly.",
+    "create_timer": "The timer was created. Call list_timers to find it; do not create it again.",
+    "delete_timer": "The timer was deleted. Call list_timers to confirm.",
+}
+
 NOT_FOUND_HINTS = {
     "PackageNotFound": "unique_name {uniqueName!r} is not a package your organization subscribes to.",
     "ResourceNotFound": "Either the iTwin {iTwinId} does not exist (or you are not a member of it), or its "
@@ -178,6 +189,42 @@ def _describe(error: EdfsMcpError) -> str:
     if isinstance(error, ConfigError):
         return f"Configuration problem: {error}"
     return str(error)
+
+
+def after_write(operation: Operation, status: int | None, reason: str) -> str:
+    """A call that failed after its write request left: what became of the write, and what next.
+
+    ``status``: the HTTP status of the write's answer; None when none arrived.
+    """
+    if status is not None and 200 <= status < 300:
+        done = WRITE_DONE.get(operation.key, "Check the current state before repeating it.")
+        return (
+            f"EDFS accepted the {operation.name} request (HTTP {status}): it took effect. But what came "
+            f"after failed: {reason} {done}"
+        )
+    verify = VERIFY_WRITE.get(operation.key, "Check the current state before repeating it.")
+    return f"The {operation.name} request was sent, but the call then failed: {reason} {verify}"
+
+
+def reason_of(error: BaseException) -> str:
+    """A failure we did not foresee, in words that quote nothing of what caused it."""
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        return "EDFS's answer did not have the shape the API reference documents."
+    if isinstance(error, RecursionError):
+        return "EDFS's answer nests too deeply to read."
+    if isinstance(error, UnicodeError):
+        return "EDFS's answer is not valid text."
+    if isinstance(error, ValueError):
+        # TooDeep and parse errors of our own carry fixed words, never upstream text.
+        text = str(error) if type(error).__module__.startswith("edfs_mcp") else ""
+        return f"EDFS's answer could not be read ({text or type(error).__name__})."
+    return f"an internal error ({type(error).__name__}) in edfs-mcp."
+
+
+def unexpected_failure(reason: str) -> str:
+    return f"The call failed: {reason} Nothing was changed. Try again; if it keeps failing, tell the user."
 
 
 def _cause(error: ApiError) -> str:

@@ -1,8 +1,8 @@
 """The tools, grouped into toolsets, and their registration on an MCPServer.
 
 One module per API domain; a tool is a plain async function plus its ToolSpec.
-Every EdfsMcpError a tool lets escape becomes a ToolError with the text from
-``messages.describe`` — the only way words reach the model.
+Every failure a tool lets escape becomes a ToolError with words from ``messages``, and
+after a write, the write's outcome (``_outcome.reporting_outcomes``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 
-from edfs_mcp.errors import EdfsMcpError, SignInRequired
-from edfs_mcp.messages import describe
+from edfs_mcp.errors import SignInRequired
 from edfs_mcp.tools import execution, itwins, odata, packages, timers
 from edfs_mcp.tools._base import AppContext, ToolSpec
+from edfs_mcp.tools._outcome import reporting_outcomes
 from edfs_mcp.tools._sign_in import finish_sign_in_in_chat
 
 __all__ = ["TOOLSETS", "AppContext", "ToolSpec", "all_tools", "register_tools", "select_tools"]
@@ -53,21 +52,10 @@ def select_tools(
     ]
 
 
-def _first_edfs_error(group: BaseExceptionGroup[Any]) -> EdfsMcpError | None:
-    for exc in group.exceptions:
-        if isinstance(exc, EdfsMcpError):
-            return exc
-        if isinstance(exc, BaseExceptionGroup):
-            found = _first_edfs_error(exc)
-            if found is not None:
-                return found
-    return None
-
-
 def _translating(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        async def call() -> Any:
             try:
                 return await fn(*args, **kwargs)
             except SignInRequired as needed:
@@ -75,13 +63,8 @@ def _translating(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
                 if ctx is None:
                     raise
                 return await finish_sign_in_in_chat(ctx, needed, lambda: fn(*args, **kwargs))
-        except EdfsMcpError as exc:
-            raise ToolError(describe(exc)) from None
-        except BaseExceptionGroup as group:
-            found = _first_edfs_error(group)
-            if found is None:
-                raise
-            raise ToolError(describe(found)) from None
+
+        return await reporting_outcomes(call)
 
     return wrapper
 
