@@ -10,12 +10,22 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-__all__ = ["Cron", "ITwinId", "TimerId", "UniqueName", "VariableValue", "check_guid", "check_unique_name"]
+__all__ = [
+    "Cron",
+    "ITwinId",
+    "TimerId",
+    "UniqueName",
+    "VariableValue",
+    "Variables",
+    "check_guid",
+    "check_unique_name",
+]
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # The API's unique-name character set (edfs-api.md §8).
-UNIQUE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+UNIQUE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_UNIQUE_NAME = 128
+MAX_VARIABLE_NAME = 128
 UUID_FORMAT: dict[str, Any] = {"format": "uuid"}
 
 
@@ -26,7 +36,7 @@ def _shown(value: str) -> str:
 def check_guid(what: str, lookup: str) -> AfterValidator:
     def validate(value: str) -> str:
         value = value.strip()
-        if not GUID.match(value):
+        if not GUID.fullmatch(value):
             raise ValueError(
                 f"{what} {_shown(value)} is not a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301; {lookup}"
             )
@@ -37,7 +47,7 @@ def check_guid(what: str, lookup: str) -> AfterValidator:
 
 def check_unique_name(value: str) -> str:
     value = value.strip()
-    if not value or len(value) > MAX_UNIQUE_NAME or not UNIQUE_NAME.match(value) or value in (".", ".."):
+    if not value or len(value) > MAX_UNIQUE_NAME or not UNIQUE_NAME.fullmatch(value) or value in (".", ".."):
         raise ValueError(
             f"unique_name {_shown(value)} is not a package unique name (letters, digits, '_', '.', '-'); "
             "call list_integration_packages for the valid names"
@@ -85,4 +95,21 @@ Cron = Annotated[
     Field(description="5-field cron in UTC: 'minute hour day-of-month month day-of-week'", max_length=200),
     AfterValidator(check_cron),
 ]
+
+
+def check_variable_name(value: str) -> str:
+    if not value.strip() or not value.isprintable():
+        raise ValueError(
+            f"variable name {_shown(value)} is empty or holds control characters; "
+            "get_integration_package lists the package's variables"
+        )
+    return value
+
+
+VariableName = Annotated[str, Field(max_length=MAX_VARIABLE_NAME), AfterValidator(check_variable_name)]
 VariableValue = Annotated[str, BeforeValidator(_stringify), Field(max_length=10_000)]
+# Package input variables (execute) and timer parameters: name -> value, bounded in count and size.
+Variables = Annotated[
+    dict[VariableName, VariableValue],
+    Field(description="Package input variables, name -> value (see get_integration_package)", max_length=100),
+]

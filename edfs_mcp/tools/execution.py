@@ -14,7 +14,7 @@ from edfs_mcp import messages
 from edfs_mcp.api.models import Variable
 from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
 from edfs_mcp.tabular import Table, TooDeep, parse_json_payload, parse_xml_payload
-from edfs_mcp.tools._args import ITwinId, UniqueName, VariableValue
+from edfs_mcp.tools._args import ITwinId, UniqueName, Variables
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, heartbeat, reply, waiter
 from edfs_mcp.tools._variables import checked_variable_names
 from edfs_mcp.untrusted import clean_text
@@ -90,10 +90,7 @@ async def execute_integration_package(
     ctx: ToolContext,
     itwin_id: ITwinId,
     unique_name: UniqueName,
-    variables: Annotated[
-        dict[str, VariableValue],
-        Field(description="Input variables, name -> value (see get_integration_package)", max_length=100),
-    ] = {},  # noqa: B006 - pydantic copies defaults
+    variables: Variables = {},  # noqa: B006 - pydantic copies defaults
     return_as_xml: Annotated[bool, Field(description="Ask the package for XML instead of JSON")] = False,
 ) -> Annotated[CallToolResult, ExecutionResult]:
     """Run an integration package for an iTwin and return its rows.

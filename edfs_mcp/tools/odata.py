@@ -17,12 +17,12 @@ from edfs_mcp.tabular import Table
 from edfs_mcp.tools._args import ITwinId, UniqueName
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
 
-ENTITY_SET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,127}$")
+ENTITY_SET = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,127}")
 DEFAULT_TOP = 100
 
 
 def _check_entity_set(value: str) -> str:
-    if not ENTITY_SET.match(value):
+    if not ENTITY_SET.fullmatch(value):
         raise ValueError(
             f"entity_set {value!r} is not an OData entity set name; "
             "call query_odata without entity_set to list them"

@@ -20,7 +20,7 @@ from edfs_mcp.cron import next_runs
 from edfs_mcp.cron import problem as cron_problem
 from edfs_mcp.errors import EdfsMcpError, OutcomeUnknown, ServerError
 from edfs_mcp.schedule import describe_cron
-from edfs_mcp.tools._args import Cron, ITwinId, TimerId, UniqueName, VariableValue
+from edfs_mcp.tools._args import Cron, ITwinId, TimerId, UniqueName, Variables
 from edfs_mcp.tools._base import (
     DESTRUCTIVE_WRITE,
     READ_ONLY,
@@ -204,9 +204,7 @@ async def create_timer(
     cron: Cron,
     name: Annotated[str | None, Field(max_length=200, description="Default: package + schedule")] = None,
     enabled: bool = True,
-    parameters: Annotated[
-        dict[str, VariableValue], Field(description="Package input variables, name -> value", max_length=100)
-    ] = {},  # noqa: B006 - pydantic copies defaults
+    parameters: Variables = {},  # noqa: B006 - pydantic copies defaults
 ) -> Annotated[CallToolResult, TimerCreated]:
     """Create a timer that runs a package for an iTwin on a cron schedule (UTC)."""
     client = app(ctx).client
