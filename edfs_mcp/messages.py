@@ -31,8 +31,13 @@ from edfs_mcp.errors import (
     SignInRequired,
     Unauthorized,
 )
+from edfs_mcp.untrusted import clean_text
 
 __all__ = ["describe"]
+
+# Upstream words quoted in a message, at most; rejected values listed, at most.
+QUOTE_CHARS = 300
+DETAILS_SHOWN = 10
 
 # API error targets → the tool argument a model would change.
 ARGUMENT_OF_TARGET = {
@@ -227,12 +232,23 @@ def unexpected_failure(reason: str) -> str:
     return f"The call failed: {reason} Nothing was changed. Try again; if it keeps failing, tell the user."
 
 
+def quoted(upstream: str) -> str:
+    """Upstream words inside ours: cleaned, short, in quotes, so they read as the service's data,
+    never as part of our instructions."""
+    return '"' + clean_text(" ".join(upstream.split()), QUOTE_CHARS).replace('"', "'") + '"'
+
+
+def _code(code: str) -> str:
+    # EDFS codes are identifiers; anything else is quoted like any upstream text.
+    return code if code.isidentifier() and len(code) <= 80 else quoted(code)
+
+
 def _cause(error: ApiError) -> str:
     cause = f"HTTP {error.status}"
     if error.code:
-        cause += f" {error.code}"
+        cause += f" {_code(error.code)}"
     if error.message:
-        cause += f": {error.message.rstrip('.')}"
+        cause += f"; EDFS said: {quoted(error.message)}"
     return cause
 
 
@@ -299,14 +315,14 @@ def _not_found(error: ApiError, head: str) -> str:
 def argument_of(target: str | None) -> str | None:
     if not target:
         return None
-    return ARGUMENT_OF_TARGET.get(target.lower(), target)
+    return ARGUMENT_OF_TARGET.get(target.lower()) or _code(target)
 
 
 def _detail_line(detail: ErrorDetail, params: dict[str, str]) -> str:
     argument = argument_of(detail.target)
     value = params.get(detail.target or "")
     where = f"{argument} {value!r}" if argument and value is not None else argument or "request"
-    text = detail.message.rstrip(".") or detail.code or "rejected"
+    text = f"EDFS said: {quoted(detail.message)}" if detail.message else _code(detail.code or "rejected")
     line = f"{where}: {text}"
     if argument in LOOKUP_OF_ARGUMENT:
         line += f" ({LOOKUP_OF_ARGUMENT[argument]})"
@@ -316,7 +332,11 @@ def _detail_line(detail: ErrorDetail, params: dict[str, str]) -> str:
 def _invalid(error: ApiError, head: str) -> str:
     if not error.details:
         return f"{head} EDFS rejected the request's values. Check the arguments against the tool's schema."
-    lines = "; ".join(_detail_line(detail, error.path_params) for detail in error.details)
+    shown = error.details[:DETAILS_SHOWN]
+    lines = "; ".join(_detail_line(detail, error.path_params) for detail in shown)
+    more = len(error.details) - len(shown)
+    if more > 0:
+        lines += f"; and {more} more"
     return f"{head} Rejected: {lines}. Nothing was changed."
 
 

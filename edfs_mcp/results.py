@@ -28,7 +28,11 @@ WHOLE_PAGE_ROWS = 500
 
 
 def estimate_tokens(text: str) -> int:
-    return int(len(text) / CHARS_PER_TOKEN) + 1
+    """An upper estimate of cl100k tokens. Non-ASCII text costs far more per character (a CJK
+    character is a token or two, an emoji more), so each byte past the first of a character
+    counts two thirds of a token."""
+    extra_bytes = len(text.encode("utf-8", "surrogatepass")) - len(text) if not text.isascii() else 0
+    return int(len(text) / CHARS_PER_TOKEN + extra_bytes / 1.5) + 1
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,9 @@ def _result_of(body: bytes, media_type: str = "application/json") -> tuple[str, 
 
 def _within_budget(text: str, structured: dict[str, Any]) -> None:
     assert len(ENCODING.encode(text)) <= BUDGET
-    assert len(ENCODING.encode(json.dumps(structured, separators=(",", ":")))) <= BUDGET
+    # As on the wire: compact, UTF-8 (not \u escapes).
+    wire = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
+    assert len(ENCODING.encode(wire)) <= BUDGET
     for hidden in HIDDEN:
         assert hidden not in text and hidden not in json.dumps(structured, ensure_ascii=False)
 
