@@ -15,13 +15,26 @@ structured), it passes through here:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-__all__ = ["CELL_CHARS", "MAX_DEPTH", "MAX_ITEMS", "NAME_CHARS", "clean_text", "clip_value"]
+from pydantic import AfterValidator
 
-# A table cell; a name (package, iTwin, timer, system, column); nesting; items in one value.
+__all__ = [
+    "CELL_CHARS",
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "NAME_CHARS",
+    "UpstreamName",
+    "UpstreamText",
+    "clean_text",
+    "clip_value",
+    "without_hidden",
+]
+
+# A table cell; a name (package, iTwin, timer, system, column); a description; nesting; items.
 CELL_CHARS = 2000
 NAME_CHARS = 200
+DESCRIPTION_CHARS = 1000
 MAX_DEPTH = 8
 MAX_ITEMS = 200
 
@@ -64,3 +77,19 @@ def clip_value(value: Any, *, limit: int = CELL_CHARS, depth: int = 0) -> Any:
             clipped_items.append(f"[{len(value) - MAX_ITEMS} more items cut]")
         return clipped_items
     return clean_text(str(value), limit)
+
+
+def without_hidden(value: Any) -> Any:
+    """A JSON-like value with hidden characters removed from every string (keys included)."""
+    if isinstance(value, str):
+        return _HIDDEN.sub("", value) if _HIDDEN.search(value) else value
+    if isinstance(value, dict):
+        return {without_hidden(key): without_hidden(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_hidden(item) for item in value]
+    return value
+
+
+# Upstream strings in a tool's output model: cleaned and cut as they are set.
+UpstreamName = Annotated[str, AfterValidator(lambda value: clean_text(value, NAME_CHARS))]
+UpstreamText = Annotated[str, AfterValidator(lambda value: clean_text(value, DESCRIPTION_CHARS))]

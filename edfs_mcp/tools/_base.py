@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from edfs_mcp.api import EdfsClient, WaitCallback
 from edfs_mcp.render import render_payload
 from edfs_mcp.results import ResultStore
+from edfs_mcp.untrusted import without_hidden
 
 __all__ = [
     "DESTRUCTIVE_WRITE",
@@ -154,7 +155,8 @@ def reply(result: ToolResult, summary: str) -> CallToolResult:
     """The result twice, complete both times: as text for clients that forward only the text, and as
     ``structuredContent`` (validated against the outputSchema) for those that forward that."""
     result.summary = summary
-    payload = result.model_dump(mode="json")
+    # The last line of defence: whatever upstream string reached the model, no hidden characters.
+    payload: dict[str, Any] = without_hidden(result.model_dump(mode="json"))
     return CallToolResult(
         content=[TextContent(type="text", text=render_payload(payload))],
         structured_content=payload,

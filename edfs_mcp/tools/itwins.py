@@ -10,16 +10,17 @@ from pydantic import BaseModel, Field
 from edfs_mcp import messages
 from edfs_mcp.api.models import ITwin
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
+from edfs_mcp.untrusted import UpstreamName
 
 SubClass = Literal["Account", "Portfolio", "Asset", "Program", "Project", "WorkPackage"]
 
 
 class ITwinSummary(BaseModel):
-    id: str
-    name: str
-    number: str | None = None
-    sub_class: str | None = None
-    status: str | None = None
+    id: UpstreamName
+    name: UpstreamName
+    number: UpstreamName | None = None
+    sub_class: UpstreamName | None = None
+    status: UpstreamName | None = None
     exact_match: bool = Field(False, description="Name or number equals the query exactly")
 
 

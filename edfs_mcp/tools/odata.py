@@ -16,6 +16,7 @@ from edfs_mcp.results import page_rows
 from edfs_mcp.tabular import Table
 from edfs_mcp.tools._args import ITwinId, UniqueName
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
+from edfs_mcp.untrusted import UpstreamName
 
 ENTITY_SET = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,127}")
 DEFAULT_TOP = 100
@@ -35,7 +36,7 @@ Option = Annotated[str | None, Field(max_length=2000)]
 
 
 class EntitySetInfo(BaseModel):
-    name: str
+    name: UpstreamName
     columns: dict[str, str] | None = Field(None, description="Column -> OData type, from $metadata")
 
 

@@ -17,15 +17,16 @@ from edfs_mcp.messages import describe
 from edfs_mcp.tabular import parse_json_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
+from edfs_mcp.untrusted import UpstreamName, UpstreamText
 
 
 class PackageSummary(BaseModel):
-    unique_name: str
-    name: str
-    description: str
-    version: str
+    unique_name: UpstreamName
+    name: UpstreamName
+    description: UpstreamText
+    version: UpstreamName
     is_odata: bool = Field(description="Also queryable with query_odata")
-    project_stage: str | None = None
+    project_stage: UpstreamName | None = None
 
 
 def _summary_fields(package: Package) -> dict[str, Any]:
@@ -108,13 +109,13 @@ async def list_integration_packages(
 
 
 class InputVariable(BaseModel):
-    name: str
-    example_value: str
+    name: UpstreamName
+    example_value: UpstreamText
 
 
 class SystemNeed(BaseModel):
-    system_id: str
-    system_type: str
+    system_id: UpstreamName
+    system_type: UpstreamName
     required: bool
     configured: bool = Field(description="A system with this system_id exists in the iTwin")
 

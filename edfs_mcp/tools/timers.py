@@ -32,6 +32,7 @@ from edfs_mcp.tools._base import (
     waiter,
 )
 from edfs_mcp.tools._variables import screen_variable_names
+from edfs_mcp.untrusted import UpstreamName, UpstreamText
 
 logger = logging.getLogger("edfs_mcp.tools")
 
@@ -45,16 +46,16 @@ SET_ENABLED = ToolAnnotations(
 
 
 class TimerInfo(BaseModel):
-    id: str
-    name: str
-    package_unique_name: str
-    cron: str = Field(description="5-field cron, evaluated in UTC")
-    schedule: str = Field(description="The cron schedule in words")
+    id: UpstreamName
+    name: UpstreamName
+    package_unique_name: UpstreamName
+    cron: UpstreamName = Field(description="5-field cron, evaluated in UTC")
+    schedule: UpstreamText = Field(description="The cron schedule in words")
     enabled: bool
     next_runs: list[datetime] = Field(
         description="Next runs, ISO 8601 with offset; empty when disabled or the cron is not valid"
     )
-    parameters: dict[str, str]
+    parameters: dict[UpstreamName, UpstreamText]
     schedule_problem: str | None = Field(
         default=None, description="Why EDFS cannot run this cron as stored; null when it can"
     )
@@ -95,9 +96,9 @@ async def list_timers(ctx: ToolContext, itwin_id: ITwinId) -> Annotated[CallTool
 
 
 class TimerState(BaseModel):
-    id: str
-    name: str
-    schedule: str
+    id: UpstreamName
+    name: UpstreamName
+    schedule: UpstreamText
     enabled: bool
 
 
