@@ -105,8 +105,18 @@ class Settings(BaseModel):
     max_rate_limit_wait: float = Field(
         60.0, ge=0, description="Most seconds spent waiting out 429 answers before giving up."
     )
+    max_response_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest answer body accepted, in bytes after decompression (larger: an error).",
+    )
     result_budget_tokens: int = Field(
         8000, ge=500, le=25000, description="Size budget of a tool result's preview, in tokens."
+    )
+    result_cache_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Most bytes of package answers kept for read_execution_result; the oldest go first.",
     )
     timezone: str = Field("UTC", description="IANA zone for next run times shown by list_timers.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

@@ -31,6 +31,7 @@ from edfs_mcp.errors import (
     SignInRequired,
     Unauthorized,
 )
+from edfs_mcp.results import ResultGone
 from edfs_mcp.untrusted import clean_text
 
 __all__ = ["describe"]
@@ -361,8 +362,14 @@ def itwins_summary(
 
 
 def execution_summary(source: str, row_count: int, shown: int, result_id: str | None) -> str:
-    if result_id is None:
+    if shown >= row_count:
         return f"Ran {source}: {row_count} row(s), all included."
+    if result_id is None:
+        return (
+            f"Ran {source}: {row_count} rows; the first {shown} are included (size budget). The answer is "
+            "larger than the whole result cache (EDFS_MCP_RESULT_CACHE_BYTES), so the rest cannot be paged: "
+            "ask the user before running it again, with variables that narrow it."
+        )
     return (
         f"Ran {source}: {row_count} rows; the first {shown} are included (size budget). "
         f"Read more with read_execution_result(result_id={result_id!r}, offset={shown}); "
@@ -393,11 +400,14 @@ def text_output_summary(source: str, length: int, cut: bool) -> str:
     return f"Ran {source}: the output is not tabular; it is in the text field."
 
 
-def result_not_found(result_id: str, ttl_seconds: float) -> str:
+def result_gone(gone: ResultGone, ttl_seconds: float) -> str:
+    why = {
+        "expired": f"it expired (results are kept {ttl_seconds / 60:.0f} minutes)",
+        "evicted": "it was dropped to make room for newer results (the cache is bounded in size)",
+    }.get(gone.reason, "there is no such result for this session (wrong ID, or made by another client)")
     return (
-        f"No cached result {result_id!r}: it expired (results are kept {ttl_seconds / 60:.0f} minutes and "
-        "only the most recent are kept) or the ID is wrong. Running the package again may repeat its "
-        "effects: ask the user before calling execute_integration_package again."
+        f"No cached result {gone.result_id!r}: {why}. Running the package again may repeat its effects: "
+        "ask the user before calling execute_integration_package again."
     )
 
 

@@ -12,14 +12,14 @@ import json
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from edfs_mcp.tabular import Table
 from edfs_mcp.untrusted import clip_value
 
-__all__ = ["Page", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"]
+__all__ = ["Page", "ResultGone", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"]
 
 # JSON of tabular data runs at roughly 3 to 4 characters per cl100k token; 3 keeps estimates on the safe side.
 CHARS_PER_TOKEN = 3.0
@@ -97,35 +97,83 @@ class StoredResult:
     result_id: str
     table: Table
     source: str
+    owner: str
+    size_bytes: int
     expires_at: float
 
 
+class ResultGone(Exception):
+    """A result_id that cannot be read: ``reason`` is "expired", "evicted" or "unknown"."""
+
+    def __init__(self, result_id: str, reason: str) -> None:
+        super().__init__(f"{result_id}: {reason}")
+        self.result_id = result_id
+        self.reason = reason
+
+
+# How many result_ids to remember as expired or evicted, so their message can say so.
+REMEMBERED_GONE = 1000
+
+
 class ResultStore:
-    """The last few results, each kept for ``ttl_seconds``; the oldest go first when full."""
+    """Results kept for ``ttl_seconds`` within ``max_bytes`` (the bodies they came from), each
+    readable only by the principal that made it. The oldest go first when the budget is full."""
 
-    def __init__(self, *, ttl_seconds: float = 1800.0, max_results: int = 16) -> None:
+    def __init__(
+        self,
+        *,
+        ttl_seconds: float = 1800.0,
+        max_bytes: int = 256 * 1024 * 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl_seconds = ttl_seconds
-        self._max_results = max_results
+        self.max_bytes = max_bytes
+        self._clock = clock
         self._results: OrderedDict[str, StoredResult] = OrderedDict()
+        self._gone: OrderedDict[str, str] = OrderedDict()
+        self._bytes = 0
 
-    def put(self, table: Table, source: str) -> StoredResult:
+    @property
+    def bytes_held(self) -> int:
+        return self._bytes
+
+    def put(self, table: Table, source: str, *, owner: str, size_bytes: int) -> StoredResult | None:
+        """Keep ``table``; None when it alone is larger than the whole budget (it is not kept)."""
         self._expire()
-        while len(self._results) >= self._max_results:
-            self._results.popitem(last=False)
+        if size_bytes > self.max_bytes:
+            return None
+        while self._results and self._bytes + size_bytes > self.max_bytes:
+            _, oldest = self._results.popitem(last=False)
+            self._forget(oldest, "evicted")
         stored = StoredResult(
-            result_id="r_" + secrets.token_urlsafe(9),
+            result_id="r_" + secrets.token_urlsafe(12),
             table=table,
             source=source,
-            expires_at=time.time() + self.ttl_seconds,
+            owner=owner,
+            size_bytes=size_bytes,
+            expires_at=self._clock() + self.ttl_seconds,
         )
         self._results[stored.result_id] = stored
+        self._bytes += size_bytes
         return stored
 
-    def get(self, result_id: str) -> StoredResult | None:
+    def get(self, result_id: str, *, owner: str) -> StoredResult:
+        """The result, or ResultGone. Another principal's result is "unknown": its existence is not told."""
         self._expire()
-        return self._results.get(result_id)
+        stored = self._results.get(result_id)
+        if stored is not None and stored.owner == owner:
+            return stored
+        reason = self._gone.get(result_id, "unknown") if stored is None else "unknown"
+        raise ResultGone(result_id, reason)
+
+    def _forget(self, stored: StoredResult, reason: str) -> None:
+        self._bytes -= stored.size_bytes
+        self._gone[stored.result_id] = reason
+        while len(self._gone) > REMEMBERED_GONE:
+            self._gone.popitem(last=False)
 
     def _expire(self) -> None:
-        now = time.time()
-        for key in [key for key, value in self._results.items() if value.expires_at <= now]:
-            del self._results[key]
+        now = self._clock()
+        for stored in [s for s in self._results.values() if s.expires_at <= now]:
+            del self._results[stored.result_id]
+            self._forget(stored, "expired")

@@ -87,7 +87,7 @@ class _LazyAppContext:
             settings = self._settings
             self._context = AppContext(
                 open_client=lambda: open_client(settings),
-                results=ResultStore(),
+                results=ResultStore(max_bytes=settings.result_cache_bytes),
                 budget_tokens=settings.result_budget_tokens,
                 sandbox=self._sandbox,
                 zone=ZoneInfo(settings.timezone),

@@ -29,6 +29,7 @@ __all__ = [
     "ToolSpec",
     "app",
     "heartbeat",
+    "principal",
     "reply",
     "waiter",
 ]
@@ -97,6 +98,18 @@ class ToolSpec:
     @property
     def read_only(self) -> bool:
         return bool(self.annotations.read_only_hint)
+
+
+def principal(ctx: ToolContext) -> str:
+    """Who a cached result belongs to: the signed-in MCP client when the transport authenticates,
+    else the MCP session (streamable HTTP, 2025-11-25), else the one local client (stdio)."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    if token is not None:
+        return f"client:{token.client_id}"
+    session = (ctx.headers or {}).get("mcp-session-id")
+    return f"session:{session}" if session else "local"
 
 
 def app(ctx: ToolContext) -> AppContext:

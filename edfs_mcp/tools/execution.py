@@ -12,10 +12,20 @@ from pydantic import Field
 
 from edfs_mcp import messages
 from edfs_mcp.api.models import Variable
-from edfs_mcp.results import CHARS_PER_TOKEN, page_rows
+from edfs_mcp.results import CHARS_PER_TOKEN, ResultGone, page_rows
 from edfs_mcp.tabular import Table, TooDeep, parse_json_payload, parse_xml_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName, Variables
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, heartbeat, reply, waiter
+from edfs_mcp.tools._base import (
+    READ_ONLY,
+    ToolContext,
+    ToolResult,
+    ToolSpec,
+    app,
+    heartbeat,
+    principal,
+    reply,
+    waiter,
+)
 from edfs_mcp.tools._variables import checked_variable_names
 from edfs_mcp.untrusted import clean_text
 
@@ -129,9 +139,10 @@ async def execute_integration_package(
         undocumented_variables=undocumented or None,
     )
     if page.next_offset is not None:
-        stored = state.results.put(table, source)
-        result.result_id = stored.result_id
-        result.expires_in_seconds = int(state.results.ttl_seconds)
+        stored = state.results.put(table, source, owner=principal(ctx), size_bytes=size)
+        if stored is not None:
+            result.result_id = stored.result_id
+            result.expires_in_seconds = int(state.results.ttl_seconds)
     summary = messages.execution_summary(source, len(table.rows), len(page.rows), result.result_id)
     return reply(result, summary + messages.undocumented_variables_note(undocumented))
 
@@ -184,9 +195,10 @@ async def read_execution_result(
     wide rows stop a page early. next_offset says where to go on.
     """
     state = app(ctx)
-    stored = state.results.get(result_id)
-    if stored is None:
-        raise ToolError(messages.result_not_found(result_id, state.results.ttl_seconds))
+    try:
+        stored = state.results.get(result_id, owner=principal(ctx))
+    except ResultGone as gone:
+        raise ToolError(messages.result_gone(gone, state.results.ttl_seconds)) from None
     table = stored.table
     if columns:
         unknown = [name for name in columns if name not in table.columns]

@@ -132,3 +132,21 @@ async def test_with_a_bearer_every_request_needs_it() -> None:
             )
             # The sandbox would answer 401 to the MCP bearer: success shows EDFS got the server's own token.
             assert not result.is_error, text_of(result)
+
+
+async def test_another_session_cannot_read_a_result() -> None:
+    with _http_server() as url:
+        async with (
+            Client(streamable_http_client(url), mode="legacy") as first,
+            Client(streamable_http_client(url), mode="legacy") as second,
+        ):
+            run = await first.call_tool(
+                "execute_integration_package",
+                {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK},
+            )
+            result_id = (run.structured_content or {})["result_id"]
+            page = {"result_id": result_id, "offset": 100, "limit": 5}
+            theirs = await second.call_tool("read_execution_result", page)
+            assert theirs.is_error and "no such result for this session" in text_of(theirs)
+            mine = await first.call_tool("read_execution_result", page)
+            assert not mine.is_error and len((mine.structured_content or {})["rows"]) == 5

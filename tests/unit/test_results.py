@@ -2,7 +2,9 @@
 
 import json
 
-from edfs_mcp.results import ResultStore, estimate_tokens, page_rows
+import pytest
+
+from edfs_mcp.results import ResultGone, ResultStore, estimate_tokens, page_rows
 from edfs_mcp.tabular import Table
 
 
@@ -49,19 +51,54 @@ def test_column_selection() -> None:
     assert page.rows == [{"name": "row 1"}] and page.next_offset == 2
 
 
-def test_store_expires_and_evicts_oldest() -> None:
-    store = ResultStore(ttl_seconds=60, max_results=2)
-    first = store.put(_table(1), "a")
-    second = store.put(_table(1), "b")
-    third = store.put(_table(1), "c")
-    assert store.get(first.result_id) is None
-    assert store.get(second.result_id) is second and store.get(third.result_id) is third
-    expired = ResultStore(ttl_seconds=0)
-    stored = expired.put(_table(1), "d")
-    assert expired.get(stored.result_id) is None
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_store_is_bounded_in_bytes_and_says_why_a_result_is_gone() -> None:
+    store = ResultStore(ttl_seconds=60, max_bytes=100, clock=Clock())
+    first = store.put(_table(1), "a", owner="local", size_bytes=40)
+    second = store.put(_table(1), "b", owner="local", size_bytes=40)
+    third = store.put(_table(1), "c", owner="local", size_bytes=40)
+    assert first and second and third and store.bytes_held == 80
+    with pytest.raises(ResultGone) as gone:
+        store.get(first.result_id, owner="local")
+    assert gone.value.reason == "evicted"
+    assert store.get(second.result_id, owner="local") is second
+    assert store.put(_table(1), "too big", owner="local", size_bytes=101) is None
+    assert store.get(third.result_id, owner="local") is third  # nothing was evicted for it
+
+
+def test_a_result_expires() -> None:
+    clock = Clock()
+    store = ResultStore(ttl_seconds=60, clock=clock)
+    stored = store.put(_table(1), "d", owner="local", size_bytes=1)
+    assert stored is not None
+    clock.now += 61
+    with pytest.raises(ResultGone) as gone:
+        store.get(stored.result_id, owner="local")
+    assert gone.value.reason == "expired" and store.bytes_held == 0
+
+
+def test_a_result_belongs_to_the_principal_that_made_it() -> None:
+    store = ResultStore()
+    stored = store.put(_table(1), "e", owner="session:a", size_bytes=1)
+    assert stored is not None
+    with pytest.raises(ResultGone) as gone:
+        store.get(stored.result_id, owner="session:b")
+    assert gone.value.reason == "unknown"  # the same as a wrong ID: its existence is not told
+    assert store.get(stored.result_id, owner="session:a") is stored
 
 
 def test_result_ids_are_unguessable() -> None:
-    store = ResultStore(max_results=100)
-    ids = {store.put(_table(1), "s").result_id for _ in range(50)}
-    assert len(ids) == 50 and all(len(i) >= 12 for i in ids)
+    store = ResultStore()
+    ids = set()
+    for _ in range(50):
+        stored = store.put(_table(1), "s", owner="local", size_bytes=1)
+        assert stored is not None
+        ids.add(stored.result_id)
+    assert len(ids) == 50 and all(len(i) >= 16 for i in ids)
