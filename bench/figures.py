@@ -54,7 +54,7 @@ class Plan:
     concurrency_runs: int
 
 
-FULL = Plan(spawns=12, rounds=16, block=25, concurrency_runs=5)
+FULL = Plan(spawns=20, rounds=16, block=25, concurrency_runs=5)
 QUICK = Plan(spawns=4, rounds=4, block=15, concurrency_runs=2)
 
 

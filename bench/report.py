@@ -94,7 +94,8 @@ benchmark process. Servers are spawned with the same Python and driven by `mcp.C
   Admin service client against the loopback sandbox), the SDK floor and `serve --sandbox`,
   interleaved A B C A B C after a warm-up spawn of each; medians compared. The same sessions then
   time the first `tools/list` result, where edfs-mcp registers its tools (shown for context).
-  `python -m bench --only startup` runs just these.
+  `python -m bench --only startup` runs just these. `edfs_mcp` is byte-compiled first, as an
+  installed package is.
 - **Per call**: one open session per server; `execute_integration_package` (`SQL_CUSTOMERS_TABLE`
   on Northgate Bridge, 12 rows), the floor's `echo`, the raw POST, 20 warm-up calls each, then
   blocks of 25 calls per side whose order rotates every round. Ratio = median edfs-mcp call ÷
