@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from edfs_mcp import messages
+
 __all__ = [
     "Cron",
     "ITwinId",
@@ -29,17 +31,11 @@ MAX_VARIABLE_NAME = 128
 UUID_FORMAT: dict[str, Any] = {"format": "uuid"}
 
 
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 60 else value[:57] + "...")
-
-
-def check_guid(what: str, lookup: str) -> AfterValidator:
+def check_guid(argument: str) -> AfterValidator:
     def validate(value: str) -> str:
         value = value.strip()
         if not GUID.fullmatch(value):
-            raise ValueError(
-                f"{what} {_shown(value)} is not a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301; {lookup}"
-            )
+            raise ValueError(messages.not_a_guid(argument, value))
         return value.lower()
 
     return AfterValidator(validate)
@@ -48,10 +44,7 @@ def check_guid(what: str, lookup: str) -> AfterValidator:
 def check_unique_name(value: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_UNIQUE_NAME or not UNIQUE_NAME.fullmatch(value) or value in (".", ".."):
-        raise ValueError(
-            f"unique_name {_shown(value)} is not a package unique name (letters, digits, '_', '.', '-'); "
-            "call list_integration_packages for the valid names"
-        )
+        raise ValueError(messages.not_a_unique_name(value))
     return value
 
 
@@ -78,12 +71,12 @@ def _stringify(value: object) -> object:
 ITwinId = Annotated[
     str,
     Field(description="iTwin ID; see find_itwins", json_schema_extra=UUID_FORMAT),
-    check_guid("itwin_id", "call find_itwins to look up the iTwin ID by name or number"),
+    check_guid("itwin_id"),
 ]
 TimerId = Annotated[
     str,
     Field(description="Timer ID; see list_timers", json_schema_extra=UUID_FORMAT),
-    check_guid("timer_id", "call list_timers with the itwin_id for the timer IDs"),
+    check_guid("timer_id"),
 ]
 UniqueName = Annotated[
     str,
@@ -99,10 +92,7 @@ Cron = Annotated[
 
 def check_variable_name(value: str) -> str:
     if not value.strip() or not value.isprintable():
-        raise ValueError(
-            f"variable name {_shown(value)} is empty or holds control characters; "
-            "get_integration_package lists the package's variables"
-        )
+        raise ValueError(messages.not_a_variable_name(value))
     return value
 
 

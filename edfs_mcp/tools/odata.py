@@ -24,10 +24,7 @@ DEFAULT_TOP = 100
 
 def _check_entity_set(value: str) -> str:
     if not ENTITY_SET.fullmatch(value):
-        raise ValueError(
-            f"entity_set {value!r} is not an OData entity set name; "
-            "call query_odata without entity_set to list them"
-        )
+        raise ValueError(messages.not_an_entity_set(value))
     return value
 
 

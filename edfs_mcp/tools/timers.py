@@ -150,7 +150,7 @@ async def toggle_timer(
         raise ToolError(messages.toggle_outcome_unknown(exc, timer_id, enabled)) from None
     info = timer_state(timer)
     change = TimerChange(timer=info, was_enabled=not timer.enabled, changed=True)
-    return reply(change, f"Timer {info.name!r} is now {'enabled' if info.enabled else 'disabled'}.")
+    return reply(change, messages.timer_set(info.name, info.enabled))
 
 
 async def set_timer_enabled(

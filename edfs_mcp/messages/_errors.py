@@ -1,6 +1,6 @@
-"""Errors → text a model can act on: what failed, why, and what to do next.
+"""Failures → text a model can act on: what failed, why, and what to do next.
 
-This is the only module that writes those words. Every message has three parts:
+Part of ``edfs_mcp.messages``, the one home of model-facing text. Every message has three parts:
 the failed action, the cause in plain words (HTTP status, EDFS code, each detail),
 and a next step naming a tool call or a user action. Upstream text is quoted only
 from the parsed ``code``/``message``/``details`` fields, never raw bodies, so
@@ -31,10 +31,29 @@ from edfs_mcp.errors import (
     SignInRequired,
     Unauthorized,
 )
-from edfs_mcp.results import ResultGone
 from edfs_mcp.untrusted import clean_text
 
-__all__ = ["describe"]
+__all__ = [
+    "ARGUMENT_OF_TARGET",
+    "DETAILS_SHOWN",
+    "LOOKUP_OF_ARGUMENT",
+    "NOT_FOUND_HINTS",
+    "NOT_FOUND_NEXT",
+    "ODATA_FILTER_SYNTAX",
+    "ORG_ADMINS",
+    "PERMISSION_WORDS",
+    "QUOTE_CHARS",
+    "VERIFY_WRITE",
+    "WRITE_DONE",
+    "after_write",
+    "argument_of",
+    "describe",
+    "quoted",
+    "reason_of",
+    "sign_in_prompt",
+    "sign_in_url_message",
+    "unexpected_failure",
+]
 
 # Upstream words quoted in a message, at most; rejected values listed, at most.
 QUOTE_CHARS = 300
@@ -74,6 +93,7 @@ LOOKUP_OF_ARGUMENT = {
     "cron": "use a 5-field cron expression 'minute hour day-of-month month day-of-week' in UTC, "
     "e.g. '0 22 * * 1-5'",
     "entity_set": "call query_odata without entity_set to list the package's entity sets",
+    "variables": "get_integration_package lists the package's variables",
     "filter": f"$filter accepts {ODATA_FILTER_SYNTAX}; call query_odata without entity_set for the columns",
     "select": "call query_odata without entity_set for the columns",
     "orderby": "call query_odata without entity_set for the columns",
@@ -339,235 +359,6 @@ def _invalid(error: ApiError, head: str) -> str:
     if more > 0:
         lines += f"; and {more} more"
     return f"{head} Rejected: {lines}. Nothing was changed."
-
-
-# -- tool-level texts: summaries and errors that are not API errors -------------------------------
-
-
-def itwins_summary(
-    query: str | None, offset: int, shown: int, next_offset: int | None, inactive_included: bool
-) -> str:
-    what = f"iTwin(s) matching {query!r}" if query else "iTwin(s) you are a member of"
-    if not shown:
-        text = f"No {what.replace('(s)', 's')}" + (f" from offset {offset}." if offset else ".")
-        if query:
-            text += " Try a shorter part of the name or the number, or omit query to list them all."
-    else:
-        text = f"{shown} {what}" + (f", from offset {offset}" if offset else "") + "."
-    if not inactive_included:
-        text += " Inactive iTwins are hidden (include_inactive=true shows them)."
-    if next_offset is not None:
-        text += f" More follow: call again with offset={next_offset}."
-    return text
-
-
-def execution_summary(source: str, row_count: int, shown: int, result_id: str | None) -> str:
-    if shown >= row_count:
-        return f"Ran {source}: {row_count} row(s), all included."
-    if result_id is None:
-        return (
-            f"Ran {source}: {row_count} rows; the first {shown} are included (size budget). The answer is "
-            "larger than the whole result cache (EDFS_MCP_RESULT_CACHE_BYTES), so the rest cannot be paged: "
-            "ask the user before running it again, with variables that narrow it."
-        )
-    return (
-        f"Ran {source}: {row_count} rows; the first {shown} are included (size budget). "
-        f"Read more with read_execution_result(result_id={result_id!r}, offset={shown}); "
-        "do not run the package again for that."
-    )
-
-
-def undocumented_variables_note(names: list[str]) -> str:
-    if not names:
-        return ""
-    return (
-        f" Variables not documented by the package, sent as given (EDFS ignores unknown ones, so they may "
-        f"have had no effect): {', '.join(names)}; get_integration_package lists the documented ones."
-    )
-
-
-def misspelled_variables(unique_name: str, misspelled: dict[str, str], documented: list[str]) -> str:
-    guesses = "; ".join(f"{given!r}: did you mean {known!r}?" for given, known in misspelled.items())
-    return (
-        f"Invalid variables for {unique_name}; nothing was run. {guesses} (EDFS would ignore the misspelled "
-        f"name and run unfiltered.) The package's variables: {', '.join(documented)}."
-    )
-
-
-def text_output_summary(source: str, length: int, cut: bool) -> str:
-    if cut:
-        return f"Ran {source}: the output is not tabular; {length} characters, cut to fit the size budget."
-    return f"Ran {source}: the output is not tabular; it is in the text field."
-
-
-def result_gone(gone: ResultGone, ttl_seconds: float) -> str:
-    why = {
-        "expired": f"it expired (results are kept {ttl_seconds / 60:.0f} minutes)",
-        "evicted": "it was dropped to make room for newer results (the cache is bounded in size)",
-    }.get(gone.reason, "there is no such result for this session (wrong ID, or made by another client)")
-    return (
-        f"No cached result {gone.result_id!r}: {why}. Running the package again may repeat its effects: "
-        "ask the user before calling execute_integration_package again."
-    )
-
-
-def unknown_columns(unknown: list[str], columns: list[str]) -> str:
-    return (
-        f"Unknown column(s) {', '.join(map(repr, unknown))}. The result's columns are: {', '.join(columns)}."
-    )
-
-
-def offset_past_end(offset: int, row_count: int) -> str:
-    last = max(row_count - 1, 0)
-    return f"offset {offset} is past the end: the result has {row_count} rows (offsets 0 to {last})."
-
-
-def page_summary(
-    result_id: str, offset: int, shown: int, row_count: int, next_offset: int | None, cut_at_limit: int | None
-) -> str:
-    """``cut_at_limit``: the limit asked for, when the size budget ended the page before it."""
-    if not shown:
-        return f"No rows at offset {offset} of {row_count}."
-    text = f"Rows {offset}-{offset + shown - 1} of {row_count} ({shown} rows"
-    if cut_at_limit is not None:
-        text += (
-            f": the page was cut at the size budget before limit={cut_at_limit}; fewer columns fit more rows"
-        )
-    text += ")."
-    if next_offset is not None:
-        text += f" The rest: read_execution_result(result_id={result_id!r}, offset={next_offset})."
-    return text
-
-
-def toggle_outcome_unknown(error: EdfsMcpError, timer_name: str, enabled: bool | None) -> str:
-    """A toggle whose answer was lost, after re-reading the timer."""
-    if enabled is None:
-        state = "its state could not be read back either; call list_timers to check it"
-    else:
-        state = f"the timer is now {'enabled' if enabled else 'disabled'}"
-    return (
-        f"The toggle of timer {timer_name!r} may or may not have been applied ({error}); {state}. "
-        "Do not toggle again blindly: use set_timer_enabled to reach the state you want."
-    )
-
-
-def timer_not_in_list(itwin_id: str, timer_id: str) -> str:
-    return (
-        f"There is no timer {timer_id} in iTwin {itwin_id}. Nothing was changed. "
-        "Call list_timers with this itwin_id for its timer IDs."
-    )
-
-
-def timer_already(name: str, enabled: bool) -> str:
-    return f"Timer {name!r} was already {'enabled' if enabled else 'disabled'}; nothing changed."
-
-
-def timer_set(name: str, enabled: bool) -> str:
-    return f"Timer {name!r} is now {'enabled' if enabled else 'disabled'}."
-
-
-def timer_raced(name: str, enabled: bool) -> str:
-    return (
-        f"Timer {name!r} ended up {'enabled' if enabled else 'disabled'}: someone else changed it at the "
-        "same moment. Call list_timers, then set_timer_enabled again if it is still wrong."
-    )
-
-
-def invalid_arguments(tool: str, problems: list[tuple[str, str]]) -> str:
-    """Arguments rejected before any request: one clause per argument."""
-    clauses = []
-    for where, message in problems:
-        message = message.removeprefix("Value error, ")
-        clauses.append(message if message.startswith(where) else f"{where}: {message}")
-    return f"Invalid arguments for {tool}; nothing was sent. " + "; ".join(clauses) + "."
-
-
-def entity_sets_summary(unique_name: str, names: list[str]) -> str:
-    if not names:
-        return f"{unique_name} has no OData entity sets."
-    return f"{unique_name} entity sets: {', '.join(names)}. Query one with query_odata(entity_set=...)."
-
-
-def odata_summary(entity_set: str, skip: int, shown: int, next_skip: int | None, cut: bool) -> str:
-    text = f"{shown} row(s) of {entity_set} from skip={skip}"
-    if cut:
-        text += " (cut to fit the size budget)"
-    if next_skip is not None:
-        text += f"; more may follow: skip={next_skip}"
-    return text + "."
-
-
-def timer_created(name: str, schedule: str, enabled: bool, timer_id: str, unknown: list[str]) -> str:
-    state = "enabled" if enabled else "disabled"
-    return f"Created timer {name!r} ({schedule}, UTC), {state}, id {timer_id}." + undocumented_variables_note(
-        unknown
-    )
-
-
-def confirm_delete_question(name: str, schedule: str) -> str:
-    return f"Delete timer {name!r} ({schedule})? This cannot be undone."
-
-
-def delete_needs_confirm(name: str) -> str:
-    return (
-        f"Not deleted: deleting timer {name!r} cannot be undone, and this client cannot ask the user to "
-        "confirm. Ask the user; if they agree, call delete_timer again with confirm=true. "
-        "To stop it running without deleting it, use set_timer_enabled with enabled=false."
-    )
-
-
-def delete_declined(timer_id: str, action: str) -> str:
-    how = "declined" if action == "decline" else "cancelled the confirmation"
-    return f"Not deleted: the user {how} for timer {timer_id}. Nothing was changed."
-
-
-def timer_deleted(name: str) -> str:
-    return f"Deleted timer {name!r}."
-
-
-def packages_summary(itwin_id: str | None, packages: list[tuple[str, list[str] | None]]) -> str:
-    """``packages``: (unique name, required systems missing in the iTwin, or None if unknown)."""
-    if not packages:
-        return "Your organization subscribes to no integration packages."
-    text = f"{len(packages)} subscribed package(s): {', '.join(name for name, _ in packages)}."
-    if itwin_id is None:
-        return text
-    runnable = [name for name, missing in packages if missing == []]
-    blocked = [f"{name} (lacks {', '.join(missing)})" for name, missing in packages if missing]
-    unknown = [name for name, missing in packages if missing is None]
-    text += f" In iTwin {itwin_id}: can run: {', '.join(runnable) or 'none'}."
-    if blocked:
-        text += (
-            f" Cannot run until an administrator with the iTwin permission edfs_credmng adds the system: "
-            f"{'; '.join(blocked)}."
-        )
-    if unknown:
-        text += f" Could not be checked: {', '.join(unknown)} (see systems_note)."
-    return text
-
-
-def package_summary(
-    unique_name: str,
-    name: str,
-    variables: list[str],
-    *,
-    checked: bool,
-    missing: list[tuple[str, str]],
-    note: bool,
-) -> str:
-    text = f"{unique_name} ({name}), variables: {', '.join(variables) or 'none'}."
-    if missing:
-        systems = ", ".join(f"{system_type} system {system_id!r}" for system_type, system_id in missing)
-        text += (
-            f" Not configured for this iTwin: {systems}; EDFS refuses to run it here (HTTP 422, nothing "
-            "runs) until an administrator with the iTwin permission edfs_credmng adds it to the iTwin's "
-            "EDFS systems."
-        )
-    elif checked:
-        text += " All required systems are configured in this iTwin."
-    elif note:
-        text += " Systems could not be checked (see systems_note)."
-    return text
 
 
 def sign_in_prompt(reason: str, prompt: SignInPrompt) -> str:

@@ -1,0 +1,16 @@
+"""The one home of model-facing words: every text a tool result or error shows a model.
+
+- ``_errors``: failures → what failed, why (HTTP status, EDFS code, each detail, EDFS's own words
+  quoted as data) and what to do next, a tool call or a user action.
+- ``_summaries``: the first line of every result (counts, hints, next steps) and the refusals a
+  tool makes itself.
+
+Nothing else in the package writes words for a model; tools call these functions.
+"""
+
+from edfs_mcp.messages._errors import *  # noqa: F403
+from edfs_mcp.messages._errors import __all__ as _errors_all
+from edfs_mcp.messages._summaries import *  # noqa: F403
+from edfs_mcp.messages._summaries import __all__ as _summaries_all
+
+__all__ = sorted([*_errors_all, *_summaries_all])
