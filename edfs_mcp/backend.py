@@ -64,5 +64,6 @@ def open_client(settings: Settings) -> EdfsClient:
             connect=settings.connect_timeout, read=settings.read_timeout, long_read=settings.execute_timeout
         ),
         max_rate_limit_wait=settings.max_rate_limit_wait,
+        max_response_bytes=settings.max_response_bytes,
         transport=transport,
     )

@@ -15,21 +15,30 @@ Everything this package raises on purpose derives from :class:`EdfsMcpError`::
     │   ├── RateLimited        429 — over the rate limit; nothing was processed
     │   └── ServerError        5xx — the service failed
     ├── NotSent                the request never left this machine (connect error)
-    └── OutcomeUnknown         sent, but no answer came back (for a write: it may have happened)
+    ├── OutcomeUnknown         sent, but no usable answer came back (for a write: it may have happened)
+    └── AnswerRefused          a read's answer broke one of our limits; nothing was changed
+        ├── ResponseTooLarge   the body was bigger than EDFS_MCP_MAX_RESPONSE_BYTES
+        └── DeadlineExceeded   the whole answer took longer than the timeout allows
 
-The API client raises these; ``messages.py`` turns them into text for the model.
+A write whose answer breaks a limit is ``OutcomeUnknown`` (it was sent; it may have run),
+with ``limit`` set to the ``AnswerRefused`` that says which limit.
+
+The API client raises these; ``edfs_mcp.messages`` turns them into text for the model.
 Nothing here imports MCP, so the client stays usable on its own.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AnswerRefused",
     "ApiError",
     "AuthError",
     "ConfigError",
     "Conflict",
+    "DeadlineExceeded",
     "EdfsMcpError",
     "ErrorDetail",
     "Forbidden",
@@ -39,6 +48,7 @@ __all__ = [
     "Operation",
     "OutcomeUnknown",
     "RateLimited",
+    "ResponseTooLarge",
     "ServerError",
     "SignInPrompt",
     "SignInRequired",
@@ -115,13 +125,21 @@ class ApiError(EdfsMcpError):
     operation: Operation
     code: str | None = None
     message: str | None = None
+    # At most the first 20 entries; ``more_details`` counts the others that were read (a lower
+    # bound when the error body was longer than the error-body cap and was cut).
     details: tuple[ErrorDetail, ...] = ()
+    # Seconds to wait before trying again: always finite (never NaN or infinite) when set.
     retry_after: float | None = None
     # Seconds already spent waiting out 429s before giving up.
     waited: float = 0.0
     path_params: dict[str, str] = field(default_factory=dict)
+    more_details: int = 0
+    # Requests sent for this call, retries included (429s waited out, reads retried after 5xx).
+    attempts: int = 1
 
     def __post_init__(self) -> None:
+        if self.retry_after is not None and not math.isfinite(self.retry_after):
+            self.retry_after = None
         super().__init__(self.summary())
 
     def summary(self) -> str:
@@ -191,14 +209,63 @@ class NotSent(EdfsMcpError):
 
 
 @dataclass
+class AnswerRefused(EdfsMcpError):
+    """A read's answer broke one of this client's limits, so it was dropped unread.
+
+    Raised for reads only (nothing was changed). For a write the same event is ``OutcomeUnknown``
+    whose ``limit`` is one of these. ``setting`` names the ``EDFS_MCP_*`` variable that sets the limit.
+    """
+
+    operation: Operation
+    setting: str
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.operation.name}: {self.what()}; nothing was changed")
+
+    def what(self) -> str:
+        """The limit that was hit, in words: "the answer was larger than 64 MiB (EDFS_MCP_…)"."""
+        return f"the answer broke a limit ({self.setting})"
+
+
+@dataclass
+class ResponseTooLarge(AnswerRefused):
+    """The answer's body (counted after decompression) was larger than ``limit_bytes``."""
+
+    limit_bytes: int
+
+    def what(self) -> str:
+        return f"the answer was larger than {_size(self.limit_bytes)} ({self.setting})"
+
+
+@dataclass
+class DeadlineExceeded(AnswerRefused):
+    """The complete answer did not arrive within ``seconds`` (send, wait, and read the body)."""
+
+    seconds: float
+
+    def what(self) -> str:
+        return f"no complete answer within {self.seconds:g} s ({self.setting})"
+
+
+def _size(limit: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= scale and limit % scale == 0:
+            return f"{limit // scale} {unit}"
+    return f"{limit} bytes"
+
+
+@dataclass
 class OutcomeUnknown(EdfsMcpError):
-    """The request was sent but no complete answer arrived.
+    """The request was sent but no complete, usable answer arrived.
 
     For a write (``operation.write``) it may or may not have taken effect; it is never re-sent.
+    ``limit`` is set when the answer was dropped because it broke one of this client's limits
+    (too large, too slow): ``limit.what()`` says which.
     """
 
     operation: Operation
     reason: str
+    limit: AnswerRefused | None = None
 
     def __post_init__(self) -> None:
         super().__init__(f"{self.operation.name}: sent, but no answer ({self.reason})")

@@ -1,59 +1,103 @@
-"""HTTP plumbing: headers, auth, timeouts, safe paths, retries and error parsing.
+"""HTTP plumbing: headers, auth, timeouts, safe paths, bounded answers, the retry loop, error bodies.
 
-The retry policy lives here and nowhere else:
+``HttpSession.request`` is a thin loop: send one attempt, then ask the pure ``_retry.decide`` what to
+do (the rules are written there). Around every attempt:
 
-- 429: wait ``Retry-After`` (1 s when absent) while the total stays under the cap,
-  then retry — a rate-limited request was not processed.
-- 401: drop the token, get a new one, retry once.
-- Connect errors (nothing sent): retry with jittered backoff.
-- 5xx, timeouts and resets after sending: retry reads only. Writes (execute,
-  create, toggle, delete) are never re-sent; the caller gets ``OutcomeUnknown``
-  or ``ServerError(write=True)`` and decides how to find out what happened.
+- a deadline for the whole answer (send, wait, read the body): the read timeout, or the execute
+  timeout for a package run, counted from the moment the request starts to be written;
+- a byte cap on the body, counted after decompression while it streams: ``max_response_bytes``
+  for answers below 400, ``ERROR_BODY_LIMIT`` for error answers (only code, message and details
+  are needed);
+- every httpx2 exception mapped by ``_retry.transport_failure`` to "not sent" or "may have been
+  processed";
+- writes recorded in the caller's ``sent_writes()`` journal just before they are handed over.
+
+A write is never re-sent once it may have left this machine: a lost, cut, too large or too slow
+answer to a write is ``OutcomeUnknown`` (with ``limit`` naming the limit it broke), a 5xx is
+``ServerError`` on a write operation, and the caller decides how to find out what happened.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
+import math
 import random
+import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import anyio
 import httpx2
 
 from edfs_mcp._version import __version__
+from edfs_mcp.api import _journal
+from edfs_mcp.api._body import ACCEPT_ENCODING, ERROR_BODY_LIMIT, UndecodableBody, read_capped
+from edfs_mcp.api._retry import (
+    Failure,
+    Outcome,
+    RefreshToken,
+    Retry,
+    RetryPolicy,
+    Stop,
+    StopReason,
+    Tally,
+    decide,
+    retry_after_seconds,
+    transport_failure,
+)
 from edfs_mcp.auth.base import TokenSource
 from edfs_mcp.errors import (
+    AnswerRefused,
     ApiError,
+    DeadlineExceeded,
+    EdfsMcpError,
     ErrorDetail,
     NotSent,
     Operation,
     OutcomeUnknown,
-    RateLimited,
+    ResponseTooLarge,
     api_error_class,
 )
 
 logger = logging.getLogger("edfs_mcp.api")
 
 ACCEPT = "application/vnd.bentley.itwin-platform.v1+json"
-DEFAULT_RETRY_AFTER = 1.0
-CONNECT_ATTEMPTS = 3
-READ_RETRIES = 2
+# The sandbox's largest legitimate answer (100 000 rows) is ~10 MB.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# Details of an error answer kept; the others are only counted.
+MAX_DETAILS = 20
 
 # Called before each wait: (seconds about to wait, why) — lets the server report progress.
 WaitCallback = Callable[[float, str], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Timeouts:
+    """Seconds. ``read`` / ``long_read`` bound each read *and* the whole answer of one attempt
+    (from the first byte written to the last byte read); ``long_read`` is for package runs."""
+
     connect: float
     read: float
     long_read: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A complete answer with a status below 400, its body read within the size cap."""
+
+    status: int
+    headers: httpx2.Headers
+    content: bytes
+    path: str  # the request's URL path, for messages
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError (or RecursionError when absurdly nested) otherwise."""
+        return json.loads(self.content)
 
 
 def segment(value: str) -> str:
@@ -67,43 +111,59 @@ def segment(value: str) -> str:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: an integer, a decimal, or an HTTP date."""
-    if value is None:
-        return None
-    value = value.strip()
+    """``Retry-After`` as finite seconds ≥ 0 from now: an integer, a decimal, or an HTTP date."""
+    return retry_after_seconds(value, time.time())
+
+
+# -- error bodies -----------------------------------------------------------------------------------
+
+
+class ErrorBody(NamedTuple):
+    code: str | None
+    message: str | None
+    details: tuple[ErrorDetail, ...]  # the first MAX_DETAILS
+    more_details: int  # details read beyond those
+
+
+NO_ERROR_BODY = ErrorBody(None, None, (), 0)
+
+
+def read_error_body(content: bytes, *, complete: bool = True) -> ErrorBody:
+    """Code, message and the first details of an EDFS error body, tolerating any shape.
+
+    At most ``ERROR_BODY_LIMIT`` bytes are looked at. A body that was cut (``complete=False``) is
+    read as far as it goes: the code, message and details before the cut are kept.
+    """
+    if len(content) > ERROR_BODY_LIMIT:
+        content, complete = content[:ERROR_BODY_LIMIT], False
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _salvage(content.decode("utf-8", "replace")) if not complete else NO_ERROR_BODY
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return NO_ERROR_BODY
+    raw_details = error.get("details")
+    items = [item for item in raw_details if isinstance(item, dict)] if isinstance(raw_details, list) else []
+    return _error_body(error.get("code"), error.get("message"), items, max(0, len(items) - MAX_DETAILS))
 
 
 def parse_error_body(content: bytes) -> tuple[str | None, str | None, tuple[ErrorDetail, ...]]:
-    """(code, message, details) from an EDFS error body, tolerating any shape."""
-    try:
-        body = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None, None, ()
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return None, None, ()
-    details: list[ErrorDetail] = []
-    raw_details = error.get("details")
-    if isinstance(raw_details, list):
-        for item in raw_details:
-            if isinstance(item, dict):
-                details.append(
-                    ErrorDetail(
-                        code=_text(item.get("code")) or "",
-                        message=_text(item.get("message")) or "",
-                        target=_text(item.get("target")),
-                    )
-                )
-    return _text(error.get("code")), _text(error.get("message")), tuple(details)
+    """(code, message, first details) from an EDFS error body, tolerating any shape."""
+    parsed = read_error_body(content)
+    return parsed.code, parsed.message, parsed.details
+
+
+def _error_body(code: Any, message: Any, items: list[dict[str, Any]], more: int) -> ErrorBody:
+    details = tuple(
+        ErrorDetail(
+            code=_text(item.get("code")) or "",
+            message=_text(item.get("message")) or "",
+            target=_text(item.get("target")),
+        )
+        for item in items[:MAX_DETAILS]
+    )
+    return ErrorBody(_text(code), _text(message), details, more)
 
 
 def _text(value: Any) -> str | None:
@@ -113,25 +173,171 @@ def _text(value: Any) -> str | None:
     return None
 
 
+class _Cut(Exception):
+    """The text ends (or stops making sense) here."""
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+class _Scanner:
+    """Walks a JSON text that may be cut anywhere, one value at a time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def peek(self) -> str:
+        match = _SPACE.match(self.text, self.pos)
+        self.pos = match.end() if match else self.pos
+        if self.pos >= len(self.text):
+            raise _Cut
+        return self.text[self.pos]
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise _Cut
+        self.pos += 1
+
+    def value(self) -> Any:
+        self.peek()
+        try:
+            value, self.pos = _DECODER.raw_decode(self.text, self.pos)
+        except (ValueError, RecursionError):
+            raise _Cut from None
+        return value
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object here; the caller reads each value before asking for the next key."""
+        self.expect("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise _Cut
+            self.expect(":")
+            yield key
+            if self.peek() == "}":
+                self.pos += 1
+                return
+            self.expect(",")
+
+    def elements(self) -> Iterator[None]:
+        """One step per element of the array here; the caller reads each element."""
+        self.expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield None
+            if self.peek() == "]":
+                self.pos += 1
+                return
+            self.expect(",")
+
+
+def _salvage(text: str) -> ErrorBody:
+    """What a cut error body says before the cut: ``{"error": {"code", "message", "details": [...``."""
+    scan = _Scanner(text)
+    fields: dict[str, Any] = {}
+    items: list[dict[str, Any]] = []
+    more = 0
+    try:
+        for key in scan.members():
+            if key != "error" or scan.peek() != "{":
+                scan.value()
+                continue
+            for inner in scan.members():
+                if inner == "details" and scan.peek() == "[":
+                    for _ in scan.elements():
+                        item = scan.value()
+                        if isinstance(item, dict):
+                            if len(items) < MAX_DETAILS:
+                                items.append(item)
+                            else:
+                                more += 1
+                else:
+                    fields[inner] = scan.value()
+            break
+    except _Cut:
+        pass
+    return _error_body(fields.get("code"), fields.get("message"), items, more)
+
+
 def error_from_response(
-    response: httpx2.Response, operation: Operation, path_params: Mapping[str, str], waited: float = 0.0
+    answer: Answer,
+    operation: Operation,
+    path_params: Mapping[str, str],
+    waited: float = 0.0,
+    *,
+    complete: bool = True,
+    retry_after: float | None = None,
+    attempts: int = 1,
 ) -> ApiError:
-    code, message, details = parse_error_body(response.content)
-    cls = api_error_class(response.status_code)
-    return cls(
-        status=response.status_code,
+    """The ApiError for an error answer (``complete=False``: its body was cut at the cap).
+
+    ``retry_after`` replaces the header's value (the wait the policy would have made)."""
+    body = read_error_body(answer.content, complete=complete)
+    if retry_after is None or not math.isfinite(retry_after):
+        retry_after = parse_retry_after(answer.headers.get("retry-after"))
+    return api_error_class(answer.status)(
+        status=answer.status,
         operation=operation,
-        code=code,
-        message=message,
-        details=details,
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        code=body.code,
+        message=body.message,
+        details=body.details,
+        retry_after=retry_after,
         waited=waited,
         path_params=dict(path_params),
+        more_details=body.more_details,
+        attempts=attempts,
     )
 
 
+# -- one attempt ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What one attempt produced: the outcome for the policy, and what an error needs."""
+
+    outcome: Outcome
+    headers: httpx2.Headers | None = None
+    content: bytes = b""
+    complete: bool = True
+    cause: str = ""  # the exception's class name, for NotSent / OutcomeUnknown
+
+
+class _SendWatch:
+    """httpcore's ``trace`` hook: tells whether the request started to be written, and starts the
+    answer deadline then. No event at all (an ASGI transport) means "unknown": assume it was sent."""
+
+    def __init__(self, scope: anyio.CancelScope, answer_seconds: float) -> None:
+        self._scope = scope
+        self._answer_seconds = answer_seconds
+        self.traced = False
+        self.sending = False
+
+    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        self.traced = True
+        if not self.sending and event.endswith(".send_request_headers.started"):
+            self.sending = True
+            self._scope.deadline = anyio.current_time() + self._answer_seconds
+
+    @property
+    def surely_unsent(self) -> bool:
+        return self.traced and not self.sending
+
+
 class HttpSession:
-    """One pooled async HTTP client for the whole process, with the retry policy above."""
+    """One pooled async HTTP client for the whole process, with the bounds and retries above.
+
+    ``sleep``, ``jitter`` and ``clock`` are the loop's only contact with time and chance (tests pass
+    their own so nothing really waits).
+    """
 
     def __init__(
         self,
@@ -140,15 +346,28 @@ class HttpSession:
         tokens: TokenSource,
         timeouts: Timeouts,
         max_rate_limit_wait: float,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx2.AsyncBaseTransport | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._tokens = tokens
         self._timeouts = timeouts
-        self._max_rate_limit_wait = max_rate_limit_wait
+        self._max_response_bytes = max_response_bytes
+        self._policy = policy or RetryPolicy(max_rate_limit_wait=max_rate_limit_wait)
+        self._sleep: Sleep = sleep or anyio.sleep
+        self._jitter = jitter
+        self._clock = clock
         self._host = httpx2.URL(base_url).host or base_url
         self._client = httpx2.AsyncClient(
             base_url=base_url,
-            headers={"Accept": ACCEPT, "User-Agent": f"edfs-mcp/{__version__}"},
+            headers={
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+                "User-Agent": f"edfs-mcp/{__version__}",
+            },
             timeout=httpx2.Timeout(timeouts.read, connect=timeouts.connect),
             limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
             transport=transport,
@@ -170,71 +389,133 @@ class HttpSession:
         headers: Mapping[str, str] | None = None,
         long_running: bool = False,
         on_wait: WaitCallback | None = None,
-    ) -> httpx2.Response:
-        """Send with the retry policy; return a 2xx response or raise an EdfsMcpError."""
+    ) -> Answer:
+        """Send with the retry policy; return a complete answer below 400 or raise an EdfsMcpError."""
         path_params = path_params or {}
         read_timeout = self._timeouts.long_read if long_running else self._timeouts.read
         timeout = httpx2.Timeout(read_timeout, connect=self._timeouts.connect)
-        waited = 0.0
-        connect_failures = 0
-        read_retries = 0
-        token_rejected = False
+        tally = Tally()
         while True:
             token = await self._tokens.get_token()
-            try:
-                response = await self._client.request(
-                    method,
-                    path,
-                    params=params,
-                    json=json_body,
-                    headers={**(headers or {}), "Authorization": f"Bearer {token}"},
-                    timeout=timeout,
-                )
-            except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
-                connect_failures += 1
-                if connect_failures >= CONNECT_ATTEMPTS:
-                    raise NotSent(operation, type(exc).__name__, self._host) from None
-                await self._backoff(connect_failures, operation, on_wait, "cannot connect")
-                continue
-            except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
-                if operation.write or read_retries >= READ_RETRIES:
-                    raise OutcomeUnknown(operation, type(exc).__name__) from None
-                read_retries += 1
-                await self._backoff(read_retries, operation, on_wait, "no answer")
-                continue
-
-            status = response.status_code
-            if status < 400:
-                return response
-            if status == 401 and not token_rejected:
-                token_rejected = True
+            request = self._client.build_request(
+                method,
+                path,
+                params=params,
+                json=json_body,
+                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                timeout=timeout,
+            )
+            attempt = await self._attempt(operation, request, path_params, read_timeout)
+            tally = tally.sent()
+            outcome = attempt.outcome
+            if outcome.failure is None and outcome.status is not None and outcome.status < 400:
+                assert attempt.headers is not None
+                return Answer(outcome.status, attempt.headers, attempt.content, request.url.path)
+            decision = decide(
+                self._policy, operation, outcome, tally, now=self._clock(), jitter=self._jitter()
+            )
+            if isinstance(decision, RefreshToken):
+                tally = tally.after(decision)
                 if await self._tokens.reject(token):
                     continue
-            if status == 429:
-                delay = parse_retry_after(response.headers.get("retry-after"))
-                delay = DEFAULT_RETRY_AFTER if delay is None else delay
-                if waited + delay > self._max_rate_limit_wait:
-                    error = error_from_response(response, operation, path_params, waited)
-                    assert isinstance(error, RateLimited)
-                    raise error
-                logger.info("%s: rate limited, waiting %.1f s", operation.name, delay)
-                if on_wait is not None:
-                    await on_wait(delay, "rate limited by EDFS")
-                await anyio.sleep(delay)
-                waited += delay
+                decision = Stop(StopReason.TOKEN_REFUSED)
+            if isinstance(decision, Retry):
+                logger.info("%s: %s, retrying in %.2f s", operation.name, decision.why, decision.delay)
+                if on_wait is not None and decision.report:
+                    await on_wait(decision.delay, decision.why)
+                await self._sleep(decision.delay)
+                tally = tally.after(decision)
                 continue
-            if status >= 500 and not operation.write and read_retries < READ_RETRIES:
-                read_retries += 1
-                await self._backoff(read_retries, operation, on_wait, f"HTTP {status}")
-                continue
-            raise error_from_response(response, operation, path_params, waited)
+            raise self._error(operation, path_params, attempt, tally, decision, long_running)
 
-    async def _backoff(
-        self, attempt: int, operation: Operation, on_wait: WaitCallback | None, why: str
-    ) -> None:
-        # Full jitter: spreads retries of many concurrent calls apart.
-        delay = random.uniform(0, min(4.0, 0.25 * 2**attempt))  # noqa: S311 - not crypto
-        logger.info("%s: %s, retrying in %.2f s", operation.name, why, delay)
-        if on_wait is not None and delay >= 1.0:
-            await on_wait(delay, why)
-        await anyio.sleep(delay)
+    async def _attempt(
+        self,
+        operation: Operation,
+        request: httpx2.Request,
+        path_params: Mapping[str, str],
+        answer_seconds: float,
+    ) -> _Attempt:
+        """Send once and read the answer within the deadline and the byte cap; never raises for
+        what the server or the network does."""
+        # Until the request starts to be written, connect and pool timeouts bound the wait; this
+        # outer deadline is only a backstop. Once writing starts, the answer has answer_seconds.
+        scope = anyio.move_on_after(answer_seconds + 2 * self._timeouts.connect)
+        watch = _SendWatch(scope, answer_seconds)
+        request.extensions = {**request.extensions, "trace": watch}
+        entry = _journal.record(operation, path_params) if operation.write else None
+        attempt: _Attempt | None = None
+        try:
+            with scope:
+                attempt = await self._exchange(request, entry)
+        except UndecodableBody as exc:
+            attempt = _Attempt(Outcome(failure=Failure.NO_ANSWER), cause=f"undecodable answer: {exc}")
+        except httpx2.HTTPError as exc:
+            attempt = _Attempt(Outcome(failure=transport_failure(exc)), cause=type(exc).__name__)
+        if attempt is None or scope.cancelled_caught:  # the deadline passed
+            if watch.surely_unsent:
+                attempt = _Attempt(Outcome(failure=Failure.NOT_SENT), cause="ConnectTimeout")
+            else:
+                attempt = _Attempt(Outcome(failure=Failure.DEADLINE), cause="deadline")
+        if attempt.outcome.failure is Failure.NOT_SENT or attempt.outcome.status in (401, 429):
+            _journal.retract(entry)  # surely not processed
+        return attempt
+
+    async def _exchange(self, request: httpx2.Request, entry: _journal.SentWrite | None) -> _Attempt:
+        response = await self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            if entry is not None:
+                entry.status = status
+            retry_after = response.headers.get("retry-after")
+            if status < 400:
+                content, complete = await read_capped(response, self._max_response_bytes, keep_prefix=False)
+                if not complete:
+                    return _Attempt(Outcome(status, Failure.TOO_LARGE), response.headers, cause="too large")
+            else:
+                content, complete = await read_capped(response, ERROR_BODY_LIMIT, keep_prefix=True)
+            return _Attempt(Outcome(status, None, retry_after), response.headers, content, complete)
+        finally:
+            # Closing an unfinished body drops the connection: nothing more is read from it.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+
+    def _error(
+        self,
+        operation: Operation,
+        path_params: Mapping[str, str],
+        attempt: _Attempt,
+        tally: Tally,
+        decision: Stop,
+        long_running: bool,
+    ) -> EdfsMcpError:
+        failure = attempt.outcome.failure
+        logger.info("%s: giving up (%s)", operation.name, decision.reason)
+        if failure is Failure.NOT_SENT:
+            return NotSent(operation, attempt.cause, self._host)
+        if failure is Failure.NO_ANSWER:
+            return OutcomeUnknown(operation, attempt.cause)
+        if failure is not None:
+            limit = self._limit(operation, failure, long_running)
+            return OutcomeUnknown(operation, limit.what(), limit=limit) if operation.write else limit
+        assert attempt.headers is not None and attempt.outcome.status is not None
+        retry_after = decision.retry_after
+        if retry_after is None:
+            retry_after = retry_after_seconds(attempt.outcome.retry_after, self._clock())
+        return error_from_response(
+            Answer(attempt.outcome.status, attempt.headers, attempt.content, ""),
+            operation,
+            path_params,
+            tally.waited,
+            complete=attempt.complete,
+            retry_after=retry_after,
+            attempts=tally.attempts,
+        )
+
+    def _limit(self, operation: Operation, failure: Failure, long_running: bool) -> AnswerRefused:
+        if failure is Failure.TOO_LARGE:
+            return ResponseTooLarge(
+                operation, "EDFS_MCP_MAX_RESPONSE_BYTES", limit_bytes=self._max_response_bytes
+            )
+        if long_running:
+            return DeadlineExceeded(operation, "EDFS_MCP_EXECUTE_TIMEOUT", seconds=self._timeouts.long_read)
+        return DeadlineExceeded(operation, "EDFS_MCP_READ_TIMEOUT", seconds=self._timeouts.read)

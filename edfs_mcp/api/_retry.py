@@ -33,6 +33,7 @@ from edfs_mcp.errors import Operation
 
 __all__ = [
     "TRANSPORT_FAILURES",
+    "Decision",
     "Failure",
     "Outcome",
     "RefreshToken",
@@ -41,7 +42,6 @@ __all__ = [
     "Stop",
     "StopReason",
     "Tally",
-    "Decision",
     "backoff_seconds",
     "decide",
     "rate_limit_wait",

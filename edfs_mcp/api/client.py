@@ -8,7 +8,15 @@ from typing import Any
 
 import httpx2
 
-from edfs_mcp.api._http import HttpSession, Timeouts, WaitCallback, segment
+from edfs_mcp.api._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Answer,
+    HttpSession,
+    Sleep,
+    Timeouts,
+    WaitCallback,
+    segment,
+)
 from edfs_mcp.api.models import (
     EntitySet,
     ITwin,
@@ -81,7 +89,11 @@ class EdfsClient:
         timeouts: Timeouts,
         max_rate_limit_wait: float,
         transport: httpx2.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        sleep: Sleep | None = None,
     ) -> None:
+        """``max_response_bytes``: the largest answer body accepted (after decompression).
+        ``sleep``: what waits between retries (tests pass one that does not really wait)."""
         self._tokens = tokens
         self._api_host = httpx2.URL(api_base).host
         self._http = HttpSession(
@@ -89,7 +101,9 @@ class EdfsClient:
             tokens=tokens,
             timeouts=timeouts,
             max_rate_limit_wait=max_rate_limit_wait,
+            max_response_bytes=max_response_bytes,
             transport=transport,
+            sleep=sleep,
         )
 
     @property
@@ -312,22 +326,22 @@ class EdfsClient:
         return url.raw_path.decode("ascii")
 
 
-def _object(response: httpx2.Response) -> dict[str, Any]:
+def _object(response: Answer) -> dict[str, Any]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict):
         # A 2xx whose body is not what the reference describes: the service's fault, not the caller's.
         raise ServerError(
-            status=response.status_code,
-            operation=Operation("read_answer", f"read the answer of {response.request.url.path}"),
+            status=response.status,
+            operation=Operation("read_answer", f"read the answer of {response.path}"),
             code="UnexpectedResponse",
             message="The answer was not the JSON object the API reference describes.",
         )
     return body
 
 
-def _list(response: httpx2.Response, key: str) -> list[dict[str, Any]]:
+def _list(response: Answer, key: str) -> list[dict[str, Any]]:
     items = _object(response).get(key)
     return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []

@@ -1,0 +1,119 @@
+"""Reading a response body within a byte cap, counted after decompression, while it streams.
+
+httpx2 would inflate gzip without a bound on the output of one network read (a 64 KiB read of a
+gzip bomb becomes ~64 MiB at once). Here the raw bytes are inflated in steps of at most
+``STEP`` bytes, so memory stays near the cap whatever the body claims or contains.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import anyio.lowlevel
+import httpx2
+
+__all__ = ["ACCEPT_ENCODING", "ERROR_BODY_LIMIT", "UndecodableBody", "read_capped"]
+
+# What we ask for, and so all we decode; anything else is a server fault.
+ACCEPT_ENCODING = "gzip, deflate"
+# Error answers (4xx/5xx) only need code, message and the first details.
+ERROR_BODY_LIMIT = 64 * 1024
+# Largest piece inflated at once: a bomb yields many small pieces, each a chance to stop.
+STEP = 256 * 1024
+
+
+class UndecodableBody(Exception):
+    """The body's Content-Encoding is not one we asked for, or its compressed data is corrupt."""
+
+
+class _Identity:
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        if data:
+            yield data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Zlib:
+    """gzip, or deflate (zlib-wrapped as RFC 9110 says, or raw as some servers send it)."""
+
+    def __init__(self, encoding: str) -> None:
+        self._deflate = encoding == "deflate"
+        wbits = zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16
+        self._inflater = zlib.decompressobj(wbits)
+        self._started = False
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._inflater.decompress(data, STEP)
+            except zlib.error as exc:
+                if self._deflate and not self._started:
+                    # Not zlib-wrapped: start over as raw deflate.
+                    self._deflate = False
+                    self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise UndecodableBody(f"corrupt compressed body: {exc}") from None
+            self._started = True
+            data = self._inflater.unconsumed_tail
+            if out:
+                yield out
+            if len(out) < STEP and not data:
+                return
+
+    def flush(self) -> bytes:
+        try:
+            return self._inflater.flush()
+        except zlib.error as exc:
+            raise UndecodableBody(f"corrupt compressed body: {exc}") from None
+
+
+def _decoder_for(headers: httpx2.Headers) -> _Identity | _Zlib:
+    encodings = [
+        value.strip().lower()
+        for value in headers.get_list("content-encoding", split_commas=True)
+        if value.strip().lower() not in ("", "identity")
+    ]
+    if not encodings:
+        return _Identity()
+    if len(encodings) == 1 and encodings[0] in ("gzip", "x-gzip", "deflate"):
+        return _Zlib("deflate" if encodings[0] == "deflate" else "gzip")
+    raise UndecodableBody(f"unsupported Content-Encoding {', '.join(encodings)!r}")
+
+
+def _declared_length(headers: httpx2.Headers) -> int | None:
+    try:
+        return int(headers.get("content-length", ""))
+    except ValueError:
+        return None
+
+
+async def read_capped(response: httpx2.Response, limit: int, *, keep_prefix: bool) -> tuple[bytes, bool]:
+    """(body, complete): at most ``limit`` decoded bytes of a streamed ``response``.
+
+    ``complete`` is False when the body is longer than ``limit``; reading stops there. With
+    ``keep_prefix`` the first ``limit`` bytes are returned; without it, ``b""`` (and an uncompressed
+    body whose Content-Length is over the limit is not read at all).
+    Raises UndecodableBody; transport errors propagate as httpx2 raises them.
+    """
+    decoder = _decoder_for(response.headers)
+    declared = _declared_length(response.headers)
+    if not keep_prefix and isinstance(decoder, _Identity) and declared is not None and declared > limit:
+        return b"", False
+    parts: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        for piece in decoder.pieces(raw):
+            if size + len(piece) > limit:
+                return (b"".join([*parts, piece[: limit - size]]) if keep_prefix else b""), False
+            parts.append(piece)
+            size += len(piece)
+            if len(piece) >= STEP:
+                await anyio.lowlevel.checkpoint()  # a long inflation lets other calls run
+    tail = decoder.flush()
+    if size + len(tail) > limit:
+        return (b"".join([*parts, tail[: limit - size]]) if keep_prefix else b""), False
+    parts.append(tail)
+    return b"".join(parts), True

@@ -1,0 +1,134 @@
+"""A real HTTP/1.1 server on 127.0.0.1 whose answers a test writes byte by byte: huge, endless,
+gzip bombs, trickling, malformed. One request per connection; it counts requests and bytes sent.
+
+    async def answer(request: Request, out: Out) -> None:
+        await out.head(429, {"Retry-After": "NaN"})
+    async with hostile(answer) as server:
+        ...server.url, server.requests, server.sent
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Server:
+    url: str
+    requests: list[Request] = field(default_factory=list)
+    sent: int = 0  # body bytes written, all connections
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)  # a client closed mid-answer
+
+
+class Out:
+    """Writes one answer; every write waits for the socket (so a client that stops reading stalls it)."""
+
+    def __init__(self, server: Server, writer: asyncio.StreamWriter) -> None:
+        self._server = server
+        self._writer = writer
+
+    async def raw(self, data: bytes) -> None:
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def head(
+        self, status: int, headers: dict[str, str] | None = None, body: bytes | None = b""
+    ) -> None:
+        """Status line and headers; with ``body`` (not None) a Content-Length and the body too."""
+        lines = [f"HTTP/1.1 {status} X", "Connection: close"]
+        headers = dict(headers or {})
+        if body is not None:
+            headers.setdefault("Content-Length", str(len(body)))
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        await self.raw(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        if body:
+            await self.body(body)
+
+    async def body(self, data: bytes) -> None:
+        for start in range(0, len(data), CHUNK):
+            piece = data[start : start + CHUNK]
+            await self.raw(piece)
+            self._server.sent += len(piece)
+
+    async def chunk(self, data: bytes) -> None:
+        """One chunk of a ``Transfer-Encoding: chunked`` body."""
+        await self.raw(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self._server.sent += len(data)
+
+
+Answer = Callable[[Request, Out], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> Request:
+    head = await reader.readuntil(b"\r\n\r\n")
+    first, *lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = first.split(" ", 2)
+    headers = {}
+    for line in lines:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return Request(method, path, headers, body)
+
+
+@asynccontextmanager
+async def hostile(answer: Answer) -> AsyncIterator[Server]:
+    server: Server | None = None
+    connections: set[asyncio.Task[None]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert server is not None
+        task = asyncio.current_task()
+        assert task is not None
+        connections.add(task)  # type: ignore[arg-type]
+        try:
+            request = await _read_request(reader)
+            server.requests.append(request)
+            await answer(request, Out(server, writer))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            server.hung_up.set()
+        finally:
+            connections.discard(task)  # type: ignore[arg-type]
+            writer.close()
+            with suppress(ConnectionError, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    server = Server(url=f"http://127.0.0.1:{port}")
+    try:
+        yield server
+    finally:
+        listener.close()
+        for task in list(connections):  # answers still streaming to nobody
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
+        await listener.wait_closed()
+
+
+def gzip_of_zeros(size: int, wbits: int = zlib.MAX_WBITS | 16) -> bytes:
+    """``size`` zero bytes, compressed (gzip by default): a bomb, about 1000:1."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    zeros = bytes(1 << 20)
+    parts = [packer.compress(zeros[: min(len(zeros), size - done)]) for done in range(0, size, len(zeros))]
+    return b"".join([*parts, packer.flush()])
+
+
+def compressed(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush()
