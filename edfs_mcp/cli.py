@@ -85,8 +85,9 @@ def _stop_now(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C on stdio: stop at once.
 
     stdin is read by a worker thread that only a line or end-of-file wakes, so the usual
-    KeyboardInterrupt would wait for Enter. Nothing is lost by exiting here: the token store
-    writes by atomic rename, and an MCP client never stops a server this way (it closes stdin).
+    KeyboardInterrupt would wait for Enter. Exiting here loses nothing that matters: the token
+    store writes by atomic rename, and a request already sent is the service's to finish either
+    way. (MCP clients normally stop a server by closing stdin, which ends it cleanly.)
     """
     with contextlib.suppress(Exception):
         print("edfs-mcp: interrupted; stopped.", file=sys.stderr, flush=True)
