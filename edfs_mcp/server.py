@@ -7,7 +7,8 @@ the argument models the SDK derives from their signatures, ~60 ms) are registere
 misspelt name still fails before serving.
 
 The server advertises tools only: it has no prompts or resources, so their list methods are not
-served (and not advertised), and asking for a prompt or resource by name is JSON-RPC -32602.
+served (and not advertised), and asking for a prompt or resource by name is JSON-RPC -32602. Its
+tool list never changes, so ``subscriptions/listen`` is not served and no ``listChanged`` is claimed.
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def build_server(
         instructions=INSTRUCTIONS + (SANDBOX_NOTE if sandbox else ""),
         lifespan=lifespan,
         log_level=settings.log_level,
+        subscriptions=False,  # nothing here ever changes: no list-changed events to listen for
         read_only=read_only,
         include=include,
         exclude=exclude,

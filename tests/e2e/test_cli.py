@@ -394,6 +394,7 @@ async def test_only_tools_are_advertised_and_unknown_prompts_or_resources_are_in
         async with Client(stdio_client(params, errlog=stderr), mode=mode) as client:
             capabilities = client.server_capabilities
             assert capabilities is not None and capabilities.tools is not None
+            assert not capabilities.tools.list_changed  # the tool list never changes
             assert capabilities.prompts is None and capabilities.resources is None
             for ask in (
                 lambda: client.get_prompt("summarize"),
