@@ -70,6 +70,8 @@ ACCEPT = "application/vnd.bentley.itwin-platform.v1+json"
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # Details of an error answer kept; the others are only counted.
 MAX_DETAILS = 20
+# Closing a response runs even when the call is cancelled, but not for longer than this.
+CLOSE_SECONDS = 5.0
 
 # Called before each wait: (seconds about to wait, why) — lets the server report progress.
 WaitCallback = Callable[[float, str], Awaitable[None]]
@@ -361,6 +363,8 @@ class HttpSession:
         self._jitter = jitter
         self._clock = clock
         self._host = httpx2.URL(base_url).host or base_url
+        # httpcore reports when writing starts; other transports (in-process ASGI) report nothing.
+        self._traced = transport is None or isinstance(transport, httpx2.AsyncHTTPTransport)
         self._client = httpx2.AsyncClient(
             base_url=base_url,
             headers={
@@ -437,9 +441,11 @@ class HttpSession:
     ) -> _Attempt:
         """Send once and read the answer within the deadline and the byte cap; never raises for
         what the server or the network does."""
-        # Until the request starts to be written, connect and pool timeouts bound the wait; this
-        # outer deadline is only a backstop. Once writing starts, the answer has answer_seconds.
-        scope = anyio.move_on_after(answer_seconds + 2 * self._timeouts.connect)
+        # Over httpcore, connect and pool timeouts bound the wait until the request starts to be
+        # written (this first deadline is only a backstop); from then on the answer has
+        # answer_seconds. A transport that reports nothing gets answer_seconds from the start.
+        backstop = 2 * self._timeouts.connect if self._traced else 0.0
+        scope = anyio.move_on_after(answer_seconds + backstop)
         watch = _SendWatch(scope, answer_seconds)
         request.extensions = {**request.extensions, "trace": watch}
         entry = _journal.record(operation, path_params) if operation.write else None
@@ -476,7 +482,7 @@ class HttpSession:
             return _Attempt(Outcome(status, None, retry_after), response.headers, content, complete)
         finally:
             # Closing an unfinished body drops the connection: nothing more is read from it.
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True, deadline=anyio.current_time() + CLOSE_SECONDS):
                 await response.aclose()
 
     def _error(

@@ -10,12 +10,13 @@ import zlib
 from collections.abc import AsyncIterator
 
 import anyio
+import httpx2
 import pytest
 
 from edfs_mcp.api import EdfsClient, Timeouts, sent_writes
 from edfs_mcp.api._body import ERROR_BODY_LIMIT
 from edfs_mcp.api._http import MAX_DETAILS, HttpSession
-from edfs_mcp.auth import StaticTokenSource
+from edfs_mcp.auth import ClientCredentialsSource, StaticTokenSource
 from edfs_mcp.errors import (
     DeadlineExceeded,
     InvalidInput,
@@ -24,6 +25,7 @@ from edfs_mcp.errors import (
     ResponseTooLarge,
     ServerError,
 )
+from edfs_mcp.sandbox import SandboxState, build_app, seed
 from tests.api.conftest import Waits, session_at
 from tests.api.hostile import CHUNK, Out, Request, compressed, gzip_of_zeros, hostile
 
@@ -288,3 +290,33 @@ async def test_a_small_call_completes_while_a_big_answer_streams(waits: Waits) -
         order.append("small")
         small_done.set()
     assert order == ["small", "big"]
+
+
+async def test_in_process_the_deadline_is_the_read_timeout_itself(waits: Waits) -> None:
+    """The ASGI transport reports no progress, so the deadline runs from the start: no connect slack."""
+    state = SandboxState()
+    state.faults.latency(3)  # shorter than read + 2 x connect (10.3 s), far longer than read (0.3 s)
+    transport = httpx2.ASGITransport(app=build_app(state))
+    client = EdfsClient(
+        api_base="http://sandbox.invalid",
+        tokens=ClientCredentialsSource(
+            token_endpoint="http://sandbox.invalid/connect/token",
+            client_id=seed.CLIENT_ADMIN_ID,
+            client_secret=seed.CLIENT_ADMIN_SECRET,
+            scope="itwin-platform",
+            transport=transport,
+        ),
+        timeouts=Timeouts(connect=5, read=0.3, long_read=0.3),
+        max_rate_limit_wait=0,
+        transport=transport,
+        sleep=waits,
+    )
+    try:
+        with pytest.raises(DeadlineExceeded) as caught:
+            await client.list_timers(seed.ITWIN_NORTHGATE_BRIDGE)
+        assert caught.value.seconds == 0.3 and len(waits.seconds) == 2
+        with pytest.raises(OutcomeUnknown) as unknown:
+            await client.execute_package(seed.ITWIN_NORTHGATE_BRIDGE, seed.SQL_CUSTOMERS_TABLE, [])
+        assert isinstance(unknown.value.limit, DeadlineExceeded)
+    finally:
+        await client.aclose()
