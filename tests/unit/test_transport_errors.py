@@ -11,7 +11,15 @@ from edfs_mcp.api import sent_writes
 from edfs_mcp.api._http import HttpSession, Timeouts
 from edfs_mcp.api._retry import TRANSPORT_FAILURES, Failure, transport_failure
 from edfs_mcp.auth import StaticTokenSource
-from edfs_mcp.errors import NotSent, Operation, OutcomeUnknown
+from edfs_mcp.errors import (
+    DeadlineExceeded,
+    EdfsMcpError,
+    NotSent,
+    Operation,
+    OutcomeUnknown,
+    ResponseTooLarge,
+)
+from edfs_mcp.messages import describe
 from edfs_mcp.sandbox import ConnectionDropped
 
 READ = Operation("list_timers", "list timers")
@@ -126,3 +134,19 @@ async def test_the_loop_raises_the_mapped_error(cls: type[Exception], operation:
                 assert journal.operations == ((WRITE,) if operation.write else ())
     finally:
         await session.aclose()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ResponseTooLarge(READ, "EDFS_MCP_MAX_RESPONSE_BYTES", limit_bytes=64 << 20),
+        DeadlineExceeded(READ, "EDFS_MCP_READ_TIMEOUT", seconds=60),
+        OutcomeUnknown(
+            WRITE, "no complete answer within 600 s", limit=DeadlineExceeded(WRITE, "X", seconds=600)
+        ),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_the_new_errors_have_words_naming_the_limit(error: EdfsMcpError) -> None:
+    text = describe(error)
+    assert ("64 MiB" in text or "60 s" in text or "600 s" in text) and len(text) < 1000, text
