@@ -113,6 +113,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"edfs-mcp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.transport == "stdio":
+        signal.signal(signal.SIGINT, _stop_now)  # before the notice that invites Ctrl-C
         if sys.stdin is not None and sys.stdin.isatty():
             print(
                 "edfs-mcp: waiting for an MCP client on stdin. This command is meant to be started by "
@@ -120,15 +121,26 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 "the README. Press Ctrl-C to stop.",
                 file=sys.stderr,
             )
-        signal.signal(signal.SIGINT, _stop_now)
         server.run("stdio")
         return EXIT_OK
-    from edfs_mcp.http_transport import serve_http
+    from edfs_mcp.http_transport import HttpLimits, serve_http
 
     bearer = settings.http_bearer.get_secret_value() if settings.http_bearer else None
     extra = [h.strip() for h in settings.http_allowed_hosts.split(",") if h.strip()]
+    limits = HttpLimits(
+        max_sessions=settings.http_max_sessions,
+        session_idle_seconds=settings.http_session_idle_seconds,
+        max_connections=settings.http_max_connections,
+        request_read_seconds=settings.http_request_read_seconds,
+    )
     serve_http(
-        server, host=args.host, port=args.port, bearer=bearer, extra_hosts=extra, log_level=settings.log_level
+        server,
+        host=args.host,
+        port=args.port,
+        bearer=bearer,
+        extra_hosts=extra,
+        log_level=settings.log_level,
+        limits=limits,
     )
     return EXIT_OK
 
