@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 from edfs_mcp.errors import (
+    AnswerRefused,
     ApiError,
     AuthError,
     ConfigError,
@@ -26,6 +27,7 @@ from edfs_mcp.errors import (
     Operation,
     OutcomeUnknown,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     SignInPrompt,
     SignInRequired,
@@ -195,9 +197,16 @@ def _describe(error: EdfsMcpError) -> str:
             "Nothing was sent, so nothing changed. Check the network connection and EDFS_MCP_API_BASE, "
             "then call the tool again."
         )
+    if isinstance(error, AnswerRefused):
+        return _refused(error)
     if isinstance(error, OutcomeUnknown):
         if error.operation.write:
             verify = VERIFY_WRITE.get(error.operation.key, "Check the current state before repeating it.")
+            if error.limit is not None:
+                return (
+                    f"The {error.operation.name} request was sent, but its answer was not read: "
+                    f"{error.limit.what()}. {verify}"
+                )
             return (
                 f"The {error.operation.name} request was sent, but no answer came back ({error.reason}). "
                 f"{verify}"
@@ -304,8 +313,23 @@ def _describe_api(error: ApiError) -> str:
     return f"{head} Nothing was changed."
 
 
+def _refused(error: AnswerRefused) -> str:
+    if isinstance(error, ResponseTooLarge):
+        return (
+            f"Could not {error.operation.name}: {error.what()}, so it was not read. Nothing was changed. "
+            f"Ask for less ($filter, $select or $top; package variables that narrow the run), or ask the "
+            f"user to raise {error.setting}."
+        )
+    return (
+        f"Could not {error.operation.name}: {error.what()}, also on retry. Nothing was changed. Try again "
+        "in a minute; if it keeps happening, EDFS is slow right now: tell the user."
+    )
+
+
 def _rate_limited(error: RateLimited) -> str:
     waited = f" after waiting {error.waited:.0f} s" if error.waited else ""
+    if error.attempts > 1:
+        waited += f" and {error.attempts} attempts"
     retry = error.retry_after if error.retry_after is not None else 1.0
     done = "Nothing was executed or changed" if error.operation.write else "Nothing was changed"
     return (
@@ -355,7 +379,7 @@ def _invalid(error: ApiError, head: str) -> str:
         return f"{head} EDFS rejected the request's values. Check the arguments against the tool's schema."
     shown = error.details[:DETAILS_SHOWN]
     lines = "; ".join(_detail_line(detail, error.path_params) for detail in shown)
-    more = len(error.details) - len(shown)
+    more = len(error.details) - len(shown) + error.more_details
     if more > 0:
         lines += f"; and {more} more"
     return f"{head} Rejected: {lines}. Nothing was changed."
