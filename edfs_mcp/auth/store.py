@@ -1,26 +1,47 @@
-"""Where a user's tokens live between runs: the OS keyring, a 0600 file, or memory.
+"""Where a user's tokens live between runs: the OS keyring, a private file, or memory.
 
 Every store holds entries keyed by ``authority|client_id`` and says where it keeps
 them (``location``), so nobody is surprised by a file where they expected a keyring.
 A corrupt or unreadable entry reads as "no tokens" (sign in again), never a crash.
-``locked()`` serialises refreshes across processes: whoever holds it re-reads before
-refreshing, so a rotated refresh token is never lost to a second process.
+``locked()`` serialises refreshes across processes (``filelock``): whoever holds it re-reads
+before refreshing, so a rotated refresh token is never used twice.
+
+The file store trusts only what is private to this user:
+
+- the directory must be owned by the user and writable by nobody else (``/tmp``-like or shared
+  directories are refused, never chmod'ed; a directory is only chmod'ed when this code made it);
+- the token, temporary and lock files are never followed through a symbolic link (``O_NOFOLLOW``);
+- a token file readable by others is repaired to 0600 (with a warning: its tokens may have been
+  read); one writable by others or owned by someone else is refused (its tokens cannot be trusted).
+
+Crash safety: each save writes a complete document (a generation number and a SHA-256 checksum
+of its content) to a fresh 0600 temporary file in the same directory (``O_EXCL``), fsyncs it,
+renames it over the token file and fsyncs the directory. A process killed at any point leaves the
+old file, the new file, or a complete temporary file beside the old one: loading takes the newest
+complete document among them, and whoever next holds the lock renames it into place and deletes
+every other temporary file (none is left holding a token).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
+import hashlib
 import json
 import logging
 import os
-import tempfile
+import secrets
+import stat
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from filelock import FileLock, Timeout
+
+from edfs_mcp.errors import ConfigError
 
 __all__ = [
     "FileTokenStore",
@@ -28,18 +49,42 @@ __all__ = [
     "MemoryTokenStore",
     "StoredTokens",
     "TokenStore",
+    "UnsafeTokenStore",
     "open_token_store",
     "token_key",
 ]
 
 logger = logging.getLogger("edfs_mcp.auth")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # generation + checksum
+LEGACY_VERSION = 1  # entries only (read, never written)
 KEYRING_SERVICE = "edfs-mcp"
+TOKEN_FILE = "tokens.json"  # noqa: S105 - a file name
+LOCK_FILE = "tokens.lock"
+TEMP_PREFIX = ".tokens-"  # every file named so is ours to sweep (older versions used it too)
+TEMP_SUFFIX = ".tmp"
+MAX_FILE_BYTES = 1 << 20  # a token file is a few KiB; anything bigger is not ours
+
+POSIX = os.name == "posix"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted in place of the file must not hang us
+_BINARY = getattr(os, "O_BINARY", 0)
 
 
 def token_key(authority: str, client_id: str) -> str:
     return f"{authority.rstrip('/')}|{client_id}"
+
+
+class UnsafeTokenStore(ConfigError):
+    """The token directory, file or lock file is not private to this user: refused.
+
+    A configuration error (exit 2 from the CLI): the fix is a private ``EDFS_MCP_CONFIG_DIR``.
+    """
+
+
+class _Untrusted(UnsafeTokenStore):
+    """A token file others own or could have written: not read (a new sign-in replaces it)."""
 
 
 @dataclass(frozen=True)
@@ -76,13 +121,20 @@ class StoredTokens:
 
 
 class TokenStore(Protocol):
-    location: str
     problem: str | None  # why the last load found nothing usable, for status output
+
+    @property
+    def location(self) -> str:
+        """Where the tokens are kept, for people (never a token)."""
+        ...
 
     def load(self, key: str) -> StoredTokens | None: ...
     def save(self, key: str, tokens: StoredTokens) -> None: ...
     def delete(self, key: str) -> None: ...
     def locked(self, key: str) -> contextlib.AbstractContextManager[None]: ...
+    def check(self) -> None:
+        """Raise ``UnsafeTokenStore`` when tokens could not be kept safely (before a sign-in)."""
+        ...
 
 
 class MemoryTokenStore:
@@ -107,109 +159,411 @@ class MemoryTokenStore:
     def locked(self, key: str) -> Iterator[None]:
         yield
 
+    def check(self) -> None:
+        return None
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+# --- private files and directories ---------------------------------------------------------------
+
+
+def _mode(info: os.stat_result) -> str:
+    return f"{stat.S_IMODE(info.st_mode):04o}"
+
+
+def _private_directory(directory: Path, *, create: bool) -> bool:
+    """Whether ``directory`` exists and only this user can change it; made (0700) if missing and asked.
+
+    Raises ``UnsafeTokenStore`` for a directory another user owns or could write to (a shared
+    config directory, ``/tmp``): it is refused, never chmod'ed. Only a directory made here is.
+    """
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        info = os.stat(directory)
+    except FileNotFoundError:
+        if not create:
+            return False
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass  # made by someone else meanwhile: checked below like any other
+        else:
+            if POSIX:
+                os.chmod(directory, 0o700)  # ours; a umask may have taken bits we need
+        info = os.stat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeTokenStore(f"{directory} is not a directory, so no tokens are kept there.")
+    if POSIX:
+        advice = "set EDFS_MCP_CONFIG_DIR to a directory of your own that only you can write"
+        if info.st_uid != os.geteuid():
+            raise UnsafeTokenStore(
+                f"The token directory {directory} belongs to another user (uid {info.st_uid}); "
+                f"no tokens are kept there: {advice}."
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise UnsafeTokenStore(
+                f"The token directory {directory} can be written by other users (mode {_mode(info)}); "
+                f"no tokens are kept there: {advice} (or run `chmod go-w {directory}` if it is yours alone)."
+            )
+    return True
+
+
+def _refuse_link(path: Path, what: str) -> UnsafeTokenStore:
+    return UnsafeTokenStore(
+        f"The {what} {path} is a symbolic link, which is never followed. Remove it and sign in again."
+    )
+
+
+def _open_private(path: Path, what: str) -> int | None:
+    """A read-only descriptor on ``path``, never through a symbolic link; None when it is missing."""
+    if not _NOFOLLOW and os.path.islink(path):  # Windows: no O_NOFOLLOW
+        raise _refuse_link(path, what)
+    try:
+        return os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _NONBLOCK | _BINARY)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise _refuse_link(path, what) from None
+        raise
+
+
+def _read_descriptor(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total <= MAX_FILE_BYTES:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_descriptor(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_directory(directory: Path) -> None:
+    if not POSIX:
+        return  # Windows cannot open a directory for fsync; its renames are journaled
+    fd = os.open(directory, os.O_RDONLY | _CLOEXEC)
+    try:
+        os.fsync(fd)
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
 
-def _private_dir(directory: Path) -> Path:
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
-    return directory
+def _canonical(generation: int, entries: dict[str, Any]) -> bytes:
+    text = json.dumps({"entries": entries, "generation": generation}, sort_keys=True, separators=(",", ":"))
+    return text.encode()
 
 
-class FileTokenStore:
-    """A JSON file, mode 0600 in a 0700 directory, replaced atomically (temp + fsync + rename)."""
+def _encode(generation: int, entries: dict[str, Any]) -> bytes:
+    checksum = hashlib.sha256(_canonical(generation, entries)).hexdigest()
+    document = {"version": FORMAT_VERSION, "generation": generation, "checksum": checksum, "entries": entries}
+    return json.dumps(document, indent=1, sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """One complete document found on disk (the token file or a temporary file)."""
+
+    generation: int
+    entries: dict[str, Any]
+    path: Path | None = None  # None: nothing on disk
+
+
+@dataclass
+class _Survey:
+    """What the directory holds: the newest complete document, and what else is lying about."""
+
+    newest: _Snapshot
+    temps: list[Path] = field(default_factory=list)  # every temporary file seen, complete or not
+    problem: str | None = None  # why the token file itself was not usable
+
+
+def _parse(raw: bytes, *, legacy_ok: bool) -> tuple[int, dict[str, Any]] | str:
+    """(generation, entries) of a complete document, else why not."""
+    if len(raw) > MAX_FILE_BYTES:
+        return "token file is too large to be ours; sign in again"
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return "token file is corrupt; sign in again"
+    if not isinstance(document, dict):
+        return "token file has an unknown format; sign in again"
+    entries = document.get("entries")
+    version = document.get("version")
+    if version == LEGACY_VERSION and legacy_ok:
+        return 0, entries if isinstance(entries, dict) else {}
+    if version != FORMAT_VERSION:
+        return "token file has an unknown format; sign in again"
+    generation = document.get("generation")
+    if not isinstance(entries, dict) or type(generation) is not int or generation < 0:
+        return "token file is corrupt; sign in again"
+    expected = hashlib.sha256(_canonical(generation, entries)).hexdigest()
+    if document.get("checksum") != expected:
+        return "token file is corrupt (checksum mismatch); sign in again"
+    return generation, entries
+
+
+class _DirectoryLock:
+    """The cross-process lock (``tokens.lock`` beside the tokens), checked before each use.
+
+    ``filelock`` with ``thread_local=False``: the process holds it as a whole, so a save from a
+    worker thread inside our own ``locked()`` does not wait for itself; other processes (and other
+    store objects) wait. The lock file is never followed through a symbolic link.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.path = directory / "tokens.json"
-        self.location = f"file {self.path} (mode 0600)"
-        self.problem: str | None = None
-        # flock is per open file: a save inside our own locked() must not lock again (it would
-        # wait for itself). Holders are counted per store, across threads.
-        self._holders = 0
-        self._holders_guard = threading.Lock()
+        self.path = directory / LOCK_FILE
+        self._lock = FileLock(str(self.path), mode=0o600, thread_local=False)
 
-    def _read_all(self) -> dict[str, Any]:
+    def _check(self, *, create: bool) -> None:
+        if not _private_directory(self.directory, create=create):
+            raise UnsafeTokenStore(f"The token directory {self.directory} does not exist.")
         try:
-            raw = self.path.read_bytes()
+            info = os.lstat(self.path)
         except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            self.problem = f"token file unreadable ({exc.strerror}); sign in again"
-            return {}
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            self.problem = "token file is corrupt; sign in again"
-            return {}
-        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-            self.problem = "token file has an unknown format; sign in again"
-            return {}
-        entries = document.get("entries")
-        return entries if isinstance(entries, dict) else {}
+            return
+        if stat.S_ISLNK(info.st_mode):
+            raise _refuse_link(self.path, "lock file")
+        if not stat.S_ISREG(info.st_mode) or (POSIX and info.st_uid != os.geteuid()):
+            raise UnsafeTokenStore(f"The lock file {self.path} is not a file of yours; remove it.")
 
-    def _write_all(self, entries: dict[str, Any]) -> None:
-        _private_dir(self.directory)
-        payload = json.dumps({"version": FORMAT_VERSION, "entries": entries}, indent=1).encode()
-        fd, temp = tempfile.mkstemp(prefix=".tokens-", dir=self.directory)  # created 0600
+    @contextlib.contextmanager
+    def hold(self, *, create: bool = True) -> Iterator[None]:
+        self._check(create=create)
+        with self._lock:
+            yield
+
+    @contextlib.contextmanager
+    def hold_if_free(self) -> Iterator[bool]:
+        """Take the lock only if nobody else (in another process) has it; say whether it was taken."""
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-        dir_fd = os.open(self.directory, os.O_RDONLY)
+            self._check(create=False)
+            self._lock.acquire(timeout=0)
+        except (Timeout, UnsafeTokenStore, OSError):
+            yield False
+            return
         try:
-            os.fsync(dir_fd)
+            yield True
         finally:
-            os.close(dir_fd)
+            self._lock.release()
+
+
+class FileTokenStore:
+    """A JSON file, 0600 in a private directory; written crash-safely (see the module docstring)."""
+
+    def __init__(self, directory: Path, *, create: bool = True) -> None:
+        self.directory = directory
+        self.path = directory / TOKEN_FILE
+        self.problem: str | None = None
+        self._create = create  # False: never make the directory (a refresher after the fact)
+        self._lock = _DirectoryLock(directory)
+        # One write or sweep at a time inside this process (the file lock is process-wide).
+        self._mutex = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        """Where, and the file's real mode as it is now (not as it should be)."""
+        try:
+            info = os.lstat(self.path)
+        except FileNotFoundError:
+            return f"file {self.path} (not written yet; it will be mode 0600)"
+        except OSError as exc:
+            return f"file {self.path} (unreadable: {exc.strerror})"
+        if stat.S_ISLNK(info.st_mode):
+            return f"file {self.path} (a symbolic link: refused)"
+        return f"file {self.path} (mode {_mode(info)})" if POSIX else f"file {self.path}"
+
+    def check(self) -> None:
+        """The directory and lock are private, and the token file is no symbolic link (a token file
+        others could read or write is no obstacle: a sign-in replaces it)."""
+        self._lock._check(create=True)
+        if os.path.islink(self.path):
+            raise _refuse_link(self.path, "token file")
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _vet(self, fd: int) -> None:
+        """Refuse a token file that is not ours alone; repair one that others could only read."""
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeTokenStore(f"The token file {self.path} is not a regular file; remove it.")
+        if not POSIX:
+            return
+        if info.st_uid != os.geteuid():
+            raise _Untrusted(
+                f"The token file {self.path} belongs to another user (uid {info.st_uid}), so its tokens "
+                "are not trusted; remove it and sign in again."
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise _Untrusted(
+                f"The token file {self.path} could be changed by other users (mode {_mode(info)}), so its "
+                "tokens are not trusted; remove it and sign in again."
+            )
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            os.fchmod(fd, 0o600)
+            logger.warning(
+                "The token file %s was readable by other users (mode %s); it is now 0600. Anyone who "
+                "read it could use your sign-in: run `edfs-mcp logout`, then `edfs-mcp login`.",
+                self.path,
+                _mode(info),
+            )
+
+    def _read_main(self) -> _Snapshot | str | None:
+        fd = _open_private(self.path, "token file")
+        if fd is None:
+            return None
+        try:
+            self._vet(fd)
+            raw = _read_descriptor(fd)
+        except _Untrusted as exc:
+            return str(exc)
+        except OSError as exc:
+            return f"token file unreadable ({exc.strerror}); sign in again"
+        finally:
+            os.close(fd)
+        parsed = _parse(raw, legacy_ok=True)
+        return parsed if isinstance(parsed, str) else _Snapshot(parsed[0], parsed[1], self.path)
+
+    def _read_temp(self, path: Path) -> _Snapshot | None:
+        """A complete document in a temporary file of ours, else None (it is swept later)."""
+        try:
+            fd = _open_private(path, "temporary file")
+        except (UnsafeTokenStore, OSError):
+            return None
+        if fd is None:
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            if POSIX and (info.st_uid != os.geteuid() or info.st_mode & (stat.S_IRWXG | stat.S_IRWXO)):
+                return None
+            raw = _read_descriptor(fd)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        parsed = _parse(raw, legacy_ok=False)
+        return None if isinstance(parsed, str) else _Snapshot(parsed[0], parsed[1], path)
+
+    def _survey(self) -> _Survey:
+        main = self._read_main()
+        survey = _Survey(main if isinstance(main, _Snapshot) else _Snapshot(0, {}))
+        if isinstance(main, str):
+            survey.problem = main
+        with os.scandir(self.directory) as listing:
+            survey.temps = sorted(self.directory / e.name for e in listing if e.name.startswith(TEMP_PREFIX))
+        for temp in survey.temps:
+            found = self._read_temp(temp)
+            # Newer than the token file (or the token file is missing or broken): an interrupted write.
+            newest = survey.newest
+            if found is not None and (newest.path is None or found.generation > newest.generation):
+                survey.newest = found
+        if survey.newest.path is not None and survey.newest.path != self.path:
+            survey.problem = None
+        return survey
+
+    def _settle(self) -> _Snapshot:
+        """Under the lock: the newest complete document, made the token file; every temp file gone."""
+        survey = self._survey()
+        newest = survey.newest
+        if newest.path is not None and newest.path != self.path:
+            # A write was interrupted after its document was complete: finish it.
+            fd = os.open(newest.path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _BINARY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(newest.path, self.path)
+            logger.info("token store: recovered generation %d from an interrupted write", newest.generation)
+            newest = _Snapshot(newest.generation, newest.entries, self.path)
+        for temp in survey.temps:
+            if temp != survey.newest.path:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+        if survey.temps:
+            _fsync_directory(self.directory)
+        if survey.problem and newest.path is None:
+            self.problem = survey.problem
+        return newest
+
+    def _current(self) -> _Snapshot:
+        """The newest complete document; interrupted writes are settled when the lock is free."""
+        if not _private_directory(self.directory, create=False):
+            return _Snapshot(0, {})
+        survey = self._survey()
+        if survey.temps:
+            with self._lock.hold_if_free() as held:
+                if held:
+                    with self._mutex:
+                        return self._settle()
+        if survey.problem and survey.newest.path is None:
+            self.problem = survey.problem
+        return survey.newest
 
     def load(self, key: str) -> StoredTokens | None:
         self.problem = None
-        tokens = StoredTokens.from_dict(self._read_all().get(key))
-        return tokens
+        try:
+            entries = self._current().entries
+        except UnsafeTokenStore as exc:
+            self.problem = str(exc)
+            return None
+        except OSError as exc:
+            self.problem = f"token file unreadable ({exc.strerror}); sign in again"
+            return None
+        return StoredTokens.from_dict(entries.get(key))
 
-    def save(self, key: str, tokens: StoredTokens) -> None:
-        with self._locked_unless_held():
-            entries = self._read_all()
-            entries[key] = asdict(tokens) | {"saved_at": time.time()}
-            self._write_all(entries)
+    # -- writing ----------------------------------------------------------------------------------
 
-    def delete(self, key: str) -> None:
-        with self._locked_unless_held():
-            entries = self._read_all()
-            if entries.pop(key, None) is not None or self.path.exists():
-                self._write_all(entries)
+    def _write(self, generation: int, entries: dict[str, Any]) -> None:
+        payload = _encode(generation, entries)
+        temp = self.directory / f"{TEMP_PREFIX}{generation:012d}-{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
+        fd = os.open(temp, flags, 0o600)
+        try:
+            try:
+                _write_descriptor(fd, payload)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if os.path.islink(self.path):
+                raise _refuse_link(self.path, "token file")
+            os.replace(temp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        _fsync_directory(self.directory)
 
     @contextlib.contextmanager
-    def locked(self, key: str) -> Iterator[None]:
-        _private_dir(self.directory)
-        with _file_lock(self.directory / "tokens.lock"):
-            with self._holders_guard:
-                self._holders += 1
-            try:
-                yield
-            finally:
-                with self._holders_guard:
-                    self._holders -= 1
+    def _exclusive(self) -> Iterator[_Snapshot]:
+        with self._lock.hold(create=self._create), self._mutex:
+            yield self._settle()
 
-    def _locked_unless_held(self) -> contextlib.AbstractContextManager[None]:
-        with self._holders_guard:
-            held = self._holders > 0
-        return contextlib.nullcontext() if held else self.locked("")
+    def save(self, key: str, tokens: StoredTokens) -> None:
+        """Durable when it returns: the file and the directory are fsynced."""
+        with self._exclusive() as current:
+            entries = dict(current.entries)
+            entries[key] = asdict(tokens) | {"saved_at": time.time()}
+            self._write(current.generation + 1, entries)
+
+    def delete(self, key: str) -> None:
+        if not os.path.lexists(self.directory):
+            return
+        with self._exclusive() as current:
+            if key in current.entries or os.path.lexists(self.path):
+                entries = {k: v for k, v in current.entries.items() if k != key}
+                self._write(current.generation + 1, entries)
+
+    def locked(self, key: str) -> contextlib.AbstractContextManager[None]:
+        return self._lock.hold(create=self._create)
 
 
 class KeyringTokenStore:
@@ -217,8 +571,10 @@ class KeyringTokenStore:
 
     def __init__(self, backend_name: str, directory: Path) -> None:
         self.location = f"OS keyring ({backend_name})"
+        self.backend_name = backend_name
         self.directory = directory
         self.problem: str | None = None
+        self._lock = _DirectoryLock(directory)
 
     def load(self, key: str) -> StoredTokens | None:
         import keyring
@@ -250,8 +606,10 @@ class KeyringTokenStore:
             keyring.delete_password(KEYRING_SERVICE, key)
 
     def locked(self, key: str) -> contextlib.AbstractContextManager[None]:
-        _private_dir(self.directory)
-        return _file_lock(self.directory / "tokens.lock")
+        return self._lock.hold()
+
+    def check(self) -> None:
+        self._lock._check(create=True)
 
 
 # keyring's own scale: backends under 1 (keyrings.alt's files, for one) are "not recommended".
