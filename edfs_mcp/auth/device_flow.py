@@ -4,11 +4,17 @@ authlib has no device-flow client helper: the device authorization is POSTed her
 token endpoint is polled with ``grant_type=urn:ietf:params:oauth:grant-type:device_code``,
 honouring ``interval``, ``authorization_pending``, ``slow_down`` (+5 s, kept),
 ``access_denied`` and ``expired_token``.
+
+What the authority sends is not trusted to pace us: the interval is kept within 1 to 60 s (anything
+invalid — missing, zero, negative, NaN, not a number, absurd — is the default 5 s; see
+``poll_interval``), ``slow_down`` adds 5 s within that bound, and the code's lifetime is at most an
+hour, so a hostile or broken answer can neither make us hammer the token endpoint nor poll forever.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,13 +29,66 @@ from edfs_mcp.errors import AuthError
 
 logger = logging.getLogger("edfs_mcp.auth")
 
-__all__ = ["DeviceAuthorization", "DeviceFlowRefused", "poll_for_token", "start_device_authorization"]
+__all__ = [
+    "DeviceAuthorization",
+    "DeviceFlowRefused",
+    "code_lifetime",
+    "poll_for_token",
+    "poll_interval",
+    "slowed_down",
+    "start_device_authorization",
+]
 
 DEFAULT_INTERVAL = 5.0
+MIN_INTERVAL = 1.0
+MAX_INTERVAL = 60.0
+ABSURD_INTERVAL = 3600.0  # above this it is not a pace but junk: the default applies
 SLOW_DOWN_STEP = 5.0
+DEFAULT_CODE_LIFETIME = 600.0
+MAX_CODE_LIFETIME = 3600.0
 # Errors meaning "this client may not use the device grant here": fall back to the browser flow.
 # (invalid_client is not one: an unknown client id would fail in the browser just the same.)
 REFUSALS = {"unauthorized_client", "unsupported_grant_type", "invalid_grant_type"}
+
+
+def _seconds(value: object) -> float | None:
+    """A finite, positive number of seconds, or None (bools, non-numbers, NaN, infinities, <= 0)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.strip())
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def poll_interval(value: object) -> float:
+    """The pause between polls for the ``interval`` an authority sent: 1 to 60 s, else the default 5 s.
+
+    A number within 1 to 60 s is used as is; one below or above is the nearest bound (0.001 -> 1,
+    90 -> 60); anything invalid (missing, zero, negative, NaN, infinite, not a number, over an hour)
+    is the default.
+    """
+    seconds = _seconds(value)
+    if seconds is None or seconds > ABSURD_INTERVAL:
+        return DEFAULT_INTERVAL
+    return min(max(seconds, MIN_INTERVAL), MAX_INTERVAL)
+
+
+def slowed_down(interval: float) -> float:
+    """The interval after a ``slow_down``: 5 s more, still at most 60 s."""
+    return min(poll_interval(interval) + SLOW_DOWN_STEP, MAX_INTERVAL)
+
+
+def code_lifetime(value: object) -> float:
+    """How long to keep polling for the ``expires_in`` sent: at most an hour; invalid is 10 minutes."""
+    seconds = _seconds(value)
+    return DEFAULT_CODE_LIFETIME if seconds is None else min(seconds, MAX_CODE_LIFETIME)
 
 
 class DeviceFlowRefused(AuthError):
@@ -65,7 +124,10 @@ async def start_device_authorization(
     except ValueError:
         body = {}
     if response.status_code != 200 or not isinstance(body, dict) or "device_code" not in body:
-        error = body.get("error") if isinstance(body, dict) else None
+        raw_error = body.get("error") if isinstance(body, dict) else None
+        # An OAuth error code, or nothing: the answer is the authority's, not trusted to be sane.
+        sane = isinstance(raw_error, str) and len(raw_error) <= 64 and raw_error.isascii()
+        error = raw_error if sane and isinstance(raw_error, str) and raw_error.isidentifier() else None
         if error in REFUSALS:
             raise DeviceFlowRefused(f"The authority refused the device flow for this client ({error}).")
         raise AuthError(
@@ -78,8 +140,8 @@ async def start_device_authorization(
             user_code=str(body["user_code"]),
             verification_uri=str(body.get("verification_uri") or body.get("verification_url")),
             verification_uri_complete=body.get("verification_uri_complete"),
-            expires_at=time.time() + float(body.get("expires_in", 600)),
-            interval=float(body.get("interval") or DEFAULT_INTERVAL),
+            expires_at=time.time() + code_lifetime(body.get("expires_in")),
+            interval=poll_interval(body.get("interval")),
         )
     except (KeyError, TypeError, ValueError):
         raise AuthError("The device authorization answer is missing user_code or verification_uri.") from None
@@ -91,8 +153,11 @@ Sleep = Callable[[float], Awaitable[None]]
 async def poll_for_token(
     oauth: Any, token_endpoint: str, authorization: DeviceAuthorization, *, sleep: Sleep = anyio.sleep
 ) -> dict[str, Any]:
-    """Poll until the user approves; return the token response. ``oauth``: an AsyncOAuth2Client."""
-    interval = authorization.interval
+    """Poll until the user approves; return the token response. ``oauth``: an AsyncOAuth2Client.
+
+    ``sleep`` waits between polls (tests pass one that does not really wait).
+    """
+    interval = poll_interval(authorization.interval)
     while True:
         await sleep(interval)
         if time.time() >= authorization.expires_at:
@@ -105,7 +170,7 @@ async def poll_for_token(
             if exc.error == "authorization_pending":
                 continue
             if exc.error == "slow_down":
-                interval += SLOW_DOWN_STEP
+                interval = slowed_down(interval)
                 continue
             if exc.error == "access_denied":
                 raise AuthError("The sign-in was denied in the browser.") from None

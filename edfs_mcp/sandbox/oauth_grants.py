@@ -14,6 +14,7 @@ What authlib leaves to the server, and how the sandbox decides it:
 from __future__ import annotations
 
 import hmac
+import math
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -171,6 +172,13 @@ class SandboxDeviceCodeGrant(DeviceCodeGrant):  # type: ignore[misc]
         return user
 
 
+def _whole_seconds(value: object) -> int:
+    """The interval the sandbox itself enforces for what it sent (0 for anything that is no wait)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return max(0, min(int(value), 24 * 3600))
+
+
 class SandboxDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):  # type: ignore[misc]
     """``POST /as/device_authz.oauth2``; lifetime and interval come from the state."""
 
@@ -179,8 +187,9 @@ class SandboxDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):  # type: 
         return int(self.server.state.device_code_lifetime_seconds)
 
     @property
-    def INTERVAL(self) -> int:  # authlib reads these class attributes
-        return int(self.server.state.device_poll_interval_seconds)
+    def INTERVAL(self) -> object:  # authlib reads these class attributes
+        answer = _store(self).device_interval_answer  # a test's broken or hostile value, sent as is
+        return int(self.server.state.device_poll_interval_seconds) if answer is None else answer
 
     def authenticate_client(self, request: Any) -> Any:
         client = super().authenticate_client(request)
@@ -201,7 +210,7 @@ class SandboxDeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):  # type: 
             client_id,
             scope,
             int(data["expires_in"]),
-            int(data["interval"]),
+            _whole_seconds(data["interval"]),
         )
 
 

@@ -124,6 +124,10 @@ class OAuthStore:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        # A test switch: what the device authorization endpoint sends as ``interval`` instead of the
+        # state's setting, verbatim (0.001, -1, NaN, "soon", 1e9: a broken or hostile authority).
+        # None: the setting. ``clear()`` restores None.
+        self.device_interval_answer: object = None
         self._devices: dict[str, DeviceRecord] = {}
         self._user_codes: dict[str, str] = {}  # user code -> device key
         self._codes: dict[str, CodeRecord] = {}
@@ -138,6 +142,7 @@ class OAuthStore:
             self._codes.clear()
             self._refresh.clear()
             self._revoked_families.clear()
+            self.device_interval_answer = None
 
     @staticmethod
     def new_family() -> str:
