@@ -3,6 +3,10 @@
 The code never logs a secret on purpose; the filter is defence in depth against a
 library that does (authlib logs tokens at DEBUG, for one): it masks JWTs, bearer
 values, and every secret value the settings hold.
+
+A flood must not fill the disk: lines that repeat (same logger, level and message once numbers
+and long hex ids are set aside) are let through at most ``REPEAT_BURST`` times per
+``REPEAT_WINDOW`` seconds; the next one let through after that says how many were suppressed.
 """
 
 from __future__ import annotations
@@ -10,9 +14,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-__all__ = ["RedactingFilter", "configure_logging", "redact"]
+__all__ = ["RedactingFilter", "RepeatFilter", "configure_logging", "redact"]
 
 MASK = "[redacted]"
 PATTERNS = (
@@ -47,9 +55,73 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+REPEAT_BURST = 10
+REPEAT_WINDOW = 60.0
+_VARYING = re.compile(r"[0-9a-fA-F]{16,}|\d+")
+
+
+@dataclass
+class _Run:
+    start: float
+    passed: int = 0
+    suppressed: int = 0
+
+
+class RepeatFilter(logging.Filter):
+    """Let at most ``burst`` similar records through per ``window`` seconds; count the rest.
+
+    Similar: same logger, level and message template, with numbers and long hex ids (session ids,
+    ports, file descriptors) set aside. The first record suppressed is preceded by one saying
+    suppression starts; the first let through in a later window says how many were dropped.
+    At most ``max_kinds`` kinds are remembered (the least recently seen are forgotten).
+    """
+
+    def __init__(
+        self,
+        burst: int = REPEAT_BURST,
+        window: float = REPEAT_WINDOW,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_kinds: int = 1024,
+    ) -> None:
+        super().__init__()
+        self._burst, self._window, self._clock, self._max_kinds = burst, window, clock, max_kinds
+        self._runs: OrderedDict[tuple[str, int, str], _Run] = OrderedDict()
+        self._lock = threading.Lock()  # records come from the event loop and worker threads
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, _VARYING.sub("#", str(record.msg)[:500]))
+        note = ""
+        with self._lock:
+            now = self._clock()
+            run = self._runs.get(key)
+            if run is None or now - run.start >= self._window:
+                if run is not None and run.suppressed:
+                    note = f" ({run.suppressed} similar suppressed in the last {self._window:g} s)"
+                run = _Run(start=now)
+                self._runs[key] = run
+                while len(self._runs) > self._max_kinds:
+                    self._runs.popitem(last=False)
+            self._runs.move_to_end(key)
+            if run.passed >= self._burst:
+                run.suppressed += 1
+                return False
+            run.passed += 1
+            if run.passed == self._burst:
+                note += f" (seen {self._burst} times: similar lines suppressed for up to {self._window:g} s)"
+        if note:
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # bad arguments: logging reports those itself
+                return True
+            record.msg, record.args = message + note, None
+        return True
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RepeatFilter())  # first: it keys on the message template, before redaction
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
