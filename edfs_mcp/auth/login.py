@@ -114,7 +114,11 @@ async def _with_browser(
 
 
 async def login(setup: SignInSetup, presenter: Presenter, flow: str = "auto") -> StoredTokens:
-    """Sign a person in and save the tokens. ``flow``: auto | device | browser."""
+    """Sign a person in and save the tokens. ``flow``: auto | device | browser.
+
+    A token store that could not keep the tokens safely is refused before anyone signs in.
+    """
+    await anyio.to_thread.run_sync(setup.store.check)
     endpoints = await setup.endpoints()
     oauth = public_oauth_client(setup.client_id, setup.settings.user_scopes, setup.transport)
     try:

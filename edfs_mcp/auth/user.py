@@ -1,10 +1,13 @@
 """A person's tokens: cached, refreshed early, one refresh at a time across processes.
 
-``UserTokenSource`` hands out the cached access token, refreshes it before it expires
-(one refresh in flight per process; a file lock plus a re-read across processes, so a
-rotated refresh token is never lost), and when there is nothing to refresh raises
-``SignInRequired`` — after starting an in-session device sign-in when one is allowed,
-so the next call can succeed once the person has approved it in the browser.
+``UserTokenSource`` hands out the cached access token and refreshes it before it expires, or as
+soon as the API refuses it (401: revoked while the refresh token is still good). One refresh is in
+flight per process; across processes the store's lock and a re-read make sure a rotated refresh
+token is never presented twice, and the new one is on disk before anything can lose it (see
+``edfs_mcp.auth.refresh``: for a store on disk the exchange runs in a refresher process that
+outlives us). When there is nothing to refresh it raises ``SignInRequired`` — after starting an
+in-session device sign-in when one is allowed, so the next call can succeed once the person has
+approved it in the browser.
 """
 
 from __future__ import annotations
@@ -13,25 +16,34 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import anyio
 import anyio.to_thread
 import httpx2
-from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from edfs_mcp.auth.device_flow import DeviceAuthorization, poll_for_token, start_device_authorization
 from edfs_mcp.auth.discovery import Endpoints
-from edfs_mcp.auth.store import StoredTokens, TokenStore
+from edfs_mcp.auth.refresh import (
+    REFRESH_LEEWAY_SECONDS,
+    RefreshJob,
+    RefreshOutcome,
+    refresh_in_own_process,
+    refresh_stored,
+    store_spec,
+    stored_from_response,
+    token_digest,
+    usable,
+)
+from edfs_mcp.auth.store import StoredTokens, TokenStore, UnsafeTokenStore
 from edfs_mcp.errors import AuthError, SignInPrompt, SignInRequired
 
 __all__ = ["PendingSignIn", "UserTokenSource", "public_oauth_client", "stored_from_response"]
 
 logger = logging.getLogger("edfs_mcp.auth")
 
-REFRESH_LEEWAY_SECONDS = 60.0
+REJECTED_KEPT = 16  # digests of refused access tokens remembered (they are never handed out again)
 
 
 def public_oauth_client(
@@ -47,23 +59,6 @@ def public_oauth_client(
         token_endpoint_auth_method="none",  # noqa: S106 - a method name, not a secret
         code_challenge_method="S256",
         **kwargs,
-    )
-
-
-def stored_from_response(
-    token: dict[str, Any], flow: str, previous: StoredTokens | None = None
-) -> StoredTokens:
-    expires_in = token.get("expires_in")
-    lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
-    return StoredTokens(
-        access_token=str(token["access_token"]),
-        expires_at=time.time() + lifetime,
-        # Some servers do not rotate: keep the refresh token we had.
-        refresh_token=token.get("refresh_token") or (previous.refresh_token if previous else None),
-        scope=str(token.get("scope") or (previous.scope if previous else "")),
-        flow=flow,
-        subject=previous.subject if previous else None,
-        name=previous.name if previous else None,
     )
 
 
@@ -93,7 +88,11 @@ class UserTokenSource:
         endpoints: Callable[[], Awaitable[Endpoints]],
         transport: httpx2.AsyncBaseTransport | None = None,
         sign_in_in_session: bool = True,
+        refresh_in_own_process: bool = True,
     ) -> None:
+        """``transport``: for discovery and the device flow (the refresh always goes to the network).
+        ``refresh_in_own_process``: for a store on disk, run each refresh in a refresher process
+        that outlives us (see ``edfs_mcp.auth.refresh``); False refreshes in a worker thread."""
         self._client_id = client_id
         self._scope = scope
         self._key = key
@@ -101,11 +100,13 @@ class UserTokenSource:
         self._endpoints = endpoints
         self._transport = transport
         self._sign_in_in_session = sign_in_in_session
+        self._own_process = refresh_in_own_process
         self._oauth = public_oauth_client(client_id, scope, transport)
         self._tokens: StoredTokens | None = None
+        self._rejected: dict[str, None] = {}  # digests of access tokens the API refused (ordered)
         self._lock = anyio.Lock()
         self.pending: PendingSignIn | None = None
-        self.refreshes = 0
+        self.refreshes = 0  # refresh attempts made by this source (whoever then did the exchange)
 
     @property
     def description(self) -> str:
@@ -113,7 +114,8 @@ class UserTokenSource:
         return f"user sign-in{who} (client id {self._client_id}); tokens in {self._store.location}"
 
     def _fresh(self, tokens: StoredTokens | None) -> bool:
-        return tokens is not None and time.time() < tokens.expires_at - REFRESH_LEEWAY_SECONDS
+        """Good for at least the leeway, and not refused by the API."""
+        return tokens is not None and usable(tokens, tuple(self._rejected), leeway=REFRESH_LEEWAY_SECONDS)
 
     async def get_token(self) -> str:
         tokens = self._tokens
@@ -126,48 +128,66 @@ class UserTokenSource:
             if stored is not None and self._fresh(stored):
                 self._tokens = stored
                 return stored.access_token
-            current = stored or self._tokens
-            if current is not None and current.refresh_token:
-                return await self._refresh(current)
-            raise await self._sign_in_required(self._store.problem)
+            if stored is None or not stored.refresh_token:
+                self._tokens = None
+                raise await self._sign_in_required(self._store.problem)
+            return await self._refresh()
 
-    async def _refresh(self, current: StoredTokens) -> str:
-        lock: AbstractContextManager[None] = self._store.locked(self._key)
-        await anyio.to_thread.run_sync(lock.__enter__)
-        try:
-            # Another process may have refreshed (and rotated the refresh token) meanwhile.
+    async def _refresh(self) -> str:
+        endpoints = await self._endpoints()
+        job = RefreshJob(
+            key=self._key,
+            token_endpoint=endpoints.token,
+            client_id=self._client_id,
+            scope=self._scope,
+            stale=tuple(self._rejected),
+        )
+        self.refreshes += 1
+        outcome: RefreshOutcome | None = None
+        spec = store_spec(self._store) if self._own_process else None
+        if spec is not None:
+            try:
+                # Abandoned, not killed, if we are cancelled: it saves the answer either way.
+                outcome = await anyio.to_thread.run_sync(
+                    refresh_in_own_process, spec, job, abandon_on_cancel=True
+                )
+            except OSError as exc:
+                logger.info("no refresher process (%s); refreshing in this one", type(exc).__name__)
+            else:
+                if outcome is None:
+                    logger.info("the refresher process gave no answer; refreshing in this one")
+        if outcome is None:
+            outcome = await anyio.to_thread.run_sync(self._refresh_here, job)
+        if outcome.kind in ("current", "refreshed"):
             latest = await anyio.to_thread.run_sync(self._store.load, self._key)
-            if latest is not None and self._fresh(latest):
+            if latest is not None and usable(latest, job.stale):
                 self._tokens = latest
                 return latest.access_token
-            base = latest if latest is not None and latest.refresh_token else current
-            endpoints = await self._endpoints()
-            self.refreshes += 1
-            try:
-                response = await self._oauth.refresh_token(endpoints.token, refresh_token=base.refresh_token)
-            except OAuthError as exc:
-                if exc.error in ("invalid_grant", "invalid_token", "unauthorized_client"):
-                    await anyio.to_thread.run_sync(self._store.delete, self._key)
-                    self._tokens = None
-                    raise await self._sign_in_required("your sign-in expired or was revoked") from None
-                raise AuthError(f"Refreshing the sign-in failed ({exc.error}).") from None
-            except httpx2.HTTPError as exc:
-                raise AuthError(
-                    f"Could not reach the token endpoint {endpoints.token} ({type(exc).__name__})."
-                ) from None
-            tokens = stored_from_response(dict(response), base.flow, base)
-            await anyio.to_thread.run_sync(self._store.save, self._key, tokens)
-            self._tokens = tokens
-            return tokens.access_token
-        finally:
-            await anyio.to_thread.run_sync(lock.__exit__, None, None, None)
+            raise AuthError("Refreshing the sign-in failed (no usable token was saved).")
+        self._tokens = None
+        if outcome.kind == "revoked":
+            raise await self._sign_in_required("your sign-in expired or was revoked")
+        if outcome.kind == "signed_out":
+            raise await self._sign_in_required(outcome.detail)
+        if outcome.kind == "unreachable":
+            raise AuthError(f"Could not reach the token endpoint {endpoints.token} ({outcome.detail}).")
+        raise AuthError(f"Refreshing the sign-in failed ({outcome.detail}).")
+
+    def _refresh_here(self, job: RefreshJob) -> RefreshOutcome:
+        with httpx2.Client(timeout=job.timeout) as http:
+            return refresh_stored(self._store, job, http)
 
     async def reject(self, token: str) -> bool:
+        """The API refused ``token`` (401): never hand it out again; the next call refreshes.
+
+        True: a retry gets a refreshed token, or a clear "sign in" when there is nothing to refresh.
+        """
         async with self._lock:
+            self._rejected[token_digest(token)] = None
+            while len(self._rejected) > REJECTED_KEPT:
+                del self._rejected[next(iter(self._rejected))]
             if self._tokens is not None and self._tokens.access_token == token:
-                # Expire it in memory; the refresh token may still be good.
-                self._tokens = StoredTokens(**{**self._tokens.__dict__, "expires_at": 0.0})
-                return self._tokens.refresh_token is not None
+                self._tokens = None
         return True
 
     async def aclose(self) -> None:
@@ -185,6 +205,10 @@ class UserTokenSource:
         reason = f" ({why})" if why else ""
         if not self._sign_in_in_session:
             return SignInRequired(f"Not signed in to Bentley{reason}. Run `edfs-mcp login` in a terminal.")
+        try:
+            await anyio.to_thread.run_sync(self._store.check)
+        except UnsafeTokenStore as exc:  # a sign-in could not be kept: do not ask for one
+            return SignInRequired(f"Not signed in to Bentley: {exc}")
         try:
             pending = await self._start_background_sign_in()
         except AuthError as exc:
@@ -223,6 +247,12 @@ class UserTokenSource:
             logger.info("in-session sign-in ended without a token: %s", exc)
             return
         tokens = stored_from_response(response, "device")
-        await anyio.to_thread.run_sync(self._store.save, self._key, tokens)
+        try:
+            await anyio.to_thread.run_sync(self._store.save, self._key, tokens)
+        except (UnsafeTokenStore, OSError) as exc:
+            if self.pending is not None:
+                self.pending.error = AuthError(f"The sign-in could not be saved: {exc}")
+            logger.warning("in-session sign-in could not be saved (%s)", type(exc).__name__)
+            return
         self._tokens = tokens
         logger.info("in-session sign-in complete")
