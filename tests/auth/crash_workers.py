@@ -1,0 +1,102 @@
+"""Processes the crash tests kill with SIGKILL at random moments (run as ``python -m``).
+
+``refresh DIR BASE CLIENT_ID [in-process]``: a person's sign-in refreshed in a tight loop against
+the sandbox at BASE: each round the API "refuses" the access token (``reject``) and the next
+``get_token`` refreshes it. Prints ``refreshed N`` after each refresh, ``signed-out`` (exit 3)
+when the sign-in is gone. ``in-process``: refresh in this process (no refresher process).
+
+``save DIR``: the file store saving generation after generation; prints ``saved N`` once save N
+has returned (so N is durable).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import anyio
+
+from edfs_mcp.auth.discovery import Endpoints
+from edfs_mcp.auth.store import FileTokenStore, StoredTokens, token_key
+from edfs_mcp.auth.user import UserTokenSource
+from edfs_mcp.errors import AuthError, SignInRequired
+from tests.auth.helpers import SCOPE
+
+SAVE_KEY = token_key("https://ims.example", "crash-test")
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def _refresh_loop(directory: Path, base: str, client_id: str, own_process: bool) -> int:
+    endpoints = Endpoints(
+        issuer=base,
+        token=f"{base}/connect/token",
+        authorization=f"{base}/connect/authorize",
+        device_authorization=None,
+        revocation=None,
+        userinfo=None,
+    )
+
+    async def discovered() -> Endpoints:
+        return endpoints
+
+    source = UserTokenSource(
+        client_id=client_id,
+        scope=SCOPE,
+        key=token_key(base, client_id),
+        store=FileTokenStore(directory),
+        endpoints=discovered,
+        sign_in_in_session=False,
+        refresh_in_own_process=own_process,
+    )
+    try:
+        rounds = 0
+        while True:
+            try:
+                token = await source.get_token()
+                await source.reject(token)
+                await source.get_token()
+            except SignInRequired:
+                _say("signed-out")
+                return 3
+            except AuthError as exc:
+                _say(f"error {exc}")
+                return 4
+            rounds += 1
+            _say(f"refreshed {rounds}")
+    finally:
+        await source.aclose()
+
+
+def _save_loop(directory: Path) -> int:
+    store = FileTokenStore(directory)
+    previous = store.load(SAVE_KEY)
+    number = int(previous.access_token.split("-")[-1]) if previous else 0
+    while True:
+        number += 1
+        store.save(
+            SAVE_KEY,
+            StoredTokens(
+                access_token=f"access-{number}",
+                expires_at=time.time() + 3600,
+                refresh_token=f"refresh-secret-{number}",
+            ),
+        )
+        _say(f"saved {number}")
+
+
+def main(argv: list[str]) -> int:
+    if argv[0] == "refresh":
+        own_process = not (len(argv) > 4 and argv[4] == "in-process")
+        return anyio.run(_refresh_loop, Path(argv[1]), argv[2], argv[3], own_process)
+    if argv[0] == "save":
+        return _save_loop(Path(argv[1]))
+    raise SystemExit(f"unknown worker {argv[0]!r}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
