@@ -124,27 +124,42 @@ async def start_device_authorization(
     except ValueError:
         body = {}
     if response.status_code != 200 or not isinstance(body, dict) or "device_code" not in body:
-        raw_error = body.get("error") if isinstance(body, dict) else None
-        # An OAuth error code, or nothing: the answer is the authority's, not trusted to be sane.
-        sane = isinstance(raw_error, str) and len(raw_error) <= 64 and raw_error.isascii()
-        error = raw_error if sane and isinstance(raw_error, str) and raw_error.isidentifier() else None
+        error = _error_code(body.get("error") if isinstance(body, dict) else None)
         if error in REFUSALS:
             raise DeviceFlowRefused(f"The authority refused the device flow for this client ({error}).")
         raise AuthError(
             f"The device authorization endpoint answered HTTP {response.status_code} "
             f"({error or 'no error code'})."
         )
-    try:
-        return DeviceAuthorization(
-            device_code=str(body["device_code"]),
-            user_code=str(body["user_code"]),
-            verification_uri=str(body.get("verification_uri") or body.get("verification_url")),
-            verification_uri_complete=body.get("verification_uri_complete"),
-            expires_at=time.time() + code_lifetime(body.get("expires_in")),
-            interval=poll_interval(body.get("interval")),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise AuthError("The device authorization answer is missing user_code or verification_uri.") from None
+    device_code, user_code = _short_text(body.get("device_code")), _short_text(body.get("user_code"))
+    verification_uri = _web_address(body.get("verification_uri") or body.get("verification_url"))
+    if device_code is None or user_code is None or verification_uri is None:
+        raise AuthError("The device authorization answer is missing user_code or verification_uri.")
+    return DeviceAuthorization(
+        device_code=device_code,
+        user_code=user_code,
+        verification_uri=verification_uri,
+        verification_uri_complete=_web_address(body.get("verification_uri_complete")),
+        expires_at=time.time() + code_lifetime(body.get("expires_in")),
+        interval=poll_interval(body.get("interval")),
+    )
+
+
+def _error_code(value: object) -> str | None:
+    """An OAuth error code (short, ASCII, an identifier), or None: the answer is not trusted."""
+    if isinstance(value, str) and len(value) <= 64 and value.isascii() and value.isidentifier():
+        return value
+    return None
+
+
+def _short_text(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 2048 and value.isprintable() else None
+
+
+def _web_address(value: object) -> str | None:
+    """An http(s) address to show or open, else None (no javascript:, file: or junk)."""
+    text = _short_text(value)
+    return text if text is not None and text.lower().startswith(("https://", "http://")) else None
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -167,24 +182,30 @@ async def poll_for_token(
                 token_endpoint, grant_type=DEVICE_CODE_GRANT_TYPE, device_code=authorization.device_code
             )
         except OAuthError as exc:
-            if exc.error == "authorization_pending":
+            error = _error_code(exc.error)
+            if error == "authorization_pending":
                 continue
-            if exc.error == "slow_down":
+            if error == "slow_down":
                 interval = slowed_down(interval)
                 continue
-            if exc.error == "access_denied":
+            if error == "access_denied":
                 raise AuthError("The sign-in was denied in the browser.") from None
-            if exc.error == "expired_token":
+            if error == "expired_token":
                 raise AuthError(
                     "The sign-in code expired before it was used. Start the sign-in again."
                 ) from None
-            if exc.error in REFUSALS:
+            if error in REFUSALS:
                 raise DeviceFlowRefused(
-                    f"The authority refused the device flow for this client ({exc.error})."
+                    f"The authority refused the device flow for this client ({error})."
                 ) from None
-            raise AuthError(f"The sign-in failed ({exc.error}).") from None
+            raise AuthError(f"The sign-in failed ({error or 'no error code'}).") from None
         except httpx2.HTTPError as exc:
             # A network blip while the person is still typing: keep polling until the code expires.
             logger.info("device flow: token poll failed (%s); retrying", type(exc).__name__)
             continue
+        except (ValueError, TypeError, KeyError):  # an answer that is not a token response
+            raise AuthError("The token endpoint's answer to the sign-in could not be read.") from None
+        access = token.get("access_token") if isinstance(token, dict) else None
+        if not isinstance(access, str) or not access:
+            raise AuthError("The token endpoint answered the sign-in without an access token.")
         return dict(token)
