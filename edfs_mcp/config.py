@@ -97,6 +97,18 @@ class Settings(BaseModel):
     http_allowed_hosts: str = Field(
         "", description="Extra Host names accepted on streamable HTTP (comma list)."
     )
+    http_max_sessions: int = Field(
+        100, ge=1, description="Most open MCP sessions on streamable HTTP; the least recently used idle goes."
+    )
+    http_session_idle_seconds: float = Field(
+        600.0, gt=0, allow_inf_nan=False, description="Seconds an MCP session on streamable HTTP may idle."
+    )
+    http_max_connections: int = Field(
+        200, ge=2, description="Most open connections on streamable HTTP; the oldest idle one makes room."
+    )
+    http_request_read_seconds: float = Field(
+        10.0, gt=0, allow_inf_nan=False, description="Seconds a connection gets to send a whole HTTP request."
+    )
     read_only: bool = Field(False, description="Serve only read-only tools.")
 
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
