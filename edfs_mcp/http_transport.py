@@ -2,7 +2,8 @@
 
 - Binds 127.0.0.1 unless told otherwise; DNS-rebinding protection on (foreign Host/Origin refused).
 - Binding any other address needs ``EDFS_MCP_HTTP_BEARER``: every request must carry it
-  (compared in constant time), or the server refuses to start.
+  (``Authorization: Bearer <secret>``, the scheme in any case, the secret compared in constant
+  time), or the server refuses to start.
 - Request bodies are capped (tool arguments are small), and so are request headers.
 - The bearer only guards this endpoint: it is never sent to Bentley, which gets the server's own
   token (the MCP rule against token passthrough holds by construction).
@@ -49,6 +50,7 @@ __all__ = [
     "BearerGate",
     "BoundedSessionManager",
     "HttpLimits",
+    "bearer_matches",
     "http_app",
     "is_loopback",
     "serve_http",
@@ -95,17 +97,23 @@ def transport_security_for(host: str, extra_hosts: list[str]) -> TransportSecuri
     )
 
 
+def bearer_matches(authorization: bytes, secret: bytes) -> bool:
+    """``Bearer <secret>``: the scheme in any case (RFC 9110 §11.1), the secret in constant time."""
+    scheme, _, credentials = authorization.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.lstrip(b" "), secret)
+
+
 class BearerGate:
     """ASGI middleware: HTTP requests need ``Authorization: Bearer <secret>``."""
 
     def __init__(self, app: ASGIApp, secret: str) -> None:
         self._app = app
-        self._expected = f"Bearer {secret}".encode()
+        self._secret = secret.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self._expected):
+            if not bearer_matches(given, self._secret):
                 await send(
                     {
                         "type": "http.response.start",

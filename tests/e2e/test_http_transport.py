@@ -150,3 +150,19 @@ async def test_another_session_cannot_read_a_result() -> None:
             assert theirs.is_error and "no such result for this session" in text_of(theirs)
             mine = await first.call_tool("read_execution_result", page)
             assert not mine.is_error and len((mine.structured_content or {})["rows"]) == 5
+
+
+async def test_the_bearer_scheme_is_matched_in_any_case() -> None:
+    with _http_server(EDFS_MCP_HTTP_BEARER=BEARER) as url:
+        for accepted in (f"bearer {BEARER}", f"BEARER {BEARER}", f"BeArEr  {BEARER}"):
+            response = httpx2.post(url, json=INITIALIZE, headers={**HEADERS, "Authorization": accepted})
+            assert response.status_code == 200, accepted
+        for refused in (f"Basic {BEARER}", f"Bearer{BEARER}", BEARER, f"bearer {BEARER.upper()}", "bearer"):
+            response = httpx2.post(url, json=INITIALIZE, headers={**HEADERS, "Authorization": refused})
+            assert response.status_code == 401, refused
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"bearer {BEARER}"}, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+        ):
+            result = await client.call_tool("list_integration_packages", {})
+            assert not result.is_error, text_of(result)
