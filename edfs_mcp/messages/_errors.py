@@ -251,8 +251,9 @@ def reason_of(error: BaseException) -> str:
         return "EDFS's answer nests too deeply to read."
     if isinstance(error, UnicodeError):
         return "EDFS's answer is not valid text."
-    if isinstance(error, ValueError):
-        # TooDeep and parse errors of our own carry fixed words, never upstream text.
+    if isinstance(error, ValueError | SyntaxError):
+        # JSON, XML (ParseError is a SyntaxError; defusedxml's refusals are ValueErrors) and our own
+        # TooDeep. Only our own errors' words are shown: they are fixed, never upstream text.
         text = str(error) if type(error).__module__.startswith("edfs_mcp") else ""
         return f"EDFS's answer could not be read ({text or type(error).__name__})."
     return f"an internal error ({type(error).__name__}) in edfs-mcp."
