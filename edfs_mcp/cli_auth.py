@@ -181,7 +181,7 @@ def _person(command: str, args: argparse.Namespace, settings: Settings) -> int:
 
     setup = SignInSetup.from_settings(settings)
     if command == "login":
-        presenter = TerminalPresenter(open_browser=not args.no_browser)
+        presenter = TerminalPresenter(open_browser=settings.graphical_session and not args.no_browser)
         try:
             tokens = anyio.run(login, setup, presenter, args.flow or settings.sign_in_flow)
         except AuthError as exc:

@@ -16,6 +16,7 @@ Rules a newcomer can predict:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -243,6 +244,13 @@ class Settings(BaseModel):
             return self.config_dir
         base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         return Path(base) / "edfs-mcp"
+
+    @property
+    def graphical_session(self) -> bool:
+        """A browser can likely be opened here: macOS, Windows, or an X/Wayland display."""
+        if sys.platform in ("darwin", "win32"):
+            return True
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _unknown_name(variable: str) -> ConfigError:

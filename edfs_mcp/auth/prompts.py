@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import webbrowser
 from typing import TextIO
 
 from edfs_mcp.auth.device_flow import DeviceAuthorization
 
-__all__ = ["TerminalPresenter", "can_open_browser"]
-
-
-def can_open_browser() -> bool:
-    """A graphical session is likely: macOS, Windows, or an X/Wayland display."""
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+__all__ = ["TerminalPresenter"]
 
 
 class TerminalPresenter:
+    """``open_browser``: try a browser (the CLI passes Settings.graphical_session, unless --no-browser)."""
+
     def __init__(self, *, open_browser: bool = True, stream: TextIO | None = None) -> None:
-        self._open_browser = open_browser and can_open_browser()
+        self._open_browser = open_browser
         self._stream = stream or sys.stderr
 
     def _say(self, text: str) -> None:
