@@ -10,13 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 from edfs_mcp._version import __version__
 from edfs_mcp.errors import (
+    AnswerRefused,
     ApiError,
     AuthError,
     ConfigError,
+    Conflict,
+    DeadlineExceeded,
     EdfsMcpError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
     NotSent,
     OutcomeUnknown,
+    RateLimited,
+    ResponseTooLarge,
+    ServerError,
     SignInRequired,
+    Unauthorized,
 )
 
 if TYPE_CHECKING:
@@ -25,15 +35,25 @@ if TYPE_CHECKING:
     from edfs_mcp.server import build_server
 
 __all__ = [
+    "AnswerRefused",
     "ApiError",
     "AuthError",
     "ConfigError",
+    "Conflict",
+    "DeadlineExceeded",
     "EdfsClient",
     "EdfsMcpError",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
     "NotSent",
     "OutcomeUnknown",
+    "RateLimited",
+    "ResponseTooLarge",
+    "ServerError",
     "Settings",
     "SignInRequired",
+    "Unauthorized",
     "__version__",
     "build_server",
 ]

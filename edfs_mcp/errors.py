@@ -30,7 +30,8 @@ Nothing here imports MCP, so the client stays usable on its own.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
 
 __all__ = [
     "AnswerRefused",
@@ -57,7 +58,16 @@ __all__ = [
 
 
 class EdfsMcpError(Exception):
-    """Base of every error edfs-mcp raises deliberately."""
+    """Base of every error edfs-mcp raises deliberately.
+
+    The ones with fields are dataclasses with ``eq=False``: compared and hashed by identity like
+    any exception, and pickled by their fields (a process pool or a log handler can carry them).
+    """
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        if is_dataclass(self):
+            return (type(self), tuple(getattr(self, item.name) for item in fields(self)))
+        return super().__reduce__()
 
 
 class ConfigError(EdfsMcpError):
@@ -112,7 +122,7 @@ class ErrorDetail:
     target: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class ApiError(EdfsMcpError):
     """An error response from EDFS or the iTwins API.
 
@@ -196,7 +206,7 @@ def api_error_class(status: int) -> type[ApiError]:
     return _BY_STATUS.get(status, ApiError)
 
 
-@dataclass
+@dataclass(eq=False)
 class NotSent(EdfsMcpError):
     """The request could not be sent (DNS, refused connection, TLS): nothing happened upstream."""
 
@@ -208,7 +218,7 @@ class NotSent(EdfsMcpError):
         super().__init__(f"{self.operation.name}: could not reach {self.host} ({self.reason})")
 
 
-@dataclass
+@dataclass(eq=False)
 class AnswerRefused(EdfsMcpError):
     """A read's answer broke one of this client's limits, so it was dropped unread.
 
@@ -227,7 +237,7 @@ class AnswerRefused(EdfsMcpError):
         return f"the answer broke a limit ({self.setting})"
 
 
-@dataclass
+@dataclass(eq=False)
 class ResponseTooLarge(AnswerRefused):
     """The answer's body (counted after decompression) was larger than ``limit_bytes``."""
 
@@ -237,7 +247,7 @@ class ResponseTooLarge(AnswerRefused):
         return f"the answer was larger than {_size(self.limit_bytes)} ({self.setting})"
 
 
-@dataclass
+@dataclass(eq=False)
 class DeadlineExceeded(AnswerRefused):
     """The complete answer did not arrive within ``seconds`` (send, wait, and read the body)."""
 
@@ -254,7 +264,7 @@ def _size(limit: int) -> str:
     return f"{limit} bytes"
 
 
-@dataclass
+@dataclass(eq=False)
 class OutcomeUnknown(EdfsMcpError):
     """The request was sent but no complete, usable answer arrived.
 
