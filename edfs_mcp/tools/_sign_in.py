@@ -20,6 +20,7 @@ from mcp.types import ElicitRequest, ElicitRequestURLParams, ElicitResult, Input
 
 from edfs_mcp import messages
 from edfs_mcp.errors import SignInRequired
+from edfs_mcp.tools._client import elicitation
 
 __all__ = ["finish_sign_in_in_chat"]
 
@@ -28,18 +29,12 @@ SIGN_IN_KEY = "bentley_sign_in"
 MODERN_ERA = "2026-07-28"
 
 
-def _can_show_url(ctx: Context[Any, Any]) -> bool:
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and elicitation.url is not None
-
-
 async def finish_sign_in_in_chat(
     ctx: Context[Any, Any], error: SignInRequired, retry: Callable[[], Awaitable[Any]]
 ) -> Any:
     """Show the sign-in page through the client and retry once approved; else re-raise."""
     prompt = error.prompt
-    if prompt is None or not _can_show_url(ctx):
+    if prompt is None or not elicitation(ctx).url:
         raise error
     url = prompt.verification_uri_complete or prompt.verification_uri
     message = messages.sign_in_url_message(prompt.user_code)

@@ -31,6 +31,7 @@ from edfs_mcp.tools._base import (
     reply,
     waiter,
 )
+from edfs_mcp.tools._client import elicitation
 from edfs_mcp.tools._variables import screen_variable_names
 from edfs_mcp.untrusted import UpstreamName, UpstreamText
 
@@ -264,12 +265,6 @@ class _NoPrompt:
     error: EdfsMcpError | None = None
 
 
-def _can_elicit(ctx: ToolContext) -> bool:
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
-
-
 async def _ask_before_delete(
     ctx: ToolContext, itwin_id: str, timer_id: str, confirm: bool
 ) -> Elicit[ConfirmDelete] | ConfirmDelete | _NoPrompt:
@@ -279,7 +274,7 @@ async def _ask_before_delete(
         return _NoPrompt(None, exc)
     if timer is None or confirm:
         return _NoPrompt(timer)
-    if not _can_elicit(ctx):
+    if not elicitation(ctx).form:
         return _NoPrompt(timer)
     return Elicit(messages.confirm_delete_question(timer.name, describe_cron(timer.cron_str)), ConfirmDelete)
 
