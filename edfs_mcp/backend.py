@@ -23,12 +23,19 @@ logger = logging.getLogger("edfs_mcp.backend")
 SANDBOX_BASE_URL = "http://sandbox.invalid"
 
 
-def open_client(settings: Settings) -> EdfsClient:
+def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> EdfsClient:
+    """The API client for ``settings``; with ``tokens``, one that calls as whoever they belong to
+    (``EDFS_MCP_HTTP_AUTH=oauth``: one client per person, each with that person's token source)."""
     source = settings.credential_source()
     transport: httpx2.AsyncBaseTransport | None = None
     api_base = settings.api_root
-    tokens: TokenSource
-    if source is CredentialSource.SANDBOX:
+    if tokens is not None:
+        pass
+    elif source is CredentialSource.PEOPLE:
+        from edfs_mcp.errors import ConfigError
+
+        raise ConfigError("EDFS_MCP_HTTP_AUTH=oauth: each API client belongs to a person signed in over MCP")
+    elif source is CredentialSource.SANDBOX:
         from edfs_mcp.sandbox import build_app, seed
 
         logger.info("building the in-process sandbox (first tool call)")

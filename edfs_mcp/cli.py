@@ -58,9 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--as",
         dest="identity",
-        choices=["service", "person"],
+        choices=["service", "person", "web"],
         default="service",
-        help="export a service client (works at once) or the public client (then run `edfs-mcp login`)",
+        help="export a service client (works at once), the public client (then run `edfs-mcp login`) or "
+        "the confidential web app for a server people sign in to (EDFS_MCP_HTTP_AUTH=oauth)",
+    )
+    sandbox.add_argument(
+        "--public-url",
+        default="http://127.0.0.1:8000",
+        help="--as web: the URL MCP clients will use for `edfs-mcp serve` (its callback is accepted)",
     )
     sandbox.add_argument("--auto-approve", action="store_true", help="approve sign-ins as avery, unattended")
     return parser
@@ -96,10 +102,22 @@ def _stop_now(signum: int, frame: FrameType | None) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     source = settings.credential_source()
+    remote = None
+    if source is CredentialSource.PEOPLE:
+        if args.transport != "streamable-http":
+            raise ConfigError(
+                "EDFS_MCP_HTTP_AUTH=oauth is for a server people reach by URL: "
+                "add --transport streamable-http"
+            )
+        from edfs_mcp.remote import build_remote_auth
+
+        remote = build_remote_auth(settings)
     if source is CredentialSource.SANDBOX:
         print(_sandbox_banner(settings), file=sys.stderr)
     else:
         print(f"edfs-mcp {__version__}: EDFS at {settings.api_root}, {source.value}.", file=sys.stderr)
+    if remote is not None:
+        print(f"edfs-mcp: {remote.startup_note()}.", file=sys.stderr)
     from edfs_mcp.server import build_server
 
     try:
@@ -108,6 +126,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             read_only=args.read_only or settings.read_only,
             include=args.tools,
             exclude=args.exclude_tools,
+            client_for=remote.client_for if remote is not None else None,
         )
     except ValueError as exc:
         print(f"edfs-mcp: {exc}", file=sys.stderr)
@@ -141,6 +160,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         extra_hosts=extra,
         log_level=settings.log_level,
         limits=limits,
+        remote=remote,
     )
     return EXIT_OK
 
@@ -148,7 +168,22 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from edfs_mcp.sandbox import SandboxServer, seed
 
-    with SandboxServer(host=args.host, port=args.port, auto_approve=args.auto_approve) as running:
+    callback = None
+    if args.identity == "web":
+        from edfs_mcp.config import Settings
+        from edfs_mcp.remote import CALLBACK_PATH, public_base
+
+        try:
+            public = public_base(str(Settings(public_url=args.public_url).public_url))
+        except ValueError:
+            raise ConfigError(f"--public-url {args.public_url!r} is not an http(s) URL of a host") from None
+        callback = public + CALLBACK_PATH
+    with SandboxServer(
+        host=args.host,
+        port=args.port,
+        auto_approve=args.auto_approve,
+        web_redirect_uris=(callback,) if callback else (),
+    ) as running:
         base = running.base_url
         # stdout carries only the export lines, so `eval "$(edfs-mcp sandbox)"`-style use works.
         print(f"export EDFS_MCP_API_BASE={base}")
@@ -156,6 +191,14 @@ def _sandbox(args: argparse.Namespace) -> int:
         if args.identity == "service":
             print(f"export EDFS_MCP_CLIENT_ID={seed.CLIENT_ADMIN_ID}")
             print(f"export EDFS_MCP_CLIENT_SECRET={seed.CLIENT_ADMIN_SECRET}")
+        elif args.identity == "web":
+            import secrets
+
+            print(f"export EDFS_MCP_CLIENT_ID={seed.WEB_CLIENT_ID}")
+            print(f"export EDFS_MCP_CLIENT_SECRET={seed.WEB_CLIENT_SECRET}")
+            print("export EDFS_MCP_HTTP_AUTH=oauth")
+            print(f"export EDFS_MCP_PUBLIC_URL={args.public_url.rstrip('/')}")
+            print(f"export EDFS_MCP_STATE_KEY={secrets.token_urlsafe(32)}")
         else:
             print(f"export EDFS_MCP_CLIENT_ID={seed.PUBLIC_CLIENT_ID}")
             print("unset EDFS_MCP_CLIENT_SECRET")
@@ -169,11 +212,13 @@ def _sandbox(args: argparse.Namespace) -> int:
 def sandbox_guide(base: str, identity: str, auto_approve: bool) -> str:
     from edfs_mcp.sandbox import seed
 
-    who = (
-        f"the Org Admin service client {seed.CLIENT_ADMIN_ID}"
-        if identity == "service"
-        else f"the public client {seed.PUBLIC_CLIENT_ID}: run `edfs-mcp login` to sign in as a person"
-    )
+    who = {
+        "service": f"the Org Admin service client {seed.CLIENT_ADMIN_ID}",
+        "person": f"the public client {seed.PUBLIC_CLIENT_ID}: run `edfs-mcp login` to sign in as a person",
+        "web": f"the confidential web app {seed.WEB_CLIENT_ID}, for `edfs-mcp serve --transport "
+        "streamable-http` that people sign in to (each MCP client shows our consent page, then the "
+        "sandbox's sign-in page)",
+    }[identity]
     approve = (
         f"Sign-ins are approved automatically as {seed.AUTO_APPROVE_USER}."
         if auto_approve
@@ -203,8 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
     # `edfs-mcp sandbox` is the sandbox: credentials in the environment are not its business.
     wants_sandbox = command == "sandbox" or getattr(args, "sandbox", False) is True
+    overrides: dict[str, object] = {"sandbox": True} if wants_sandbox else {}
+    if command == "sandbox":  # nor the HTTP settings: `--as web` prints them for `serve`
+        overrides.update(http_auth=None, public_url=None, state_key=None, http_bearer=None)
     try:
-        settings = load_settings(**({"sandbox": True} if wants_sandbox else {}))
+        settings = load_settings(**overrides)
     except ConfigError as exc:
         print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -58,6 +58,7 @@ class CredentialSource(StrEnum):
     ACCESS_TOKEN = "access token"  # noqa: S105 - a label, not a token
     CLIENT_CREDENTIALS = "client credentials"
     USER = "user sign-in"
+    PEOPLE = "each person's own Bentley sign-in (EDFS_MCP_HTTP_AUTH=oauth)"
     SANDBOX = "sandbox"
 
 
@@ -94,6 +95,19 @@ class Settings(BaseModel):
     config_dir: Path | None = Field(None, description="Directory for the token file and its lock.")
     http_bearer: SecretStr | None = Field(
         None, description="Secret MCP clients must send on streamable HTTP; required off loopback."
+    )
+    http_auth: Literal["none", "bearer", "oauth"] | None = Field(
+        None,
+        description="How MCP clients authenticate on streamable HTTP: none, bearer (EDFS_MCP_HTTP_BEARER) or "
+        "oauth (each person signs in with their Bentley account); unset: bearer when EDFS_MCP_HTTP_BEARER "
+        "is set, oauth when EDFS_MCP_PUBLIC_URL is, else none.",
+    )
+    public_url: HttpUrl | None = Field(
+        None,
+        description="oauth: the URL MCP clients use to reach this server (https://host or https://host/mcp).",
+    )
+    state_key: SecretStr | None = Field(
+        None, description="oauth: key that seals the people's Bentley tokens (32 random bytes, base64url)."
     )
     http_allowed_hosts: str = Field(
         "", description="Extra Host names accepted on streamable HTTP (comma list)."
@@ -173,9 +187,102 @@ class Settings(BaseModel):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Dublin") from None
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is None:
+            return None
+        loopback = value.host in ("localhost", "127.0.0.1", "[::1]", "::1")
+        if value.scheme != "https" and not loopback:
+            raise ValueError("must be an https:// URL (http:// only for a loopback address)")
+        if value.query or value.fragment or value.username or value.password:
+            raise ValueError("must be just the server's address, e.g. https://edfs-mcp.example.com")
+        if (value.path or "/").rstrip("/") not in ("", "/mcp"):
+            raise ValueError("must end at the host (or at /mcp), e.g. https://edfs-mcp.example.com")
+        return value
+
+    @field_validator("state_key")
+    @classmethod
+    def _state_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            import base64
+            import binascii
+
+            raw = value.get_secret_value().strip()
+            try:
+                key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            except (binascii.Error, ValueError):
+                key = b""
+            if len(key) != 32:
+                raise ValueError(
+                    "must be 32 random bytes in base64url; make one with "
+                    "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
+        return value
+
+    @property
+    def http_auth_mode(self) -> Literal["none", "bearer", "oauth"]:
+        """How MCP clients authenticate on streamable HTTP, the setting or what the others imply."""
+        if self.http_auth is not None:
+            return self.http_auth
+        if self.http_bearer is not None:
+            return "bearer"
+        return "oauth" if self.public_url is not None else "none"
+
+    @property
+    def oauth_key(self) -> bytes:
+        """The state key's 32 bytes (oauth mode only)."""
+        import base64
+
+        assert self.state_key is not None
+        raw = self.state_key.get_secret_value().strip()
+        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+
+    def _http_auth_problem(self) -> str | None:
+        mode = self.http_auth_mode
+        if mode == "bearer" and self.http_bearer is None:
+            return "EDFS_MCP_HTTP_AUTH=bearer needs EDFS_MCP_HTTP_BEARER, the secret MCP clients send"
+        if mode != "bearer" and self.http_bearer is not None:
+            return f"EDFS_MCP_HTTP_BEARER is set but EDFS_MCP_HTTP_AUTH is {mode}: unset one of them"
+        if mode != "oauth":
+            stray = [env_name(n) for n in ("public_url", "state_key") if getattr(self, n) is not None]
+            if stray:
+                return (
+                    f"{' and '.join(stray)} {'is' if len(stray) == 1 else 'are'} only used with "
+                    f"EDFS_MCP_HTTP_AUTH=oauth (it is {mode}): set EDFS_MCP_HTTP_AUTH=oauth and "
+                    "EDFS_MCP_PUBLIC_URL, or unset them"
+                )
+            return None
+        if self.sandbox:
+            return (
+                "EDFS_MCP_HTTP_AUTH=oauth signs people in at Bentley, which the in-process sandbox cannot "
+                "do: run `edfs-mcp sandbox --as web` and source the lines it prints instead of --sandbox"
+            )
+        if self.public_url is None:
+            return "EDFS_MCP_HTTP_AUTH=oauth needs EDFS_MCP_PUBLIC_URL, the https:// address MCP clients use"
+        if self.access_token is not None:
+            return (
+                "EDFS_MCP_ACCESS_TOKEN cannot be used with EDFS_MCP_HTTP_AUTH=oauth (every call runs as "
+                "the person signed in): unset it"
+            )
+        if not self.client_id or self.client_secret is None:
+            return (
+                "EDFS_MCP_HTTP_AUTH=oauth needs a Bentley web app: set EDFS_MCP_CLIENT_ID and "
+                "EDFS_MCP_CLIENT_SECRET (README: Run it for a team)"
+            )
+        if self.state_key is None:
+            return (
+                "EDFS_MCP_HTTP_AUTH=oauth needs EDFS_MCP_STATE_KEY, the key that seals people's tokens; make "
+                "one with python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return None
+
     @model_validator(mode="after")
     def _whole_configuration(self) -> Settings:
         """Half a configuration fails here, naming what to add; the sandbox ignores credentials."""
+        problem = self._http_auth_problem()
+        if problem:
+            raise ValueError(problem)
         if self.sandbox:
             return self
         if self.client_secret is not None and not self.client_id:
@@ -219,6 +326,8 @@ class Settings(BaseModel):
         """The first token source that applies; the sandbox when asked for or nothing is configured."""
         if self.sandbox:
             return CredentialSource.SANDBOX
+        if self.http_auth_mode == "oauth":
+            return CredentialSource.PEOPLE
         if self.access_token is not None:
             return CredentialSource.ACCESS_TOKEN
         if self.client_id and self.client_secret is not None:
@@ -229,7 +338,7 @@ class Settings(BaseModel):
 
     def secret_values(self) -> list[str]:
         """The configured secrets, so logs can mask them."""
-        secrets = (self.client_secret, self.access_token, self.http_bearer)
+        secrets = (self.client_secret, self.access_token, self.http_bearer, self.state_key)
         return [s.get_secret_value() for s in secrets if s is not None]
 
     @property

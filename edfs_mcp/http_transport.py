@@ -7,6 +7,9 @@
 - Request bodies are capped (tool arguments are small), and so are request headers.
 - The bearer only guards this endpoint: it is never sent to Bentley, which gets the server's own
   token (the MCP rule against token passthrough holds by construction).
+- ``EDFS_MCP_HTTP_AUTH=oauth`` (``edfs_mcp.remote``) instead makes the endpoint an OAuth protected
+  resource with its own authorization server: people sign in with their Bentley account, and every
+  call runs as the person whose token it carries. It may bind any address.
 
 One local client's flood must not lock others out nor exhaust the process:
 
@@ -30,8 +33,9 @@ import hmac
 import ipaddress
 import logging
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import h11
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
@@ -45,6 +49,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from edfs_mcp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edfs_mcp.remote import RemoteAuth
 
 __all__ = [
     "BearerGate",
@@ -361,8 +368,12 @@ def http_app(
     bearer: str | None,
     extra_hosts: list[str],
     limits: HttpLimits,
+    remote: RemoteAuth | None = None,
 ) -> Starlette | BearerGate:
-    """The ASGI app: MCP at ``/mcp`` with bounded sessions, behind the bearer gate when there is one."""
+    """The ASGI app: MCP at ``/mcp`` with bounded sessions, behind the bearer gate when there is one,
+    or (``remote``) behind our own tokens, with the authorization server's routes beside it."""
+    if remote is not None:
+        extra_hosts = [*extra_hosts, remote.host]
     manager = BoundedSessionManager(
         server._lowlevel_server,
         security_settings=transport_security_for(host, extra_hosts),
@@ -370,11 +381,24 @@ def http_app(
         max_sessions=limits.max_sessions,
         session_idle_timeout=limits.session_idle_seconds,
     )
-    app = Starlette(
-        routes=[Route(MCP_PATH, endpoint=StreamableHTTPASGIApp(manager))],
-        lifespan=lambda _: manager.run(),
+    mcp_app: ASGIApp = StreamableHTTPASGIApp(manager)
+    if remote is None:
+        return_app = Starlette(routes=[Route(MCP_PATH, endpoint=mcp_app)], lifespan=lambda _: manager.run())
+        return BearerGate(return_app, bearer) if bearer else return_app
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            async with manager.run():
+                yield
+        finally:
+            await remote.aclose()
+
+    return Starlette(
+        routes=[Route(MCP_PATH, endpoint=remote.gate(mcp_app)), *remote.routes],
+        middleware=remote.middleware(),
+        lifespan=lifespan,
     )
-    return BearerGate(app, bearer) if bearer else app
 
 
 def serve_http(
@@ -386,9 +410,10 @@ def serve_http(
     extra_hosts: list[str],
     log_level: str,
     limits: HttpLimits | None = None,
+    remote: RemoteAuth | None = None,
 ) -> None:
     """Run ``server`` on streamable HTTP at ``/mcp``. Refuses unsafe setups."""
-    if not is_loopback(host) and not bearer:
+    if not is_loopback(host) and not bearer and remote is None:
         raise ConfigError(
             f"refusing to serve on {host}: only loopback is safe without a credential. "
             "Set EDFS_MCP_HTTP_BEARER to a long random secret that clients must send, "
@@ -397,7 +422,7 @@ def serve_http(
     import uvicorn
 
     limits = limits or HttpLimits()
-    app = http_app(server, host=host, bearer=bearer, extra_hosts=extra_hosts, limits=limits)
+    app = http_app(server, host=host, bearer=bearer, extra_hosts=extra_hosts, limits=limits, remote=remote)
     connections, backlog = fd_plan(limits.max_connections)
     uvicorn.run(
         app,

@@ -30,6 +30,9 @@ PATTERNS = (
         r"(?i)((?:access|refresh|id)_token|device_code|client_secret|code_verifier|password)"
         r"(['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"
     ),
+    # The remote server's own tokens and codes (edfs_mcp.remote), whatever surrounds them.
+    re.compile(r"edfs_(?:at|rt|ac)_[A-Za-z0-9_-]+"),
+    re.compile(r"(?i)([?&](?:code|state)=)[^&#\s'\"]+"),  # codes and states in logged URLs
 )
 
 
@@ -39,7 +42,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, MASK)
     text = PATTERNS[0].sub(MASK, text)
     text = PATTERNS[1].sub(lambda m: m.group(1) + MASK, text)
-    return PATTERNS[2].sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    text = PATTERNS[2].sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    text = PATTERNS[3].sub(MASK, text)
+    return PATTERNS[4].sub(lambda m: m.group(1) + MASK, text)
 
 
 class RedactingFilter(logging.Filter):
@@ -128,3 +133,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     # authlib logs tokens at DEBUG: keep it above that whatever the level asked for.
     logging.getLogger("authlib").setLevel(max(logging.WARNING, root.level))
+    # The MCP SDK's OAuth handlers and clients may log requests carrying codes and tokens at DEBUG.
+    for name in ("mcp.server.auth", "mcp.client.auth"):
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))

@@ -13,7 +13,7 @@ tool list never changes, so ``subscriptions/listen`` is not served and no ``list
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,6 +26,7 @@ from edfs_mcp._version import __version__
 from edfs_mcp.config import CredentialSource, Settings
 
 if TYPE_CHECKING:
+    from edfs_mcp.api import EdfsClient
     from edfs_mcp.tools import AppContext, ToolSpec
     from edfs_mcp.tools._validation import ArgumentCheck
 
@@ -74,9 +75,12 @@ async def _no_such_resource(_: ServerRequestContext[Any], params: ReadResourceRe
 class _LazyAppContext:
     """The tools' AppContext, made on first use: making it imports the tools, after ``initialize``."""
 
-    def __init__(self, settings: Settings, sandbox: bool) -> None:
+    def __init__(
+        self, settings: Settings, sandbox: bool, client_for: Callable[[str], EdfsClient] | None = None
+    ) -> None:
         self._settings = settings
         self._sandbox = sandbox
+        self._client_for = client_for
         self._context: AppContext | None = None
 
     def _made(self) -> AppContext:
@@ -94,6 +98,7 @@ class _LazyAppContext:
                 budget_tokens=settings.result_budget_tokens,
                 sandbox=self._sandbox,
                 zone=ZoneInfo(settings.timezone),
+                client_for=self._client_for,
             )
         return self._context
 
@@ -169,14 +174,18 @@ def build_server(
     read_only: bool = False,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
+    client_for: Callable[[str], EdfsClient] | None = None,
 ) -> EdfsServer:
-    """The MCP server for ``settings``. Raises ConfigError/ValueError for bad settings, before serving."""
+    """The MCP server for ``settings``. Raises ConfigError/ValueError for bad settings, before serving.
+
+    ``client_for`` (``EDFS_MCP_HTTP_AUTH=oauth``): the API client of a person, by Bentley subject;
+    every tool call then runs as the person whose MCP token it carries."""
     sandbox = settings.credential_source() is CredentialSource.SANDBOX
     include, exclude = tuple(include), tuple(exclude)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[AppContext]:
-        context = _LazyAppContext(settings, sandbox)
+        context = _LazyAppContext(settings, sandbox, client_for)
         try:
             yield cast("AppContext", context)
         finally:

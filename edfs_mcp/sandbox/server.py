@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from . import seed
 from .app import build_app
 from .state import SandboxState
 
@@ -29,15 +31,26 @@ class SandboxServer:
         state: SandboxState | None = None,
         *,
         auto_approve: bool = False,
+        web_redirect_uris: tuple[str, ...] = (),
     ) -> None:
         self.host = host
         self.port = port
         self.state = SandboxState() if state is None else state
         if auto_approve:
             self.state.auto_approve = self.state.auto_approve_default = True
+        for uri in web_redirect_uris:
+            self.accept_web_redirect(uri)
         self.app = build_app(self.state)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    def accept_web_redirect(self, uri: str) -> None:
+        """Register ``uri`` as a redirect URI of the confidential web app ``seed.WEB_CLIENT_ID``
+        (``edfs-mcp sandbox --as web``: the callback of a server people sign in to)."""
+        with self.state.lock:
+            web = self.state.clients[seed.WEB_CLIENT_ID]
+            if uri not in web.redirect_uris:
+                self.state.clients[seed.WEB_CLIENT_ID] = replace(web, redirect_uris=(*web.redirect_uris, uri))
 
     @property
     def base_url(self) -> str:

@@ -46,6 +46,8 @@ class AppContext:
     # Next run times are shown in this zone; EDFS itself evaluates cron in UTC.
     zone: tzinfo = UTC
     _client: EdfsClient | None = None
+    # EDFS_MCP_HTTP_AUTH=oauth: the API client of the person whose MCP token the call carries.
+    client_for: Callable[[str], EdfsClient] | None = None
 
     @property
     def rows_budget(self) -> int:
@@ -54,6 +56,15 @@ class AppContext:
 
     @property
     def client(self) -> EdfsClient:
+        """The API client for this call: the signed-in person's (oauth), else the server's own."""
+        if self.client_for is not None:
+            subject = _person()
+            if subject is None:
+                from edfs_mcp.errors import AuthError
+                from edfs_mcp.messages import remote_sign_in_missing
+
+                raise AuthError(remote_sign_in_missing())
+            return self.client_for(subject)
         # Made on first use, not at start: `initialize` is answered sooner (TLS contexts,
         # authlib and the HTTP pool cost ~80 ms) and a server that is only listed costs nothing.
         if self._client is None:
@@ -100,12 +111,23 @@ class ToolSpec:
         return bool(self.annotations.read_only_hint)
 
 
-def principal(ctx: ToolContext) -> str:
-    """Who a cached result belongs to: the signed-in MCP client when the transport authenticates,
-    else the MCP session (streamable HTTP, 2025-11-25), else the one local client (stdio)."""
+def _person() -> str | None:
+    """The person (Bentley's subject) the call's MCP access token was issued to, if any."""
     from mcp.server.auth.middleware.auth_context import get_access_token
 
     token = get_access_token()
+    return token.subject if token is not None and token.subject else None
+
+
+def principal(ctx: ToolContext) -> str:
+    """Who a cached result belongs to: the person signed in over MCP authorization (whatever MCP
+    client they use), else the authenticated MCP client, else the MCP session (streamable HTTP,
+    2025-11-25), else the one local client (stdio)."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    if token is not None and token.subject:
+        return f"person:{token.subject}"
     if token is not None:
         return f"client:{token.client_id}"
     session = (ctx.headers or {}).get("mcp-session-id")

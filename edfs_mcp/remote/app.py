@@ -1,0 +1,221 @@
+"""Everything ``EDFS_MCP_HTTP_AUTH=oauth`` adds to the streamable HTTP app, assembled from settings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from mcp.server.auth.handlers.metadata import MetadataHandler, ProtectedResourceMetadataHandler
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.provider import ProviderTokenVerifier
+from mcp.server.auth.routes import build_metadata, cors_middleware, create_auth_routes
+from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+from mcp.shared.auth import ProtectedResourceMetadata
+from pydantic import AnyHttpUrl
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Route
+from starlette.types import ASGIApp, Send
+
+from edfs_mcp.remote.cimd import CimdFetcher
+from edfs_mcp.remote.crypto import Sealer
+from edfs_mcp.remote.pages import CALLBACK_PATH, consent_routes
+from edfs_mcp.remote.people import PeopleClients, PersonTokenSource, PersonVault
+from edfs_mcp.remote.provider import SCOPE, EdfsAuthorizationProvider, Lifetimes
+from edfs_mcp.remote.stores import Clock, KeyValueStore, MemoryStore
+from edfs_mcp.remote.upstream import BentleyWebApp
+
+if TYPE_CHECKING:
+    from edfs_mcp.api import EdfsClient
+    from edfs_mcp.config import Settings
+
+__all__ = ["CALLBACK_PATH", "RemoteAuth", "build_remote_auth", "public_base"]
+
+logger = logging.getLogger(__name__)
+
+MCP_PATH = "/mcp"
+AS_METADATA_PATH = "/.well-known/oauth-authorization-server"
+PRM_PATH = "/.well-known/oauth-protected-resource"
+MEMORY_NOTE = (
+    "sign-ins are kept in this process's memory only: they are lost when it stops, and each person "
+    "signs in again from their MCP client"
+)
+
+
+def public_base(public_url: str) -> str:
+    """``https://host[:port]`` from EDFS_MCP_PUBLIC_URL (which may end at /mcp)."""
+    parts = urlsplit(public_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class ChallengingGate(RequireAuthMiddleware):
+    """The SDK's gate for ``/mcp``; its 401 also names the scope to ask for (MCP authorization §scope)."""
+
+    async def _send_auth_error(self, send: Send, status_code: int, error: str, description: str) -> None:
+        challenge = (
+            f'Bearer error="{error}", error_description="{description}", '
+            f'resource_metadata="{self.resource_metadata_url}", scope="{SCOPE}"'
+        )
+        body = json.dumps({"error": error, "error_description": description}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status_code,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", challenge.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class RemoteAuth:
+    """The authorization server, the resource-server checks and each person's API client."""
+
+    base: str
+    provider: EdfsAuthorizationProvider
+    store: KeyValueStore
+    routes: list[Route]
+    people: PeopleClients
+    durable: bool
+    _closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    @property
+    def resource(self) -> str:
+        return self.base + MCP_PATH
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base).netloc
+
+    def gate(self, app: ASGIApp) -> ASGIApp:
+        """``/mcp`` behind a valid token of ours, issued for this server."""
+        return ChallengingGate(app, [SCOPE], AnyHttpUrl(f"{self.base}{PRM_PATH}{MCP_PATH}"))
+
+    def middleware(self) -> list[Middleware]:
+        backend = BearerAuthBackend(
+            ProviderTokenVerifier(self.provider),  # type: ignore[arg-type]
+            resource_server_url=AnyHttpUrl(self.resource),
+        )
+        return [Middleware(AuthenticationMiddleware, backend=backend), Middleware(AuthContextMiddleware)]
+
+    def client_for(self, subject: str) -> EdfsClient:
+        client: EdfsClient = self.people.get(subject)  # type: ignore[assignment]
+        return client
+
+    def startup_note(self) -> str:
+        return (
+            f"MCP clients sign people in with their Bentley account: MCP endpoint {self.resource}, "
+            f"Bentley callback {self.base}{CALLBACK_PATH}" + ("" if self.durable else f"; {MEMORY_NOTE}")
+        )
+
+    async def aclose(self) -> None:
+        await self.people.aclose()
+
+
+def _metadata_routes(base: str) -> list[Route]:
+    """RFC 8414 metadata as the SDK builds it, plus metadata documents and public clients; RFC 9728's."""
+    metadata = build_metadata(
+        AnyHttpUrl(base),
+        None,
+        ClientRegistrationOptions(enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]),
+        RevocationOptions(enabled=True),
+    )
+    metadata.client_id_metadata_document_supported = True
+    metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+    metadata.revocation_endpoint_auth_methods_supported = [
+        "none",
+        "client_secret_post",
+        "client_secret_basic",
+    ]
+    resource = ProtectedResourceMetadata(
+        resource=AnyHttpUrl(base + MCP_PATH),
+        authorization_servers=[AnyHttpUrl(base)],
+        scopes_supported=[SCOPE],
+        resource_name="Bentley iTwin EDFS (edfs-mcp)",
+    )
+    prm = cors_middleware(ProtectedResourceMetadataHandler(resource).handle, ["GET", "OPTIONS"])
+    return [
+        Route(
+            AS_METADATA_PATH,
+            cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+            methods=["GET", "OPTIONS"],
+        ),
+        Route(PRM_PATH + MCP_PATH, prm, methods=["GET", "OPTIONS"]),
+        Route(PRM_PATH, prm, methods=["GET", "OPTIONS"]),
+    ]
+
+
+def build_remote_auth(
+    settings: Settings,
+    *,
+    clock: Clock = time.time,
+    store: KeyValueStore | None = None,
+    lifetimes: Lifetimes | None = None,
+    cimd: CimdFetcher | None = None,
+) -> RemoteAuth:
+    """The remote pieces for ``settings`` (``EDFS_MCP_HTTP_AUTH=oauth``, already validated)."""
+    from edfs_mcp.backend import open_client
+    from edfs_mcp.http_transport import is_loopback
+
+    assert settings.public_url is not None and settings.client_id and settings.client_secret is not None
+    base = public_base(str(settings.public_url))
+    sealer = Sealer(settings.oauth_key)
+    durable = store is not None and bool(getattr(store, "durable", False))
+    store = store if store is not None else MemoryStore(clock=clock)
+    vault = PersonVault(store, sealer)
+    authority_host = urlsplit(settings.authority_root).hostname or ""
+    bentley = BentleyWebApp(
+        authority=settings.authority_root,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+        scope=settings.user_scopes,
+        redirect_uri=base + CALLBACK_PATH,
+        clock=clock,
+        timeout=settings.read_timeout,
+    )
+    provider = EdfsAuthorizationProvider(
+        issuer=base,
+        resource=base + MCP_PATH,
+        store=store,
+        sealer=sealer,
+        vault=vault,
+        # Plain-http loopback documents only against the sandbox (an authority on loopback).
+        cimd=cimd or CimdFetcher(allow_loopback=is_loopback(authority_host), scope=SCOPE),
+        clock=clock,
+        lifetimes=lifetimes,
+    )
+    sdk_routes = [
+        route
+        for route in create_auth_routes(
+            provider,
+            AnyHttpUrl(base),
+            client_registration_options=ClientRegistrationOptions(
+                enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
+            ),
+            revocation_options=RevocationOptions(enabled=True),
+        )
+        if route.path != AS_METADATA_PATH
+    ]
+    routes = [
+        *_metadata_routes(base),
+        *sdk_routes,
+        *consent_routes(
+            provider=provider, store=store, sealer=sealer, vault=vault, bentley=bentley, public_origin=base
+        ),
+    ]
+    people = PeopleClients(
+        lambda subject: open_client(settings, tokens=PersonTokenSource(subject, vault, bentley, clock))
+    )
+    return RemoteAuth(
+        base=base, provider=provider, store=store, routes=routes, people=people, durable=durable
+    )

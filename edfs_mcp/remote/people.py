@@ -1,0 +1,159 @@
+"""Each person's Bentley tokens, sealed at rest, and the token source that runs a call as them.
+
+A person is Bentley's subject (``sub``). Their record is sealed with AES-GCM under
+``EDFS_MCP_STATE_KEY``, bound to the subject (a record copied to another key does not open). It is
+refreshed one at a time: concurrent calls for the same person wait for the one refresh and use its
+result, since Bentley rotates refresh tokens and a second refresh with the old one would fail.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+
+import anyio
+
+from edfs_mcp.errors import AuthError
+from edfs_mcp.remote.crypto import Sealer
+from edfs_mcp.remote.stores import Clock, KeyValueStore
+from edfs_mcp.remote.upstream import BentleyTokens, BentleyWebApp
+
+__all__ = ["PeopleClients", "PersonTokenSource", "PersonVault"]
+
+REFRESH_LEEWAY_SECONDS = 60.0
+SIGN_IN_LIFETIME_SECONDS = 90 * 24 * 3600.0  # a record unused this long is forgotten
+
+
+class PersonVault:
+    """Sealed Bentley tokens per subject, behind the key-value store."""
+
+    def __init__(self, store: KeyValueStore, sealer: Sealer) -> None:
+        self._store = store
+        self._sealer = sealer
+        self._locks: weakref.WeakValueDictionary[str, anyio.Lock] = weakref.WeakValueDictionary()
+
+    @staticmethod
+    def _key(subject: str) -> str:
+        return f"person:{subject}"
+
+    def lock(self, subject: str) -> anyio.Lock:
+        """The lock under which ``subject``'s tokens are refreshed (one refresh at a time)."""
+        lock = self._locks.get(subject)
+        if lock is None:
+            lock = anyio.Lock()
+            self._locks[subject] = lock
+        return lock
+
+    async def load(self, subject: str) -> BentleyTokens | None:
+        sealed = await self._store.get(self._key(subject))
+        if sealed is None:
+            return None
+        raw = self._sealer.open(sealed, self._key(subject))
+        tokens = BentleyTokens.from_json(raw) if raw is not None else None
+        return tokens if tokens is not None and tokens.subject == subject else None
+
+    async def save(self, tokens: BentleyTokens) -> None:
+        key = self._key(tokens.subject)
+        await self._store.put(key, self._sealer.seal(tokens.to_json(), key), SIGN_IN_LIFETIME_SECONDS)
+
+    async def forget(self, subject: str) -> None:
+        await self._store.delete(self._key(subject))
+
+
+class PersonTokenSource:
+    """A ``TokenSource`` for one person: their Bentley access token, refreshed when needed."""
+
+    def __init__(
+        self, subject: str, vault: PersonVault, app: BentleyWebApp, clock: Clock = time.time
+    ) -> None:
+        self.subject = subject
+        self._vault = vault
+        self._app = app
+        self._clock = clock
+
+    @property
+    def description(self) -> str:
+        return "the Bentley sign-in of the person calling (EDFS_MCP_HTTP_AUTH=oauth)"
+
+    def _fresh(self, tokens: BentleyTokens | None) -> str | None:
+        if tokens is not None and self._clock() < tokens.expires_at - REFRESH_LEEWAY_SECONDS:
+            return tokens.access_token
+        return None
+
+    async def get_token(self) -> str:
+        from edfs_mcp.messages import remote_sign_in_gone
+
+        tokens = await self._vault.load(self.subject)
+        token = self._fresh(tokens)
+        if token:
+            return token
+        async with self._vault.lock(self.subject):
+            tokens = await self._vault.load(self.subject)
+            token = self._fresh(tokens)
+            if token:
+                return token
+            if tokens is None or not tokens.refresh_token:
+                raise AuthError(remote_sign_in_gone())
+            try:
+                renewed = await self._app.refresh(tokens)
+            except AuthError:
+                await self._vault.forget(
+                    self.subject
+                )  # the MCP token stops working: the client signs in again
+                raise AuthError(remote_sign_in_gone()) from None
+            await self._vault.save(renewed)
+            return renewed.access_token
+
+    async def reject(self, token: str) -> bool:
+        async with self._vault.lock(self.subject):
+            tokens = await self._vault.load(self.subject)
+            if tokens is None:
+                return False
+            if tokens.access_token == token:
+                await self._vault.save(
+                    BentleyTokens(tokens.access_token, tokens.refresh_token, 0.0, tokens.subject, tokens.name)
+                )
+            return tokens.refresh_token is not None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class PeopleClients:
+    """One API client per person, made on first use; the least recently used go past ``limit``."""
+
+    def __init__(self, make: Callable[[str], object], *, limit: int = 256) -> None:
+        self._make = make
+        self._limit = limit
+        self._clients: OrderedDict[str, object] = OrderedDict()
+        self._closing: set[anyio.abc.TaskGroup | object] = set()
+
+    def get(self, subject: str) -> object:
+        client = self._clients.get(subject)
+        if client is None:
+            client = self._make(subject)
+            self._clients[subject] = client
+            while len(self._clients) > self._limit:
+                _, old = self._clients.popitem(last=False)
+                self._close_later(old)
+        self._clients.move_to_end(subject)
+        return client
+
+    def _close_later(self, client: object) -> None:
+        import asyncio
+
+        closer = getattr(client, "aclose", None)
+        if closer is None:
+            return
+        task = asyncio.get_running_loop().create_task(closer())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), OrderedDict()
+        for client in clients:
+            closer = getattr(client, "aclose", None)
+            if closer is not None:
+                await closer()

@@ -1,0 +1,112 @@
+"""Where the remote server keeps its state: one small key-value interface.
+
+Everything the authorization server remembers (registered clients, pending sign-ins, codes, tokens,
+consents, each person's sealed Bentley tokens) is a value under a key, with an optional time to
+live. The interface is the handful of operations Redis has (``SET EX``, ``GET``, ``GETDEL``,
+``SET NX``, ``DEL``, ``SADD``/``SMEMBERS``), so a shared store for several processes can replace
+:class:`MemoryStore` without touching the rest.
+
+:class:`MemoryStore` is the embedded default: one process, nothing else to run, and everything is
+lost when the process stops (people sign in again). It is bounded: at ``max_entries`` the entries
+closest to expiry go first, so a flood of registrations cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+__all__ = ["Clock", "KeyValueStore", "MemoryStore"]
+
+Clock = Callable[[], float]
+
+
+class KeyValueStore(Protocol):
+    """The operations the remote server needs; each is atomic on its own."""
+
+    async def put(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Set ``key``; it disappears after ``ttl`` seconds (never when None)."""
+
+    async def put_new(self, key: str, value: str, ttl: float | None = None) -> bool:
+        """Set ``key`` only if absent; True when set."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def take(self, key: str) -> str | None:
+        """Get and delete at once: of two callers, one gets the value and the other None."""
+
+    async def delete(self, key: str) -> None: ...
+
+    async def add_member(self, key: str, member: str, ttl: float | None = None) -> None:
+        """Add ``member`` to the set at ``key`` (its life is extended to ``ttl``)."""
+
+    async def members(self, key: str) -> set[str]: ...
+
+
+class MemoryStore:
+    """:class:`KeyValueStore` in this process's memory. ``clock`` decides expiry (tests move it)."""
+
+    durable = False
+
+    def __init__(self, *, clock: Clock = time.time, max_entries: int = 200_000) -> None:
+        self._clock = clock
+        self._max = max_entries
+        self._values: dict[str, tuple[str | set[str], float]] = {}
+
+    def _live(self, key: str) -> str | set[str] | None:
+        entry = self._values.get(key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if expires <= self._clock():
+            del self._values[key]
+            return None
+        return value
+
+    def _set(self, key: str, value: str | set[str], ttl: float | None) -> None:
+        expires = float("inf") if ttl is None else self._clock() + ttl
+        self._values[key] = (value, expires)
+        if len(self._values) > self._max:
+            self._make_room()
+
+    def _make_room(self) -> None:
+        now = self._clock()
+        for key in [k for k, (_, expires) in self._values.items() if expires <= now]:
+            del self._values[key]
+        excess = len(self._values) - self._max
+        if excess > 0:
+            for key, _ in heapq.nsmallest(excess, self._values.items(), key=lambda item: item[1][1]):
+                del self._values[key]
+
+    async def put(self, key: str, value: str, ttl: float | None = None) -> None:
+        self._set(key, value, ttl)
+
+    async def put_new(self, key: str, value: str, ttl: float | None = None) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._set(key, value, ttl)
+        return True
+
+    async def get(self, key: str) -> str | None:
+        value = self._live(key)
+        return value if isinstance(value, str) else None
+
+    async def take(self, key: str) -> str | None:
+        value = self._live(key)
+        self._values.pop(key, None)
+        return value if isinstance(value, str) else None
+
+    async def delete(self, key: str) -> None:
+        self._values.pop(key, None)
+
+    async def add_member(self, key: str, member: str, ttl: float | None = None) -> None:
+        current = self._live(key)
+        members = set(current) if isinstance(current, set) else set()
+        members.add(member)
+        self._set(key, members, ttl)
+
+    async def members(self, key: str) -> set[str]:
+        value = self._live(key)
+        return set(value) if isinstance(value, set) else set()

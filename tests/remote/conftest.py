@@ -1,0 +1,17 @@
+from collections.abc import Iterator
+
+import pytest
+
+from edfs_mcp.sandbox import SandboxServer
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean_sandbox(sandbox: SandboxServer) -> Iterator[None]:
+    sandbox.state.reset()
+    yield
