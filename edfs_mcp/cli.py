@@ -170,13 +170,14 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     callback = None
     if args.identity == "web":
-        from edfs_mcp.config import Settings
+        from pydantic import HttpUrl, ValidationError
+
         from edfs_mcp.remote import CALLBACK_PATH, public_base
 
         try:
-            public = public_base(str(Settings(public_url=args.public_url).public_url))
-        except ValueError:
-            raise ConfigError(f"--public-url {args.public_url!r} is not an http(s) URL of a host") from None
+            public = public_base(str(HttpUrl(args.public_url)))
+        except ValidationError:
+            raise ConfigError(f"--public-url {args.public_url!r} is not an http(s) URL") from None
         callback = public + CALLBACK_PATH
     with SandboxServer(
         host=args.host,

@@ -15,7 +15,7 @@ from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import ProviderTokenVerifier
 from mcp.server.auth.routes import build_metadata, cors_middleware, create_auth_routes
-from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.middleware import Middleware
@@ -122,10 +122,16 @@ class RemoteAuth:
         await self.people.aclose()
 
 
+def _url(value: str) -> AnyHttpUrl:
+    """``value`` as the SDK's settings keep URLs: a host-only URL without a trailing slash (RFC 8414
+    compares issuers as strings)."""
+    return AuthSettings(issuer_url=value, resource_server_url=None).issuer_url
+
+
 def _metadata_routes(base: str) -> list[Route]:
     """RFC 8414 metadata as the SDK builds it, plus metadata documents and public clients; RFC 9728's."""
     metadata = build_metadata(
-        AnyHttpUrl(base),
+        _url(base),
         None,
         ClientRegistrationOptions(enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]),
         RevocationOptions(enabled=True),
@@ -138,8 +144,8 @@ def _metadata_routes(base: str) -> list[Route]:
         "client_secret_basic",
     ]
     resource = ProtectedResourceMetadata(
-        resource=AnyHttpUrl(base + MCP_PATH),
-        authorization_servers=[AnyHttpUrl(base)],
+        resource=_url(base + MCP_PATH),
+        authorization_servers=[_url(base)],
         scopes_supported=[SCOPE],
         resource_name="Bentley iTwin EDFS (edfs-mcp)",
     )
@@ -198,7 +204,7 @@ def build_remote_auth(
         route
         for route in create_auth_routes(
             provider,
-            AnyHttpUrl(base),
+            _url(base),
             client_registration_options=ClientRegistrationOptions(
                 enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
             ),

@@ -12,6 +12,5 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_sandbox(sandbox: SandboxServer) -> Iterator[None]:
+def _clean_sandbox(sandbox: SandboxServer) -> None:
     sandbox.state.reset()
-    yield

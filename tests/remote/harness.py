@@ -32,7 +32,12 @@ import uvicorn
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
 from pydantic import AnyUrl
 
 from edfs_mcp.config import Settings, load_settings
@@ -103,7 +108,9 @@ def in_process(sandbox: SandboxServer, *, store: KeyValueStore | None = None) ->
     remote = build_remote_auth(settings, clock=clock, store=store)
     server = build_server(settings, client_for=remote.client_for)
     app = http_app(server, host="127.0.0.1", bearer=None, extra_hosts=[], limits=HttpLimits(), remote=remote)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -140,7 +147,16 @@ def subprocess_server(sandbox: SandboxServer, **extra: str) -> Iterator[Served]:
         stderr_path = Path(tmp) / "stderr"
         with stderr_path.open("wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "edfs_mcp", "serve", "--transport", "streamable-http", "--port", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "edfs_mcp",
+                    "serve",
+                    "--transport",
+                    "streamable-http",
+                    "--port",
+                    str(port),
+                ],
                 env=env,
                 stderr=stderr,
             )
@@ -191,7 +207,9 @@ class Browser:
                     return location
                 response = await self.http.get(location)
                 continue
-            assert response.status_code == 200, f"{response.status_code} at {response.url}: {response.text[:500]}"
+            assert response.status_code == 200, (
+                f"{response.status_code} at {response.url}: {response.text[:500]}"
+            )
             path = urlsplit(str(response.url)).path
             if path == "/consent" or "Allow access to EDFS" in response.text:
                 self.consent_pages += 1
@@ -233,7 +251,9 @@ class MemoryTokens:
         self.client = client_info
 
 
-def sdk_auth(url: str, browser: Browser, storage: MemoryTokens | None = None, name: str = "Test client") -> OAuthClientProvider:
+def sdk_auth(
+    url: str, browser: Browser, storage: MemoryTokens | None = None, name: str = "Test client"
+) -> OAuthClientProvider:
     """The MCP SDK's OAuth client: discovers, registers, sends the person's browser, exchanges."""
     reached: dict[str, str] = {}
 
@@ -268,3 +288,95 @@ async def signed_in(url: str, browser: Browser, mode: str = "auto", **kwargs: An
         Client(streamable_http_client(url, http_client=http), mode=mode, read_timeout_seconds=60) as client,  # type: ignore[arg-type]
     ):
         yield client
+
+
+# --- driving the OAuth endpoints by hand (the attacks) ------------------------------------------
+
+
+def pkce() -> tuple[str, str]:
+    from edfs_mcp.remote.upstream import pkce_challenge
+
+    verifier = secrets.token_urlsafe(48)
+    return verifier, pkce_challenge(verifier)
+
+
+async def register(
+    http: httpx2.AsyncClient, base: str, name: str = "Hand client", redirect: str = CLIENT_REDIRECT
+) -> dict[str, Any]:
+    response = await http.post(
+        f"{base}/register",
+        json={
+            "client_name": name,
+            "redirect_uris": [redirect],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        },
+    )
+    assert response.status_code == 201, response.text
+    client: dict[str, Any] = response.json()
+    return client
+
+
+def authorize_url(base: str, client_id: str, challenge: str | None, **extra: str) -> str:
+    from urllib.parse import urlencode
+
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": CLIENT_REDIRECT,
+        "state": "st-" + secrets.token_hex(4),
+        "resource": f"{base}/mcp",
+        **({"code_challenge": challenge, "code_challenge_method": "S256"} if challenge else {}),
+        **extra,
+    }
+    return f"{base}/authorize?{urlencode(params)}"
+
+
+async def code_for(browser: Browser, base: str, client_id: str, challenge: str) -> str:
+    reached = await browser.go(authorize_url(base, client_id, challenge))
+    query = parse_qs(urlsplit(reached).query)
+    assert "code" in query, reached
+    return query["code"][0]
+
+
+async def exchange(
+    http: httpx2.AsyncClient,
+    base: str,
+    client_id: str,
+    code: str,
+    verifier: str | None,
+    redirect: str = CLIENT_REDIRECT,
+) -> httpx2.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client_id,
+        "redirect_uri": redirect,
+    }
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    data["resource"] = f"{base}/mcp"
+    return await http.post(f"{base}/token", data=data)
+
+
+async def mcp_ping(http: httpx2.AsyncClient, url: str, token: str) -> httpx2.Response:
+    """An ``initialize`` with ``token``: 200 when the token is accepted."""
+    return await http.post(
+        url,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+        headers={
+            "Accept": "application/json, text/event-stream",
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+        },
+    )

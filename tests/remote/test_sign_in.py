@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import anyio
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.harness import text_of
-from tests.remote.harness import Browser, in_process, signed_in, subprocess_server
+from tests.remote.harness import Browser, signed_in, subprocess_server
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_client_that_knows_only_the_url_signs_in_and_calls_as_the_person(sandbox: SandboxServer) -> None:
+async def test_a_client_that_knows_only_the_url_signs_in_and_calls_as_the_person(
+    sandbox: SandboxServer,
+) -> None:
     browser = Browser(username=seed.USER_ADMIN)
     with subprocess_server(sandbox) as served:
         async with signed_in(served.url, browser) as client:
