@@ -21,7 +21,7 @@ from pydantic import AnyHttpUrl
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
-from starlette.types import ASGIApp, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edfs_mcp.remote.cimd import CimdFetcher
 from edfs_mcp.remote.crypto import Sealer
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 AS_METADATA_PATH = "/.well-known/oauth-authorization-server"
 PRM_PATH = "/.well-known/oauth-protected-resource"
+MAX_FORM_BYTES = 64 * 1024
 MEMORY_NOTE = (
     "sign-ins are kept in this process's memory only: they are lost when it stops, and each person "
     "signs in again from their MCP client"
@@ -120,6 +121,36 @@ class RemoteAuth:
 
     async def aclose(self) -> None:
         await self.people.aclose()
+
+
+class PublicClientRevocation:
+    """The SDK's ``/revoke`` requires a ``client_secret`` field even from a public client (which has
+    none, RFC 6749 §2.3): an absent one is added, empty, before the SDK's handler reads the form."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self._app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False) and len(body) <= MAX_FORM_BYTES
+        if b"client_secret=" not in body:
+            body += b"&client_secret=" if body else b"client_secret="
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self._app(scope, replay, send)
 
 
 def _url(value: str) -> AnyHttpUrl:
@@ -201,7 +232,9 @@ def build_remote_auth(
         lifetimes=lifetimes,
     )
     sdk_routes = [
-        route
+        Route(route.path, PublicClientRevocation(route.app), methods=route.methods)
+        if route.path == "/revoke"
+        else route
         for route in create_auth_routes(
             provider,
             _url(base),

@@ -270,3 +270,39 @@ async def test_a_metadata_document_at_a_private_address_is_never_fetched(
             continue
         assert response.status_code == 400, client_id
         assert "location" not in response.headers
+
+
+async def test_revocation_ends_the_tokens(
+    server: InProcess, http: httpx2.AsyncClient, browser: Browser
+) -> None:
+    client_id, tokens = await signed_in_tokens(http, browser, server.base)
+    revoked = await http.post(
+        f"{server.base}/revoke", data={"token": tokens["access_token"], "client_id": client_id}
+    )
+    assert revoked.status_code == 200
+    assert (await mcp_ping(http, server.url, tokens["access_token"])).status_code == 401
+    refresh = await http.post(
+        f"{server.base}/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "refresh_token": tokens["refresh_token"],
+        },
+    )
+    assert refresh.status_code == 400  # its refresh token went with it
+
+
+async def test_auto_approve_at_bentley_still_needs_our_consent(
+    server: InProcess, sandbox: SandboxServer, http: httpx2.AsyncClient
+) -> None:
+    sandbox.state.auto_approve = True  # `edfs-mcp sandbox --as web --auto-approve`
+    client = await register(http, server.base)
+    _, challenge = pkce()
+    refusing = Browser(approve_consent=False)
+    try:
+        reached = await refusing.go(authorize_url(server.base, client["client_id"], challenge))
+    finally:
+        await refusing.aclose()
+    assert refusing.consent_pages == 1
+    assert parse_qs(urlsplit(reached).query)["error"] == ["access_denied"]
+    assert not any(url.startswith(sandbox.base_url) for url in refusing.seen)  # Bentley never asked
