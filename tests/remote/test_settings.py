@@ -114,3 +114,20 @@ def test_sandbox_as_web_prints_what_serve_needs() -> None:
     settings = load_settings(**{k.removeprefix("EDFS_MCP_").lower(): v for k, v in exported.items()})
     assert settings.credential_source() is CredentialSource.PEOPLE
     assert exported["EDFS_MCP_PUBLIC_URL"] == "http://127.0.0.1:8123"
+
+
+@pytest.mark.parametrize(("command", "code"), [("status", 0), ("login", 2), ("logout", 0)])
+def test_status_login_logout_say_people_sign_in_from_their_clients(command: str, code: int) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
+    env.update({f"EDFS_MCP_{k.upper()}": v for k, v in WHOLE.items()})
+    done = subprocess.run(
+        [sys.executable, "-m", "edfs_mcp", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == code, done.stderr
+    assert "from their MCP client at https://edfs-mcp.example.com/mcp" in done.stderr
+    assert WHOLE["client_secret"] not in done.stderr and KEY not in done.stderr
