@@ -66,6 +66,7 @@ class CimdFetcher:
     resolver: Resolver = _resolve
     transport: httpx2.AsyncBaseTransport | None = None
     scope: str = "edfs"
+    timeout: float = TIMEOUT_SECONDS
 
     def _checked_url(self, url: str) -> tuple[str, str, int]:
         parts = urlsplit(url)
@@ -113,9 +114,9 @@ class CimdFetcher:
         pinned_url = f"{scheme}://{target}:{port}{parts.path}" + (f"?{parts.query}" if parts.query else "")
         body = bytearray()
         try:
-            with anyio.fail_after(TIMEOUT_SECONDS):
+            with anyio.fail_after(self.timeout):
                 async with httpx2.AsyncClient(
-                    transport=self.transport, follow_redirects=False, timeout=TIMEOUT_SECONDS, trust_env=False
+                    transport=self.transport, follow_redirects=False, timeout=self.timeout, trust_env=False
                 ) as http:
                     request = http.build_request(
                         "GET",
@@ -134,7 +135,7 @@ class CimdFetcher:
                     finally:
                         await response.aclose()
         except TimeoutError:
-            raise CimdError(f"no whole answer within {TIMEOUT_SECONDS:g} s") from None
+            raise CimdError(f"no whole answer within {self.timeout:g} s") from None
         except httpx2.HTTPError as exc:
             raise CimdError(f"it could not be fetched ({type(exc).__name__})") from None
         return self._parse(url, bytes(body))

@@ -8,10 +8,12 @@ result, since Bentley rotates refresh tokens and a second refresh with the old o
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -19,6 +21,9 @@ from edfs_mcp.errors import AuthError
 from edfs_mcp.remote.crypto import Sealer
 from edfs_mcp.remote.stores import Clock, KeyValueStore
 from edfs_mcp.remote.upstream import BentleyTokens, BentleyWebApp
+
+if TYPE_CHECKING:
+    from edfs_mcp.api import EdfsClient
 
 __all__ = ["PeopleClients", "PersonTokenSource", "PersonVault"]
 
@@ -122,38 +127,28 @@ class PersonTokenSource:
 
 
 class PeopleClients:
-    """One API client per person, made on first use; the least recently used go past ``limit``."""
+    """One API client per person, made on first use; past ``limit``, the least recently used is closed."""
 
-    def __init__(self, make: Callable[[str], object], *, limit: int = 256) -> None:
+    def __init__(self, make: Callable[[str], EdfsClient], *, limit: int = 256) -> None:
         self._make = make
         self._limit = limit
-        self._clients: OrderedDict[str, object] = OrderedDict()
-        self._closing: set[anyio.abc.TaskGroup | object] = set()
+        self._clients: OrderedDict[str, EdfsClient] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()
 
-    def get(self, subject: str) -> object:
+    def get(self, subject: str) -> EdfsClient:
         client = self._clients.get(subject)
         if client is None:
             client = self._make(subject)
             self._clients[subject] = client
             while len(self._clients) > self._limit:
                 _, old = self._clients.popitem(last=False)
-                self._close_later(old)
+                task = asyncio.get_running_loop().create_task(old.aclose())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         self._clients.move_to_end(subject)
         return client
-
-    def _close_later(self, client: object) -> None:
-        import asyncio
-
-        closer = getattr(client, "aclose", None)
-        if closer is None:
-            return
-        task = asyncio.get_running_loop().create_task(closer())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), OrderedDict()
         for client in clients:
-            closer = getattr(client, "aclose", None)
-            if closer is not None:
-                await closer()
+            await client.aclose()

@@ -306,3 +306,35 @@ async def test_auto_approve_at_bentley_still_needs_our_consent(
     assert refusing.consent_pages == 1
     assert parse_qs(urlsplit(reached).query)["error"] == ["access_denied"]
     assert not any(url.startswith(sandbox.base_url) for url in refusing.seen)  # Bentley never asked
+
+
+async def test_another_person_cannot_ride_a_session(server: InProcess, http: httpx2.AsyncClient) -> None:
+    admin, viewer = Browser(seed.USER_ADMIN), Browser(seed.USER_VIEWER)
+    try:
+        _, admin_tokens = await signed_in_tokens(http, admin, server.base)
+        _, viewer_tokens = await signed_in_tokens(http, viewer, server.base)
+    finally:
+        await admin.aclose()
+        await viewer.aclose()
+    opened = await mcp_ping(http, server.url, admin_tokens["access_token"])
+    assert opened.status_code == 200
+    session = opened.headers["mcp-session-id"]
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "mcp-session-id": session,
+        "mcp-protocol-version": "2025-11-25",
+    }
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    own = await http.post(
+        server.url,
+        json=listing,
+        headers={**headers, "Authorization": f"Bearer {admin_tokens['access_token']}"},
+    )
+    assert own.status_code == 200
+    ridden = await http.post(
+        server.url,
+        json=listing,
+        headers={**headers, "Authorization": f"Bearer {viewer_tokens['access_token']}"},
+    )
+    assert ridden.status_code in (403, 404), ridden.text

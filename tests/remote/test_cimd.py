@@ -140,3 +140,14 @@ async def test_only_plain_https_urls_with_a_path(url: str) -> None:
 async def test_documents_that_are_too_big_or_not_their_own_are_refused(document: bytes, why: str) -> None:
     with document_server(document) as (docs, _), pytest.raises(CimdError, match=why):
         await CimdFetcher(allow_loopback=True).fetch(f"{docs}/client.json")
+
+
+async def test_a_document_that_never_comes_is_given_up() -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts the connection, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        with pytest.raises(CimdError, match="no whole answer"):
+            await CimdFetcher(allow_loopback=True, timeout=0.5).fetch(f"http://127.0.0.1:{port}/client.json")
