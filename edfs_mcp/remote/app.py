@@ -168,6 +168,7 @@ def _metadata_routes(base: str) -> list[Route]:
         RevocationOptions(enabled=True),
     )
     metadata.client_id_metadata_document_supported = True
+    metadata.authorization_response_iss_parameter_supported = True
     metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
     metadata.revocation_endpoint_auth_methods_supported = [
         "none",

@@ -95,7 +95,10 @@ def consent_routes(
         return opened.decode() if opened is not None else None
 
     def back_to_client(pending: dict[str, Any], **params: str | None) -> Response:
-        url = construct_redirect_uri(pending["redirect_uri"], state=pending.get("state"), **params)
+        # RFC 9207 `iss` (MCP 2026-07-28, SEP-2468): the client can tell which server answered.
+        url = construct_redirect_uri(
+            pending["redirect_uri"], state=pending.get("state"), iss=provider.issuer, **params
+        )
         response = RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
         response.delete_cookie(CONSENT_COOKIE, path="/")
         return response

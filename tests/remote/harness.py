@@ -263,7 +263,10 @@ def sdk_auth(
     async def callback() -> AuthorizationCodeResult:
         query = parse_qs(urlsplit(reached.pop("url")).query)
         assert "code" in query, query
-        return AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0])
+        assert query.get("iss"), query  # RFC 9207: the SDK checks it against the issuer it expects
+        return AuthorizationCodeResult(
+            code=query["code"][0], state=query.get("state", [None])[0], iss=query["iss"][0]
+        )
 
     return OAuthClientProvider(
         server_url=url,

@@ -74,6 +74,7 @@ async def test_discovery_metadata_and_the_challenge(server: InProcess, http: htt
     assert metadata["issuer"] == server.base
     assert metadata["client_id_metadata_document_supported"] is True
     assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
     assert {"registration_endpoint", "revocation_endpoint"} <= set(metadata)
 
 
