@@ -126,3 +126,32 @@ async def test_consent_is_remembered_per_person_and_client(server: InProcess) ->
         assert result.is_error and "403" in text_of(result)
     assert browser.consent_pages == 3
     await browser.aclose()
+
+
+async def test_a_bentley_sign_in_that_ended_asks_the_person_to_reconnect(
+    server: InProcess, sandbox: SandboxServer
+) -> None:
+    import httpx2
+
+    from tests.remote.harness import MemoryTokens, mcp_ping
+
+    browser, storage = Browser(seed.USER_ADMIN), MemoryTokens()
+    async with signed_in(server.url, browser, storage=storage) as client:
+        assert not (await client.call_tool("list_timers", {"itwin_id": NORTHGATE})).is_error
+        sandbox.state.oauth.clear()  # Bentley forgets the refresh token...
+        sandbox.state.expire_issued_tokens()  # ...and stops honouring the access token
+        ended = await client.call_tool("list_timers", {"itwin_id": NORTHGATE})
+        assert ended.is_error and "reconnect this MCP server" in text_of(ended), text_of(ended)
+    await browser.aclose()
+    assert storage.tokens is not None
+    async with httpx2.AsyncClient(timeout=30) as http:  # our token went with the Bentley sign-in
+        assert (await mcp_ping(http, server.url, storage.tokens.access_token)).status_code == 401
+
+
+def test_the_log_masks_our_tokens_codes_and_states() -> None:
+    from edfs_mcp.logs import redact
+
+    line = "GET /callback?code=edfs_ac_Zm9v&state=s3cr3t-state x edfs_at_abcDEF_12 y edfs_rt_xyz"
+    masked = redact(line)
+    for secret in ("edfs_ac_Zm9v", "s3cr3t-state", "edfs_at_abcDEF_12", "edfs_rt_xyz"):
+        assert secret not in masked
