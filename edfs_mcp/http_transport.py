@@ -97,7 +97,8 @@ def transport_security_for(host: str, extra_hosts: list[str]) -> TransportSecuri
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
     if not is_loopback(host):
         hosts.append(f"{host}:*")
-    hosts += [h if ":" in h else f"{h}:*" for h in extra_hosts]
+    for extra in extra_hosts:  # a name without a port: as sent on the default port, or with any port
+        hosts += [extra] if ":" in extra.rsplit("]", 1)[-1] else [extra, f"{extra}:*"]
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins

@@ -131,3 +131,16 @@ def test_status_login_logout_say_people_sign_in_from_their_clients(command: str,
     assert done.returncode == code, done.stderr
     assert "from their MCP client at https://edfs-mcp.example.com/mcp" in done.stderr
     assert WHOLE["client_secret"] not in done.stderr and KEY not in done.stderr
+
+
+def test_the_public_host_is_accepted_with_and_without_a_port() -> None:
+    from mcp.server.transport_security import TransportSecurityMiddleware
+
+    from edfs_mcp.http_transport import transport_security_for
+
+    guard = TransportSecurityMiddleware(transport_security_for("0.0.0.0", ["edfs-mcp.example.com"]))  # noqa: S104
+    assert guard._validate_host("edfs-mcp.example.com") and guard._validate_host("edfs-mcp.example.com:443")
+    assert guard._validate_origin("https://edfs-mcp.example.com")
+    assert not guard._validate_host("attacker.example") and not guard._validate_host(
+        "edfs-mcp.example.com.evil"
+    )
