@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,8 @@ __all__ = ["Page", "ResultGone", "ResultStore", "StoredResult", "estimate_tokens
 CHARS_PER_TOKEN = 3.0
 # Up to this many rows, a page is first tried whole with one dump.
 WHOLE_PAGE_ROWS = 500
+# Rows made into dicts at once when a page is filled row by row.
+ROW_BATCH = 256
 
 
 def estimate_tokens(text: str) -> int:
@@ -51,16 +53,17 @@ def page_rows(
     At least one row is returned when any remain, so paging always makes progress; a row too
     big for the budget on its own is cut further until it fits.
     """
-    end = min(len(table.rows), offset + limit)
+    total = len(table.rows)
+    end = min(total, offset + limit)
+    candidates: list[dict[str, Any]] = []
     if end - offset <= WHOLE_PAGE_ROWS:
         candidates = [_shown(row, columns) for row in table.rows[offset:end]]
         # One C-level dump decides the common case of a small result that fits whole.
         if estimate_tokens(_dumps(candidates)) <= budget_tokens:
-            return Page(rows=candidates, offset=offset, next_offset=end if end < len(table.rows) else None)
+            return Page(rows=candidates, offset=offset, next_offset=end if end < total else None)
     rows: list[dict[str, Any]] = []
     spent = 0
-    for index in range(offset, end):
-        row = _shown(table.rows[index], columns)
+    for row in candidates or _shown_rows(table, offset, end, columns):
         cost = estimate_tokens(_dumps(row))
         if rows and spent + cost > budget_tokens:
             break
@@ -70,7 +73,16 @@ def page_rows(
         rows.append(row)
         spent += cost
     stop = offset + len(rows)
-    return Page(rows=rows, offset=offset, next_offset=stop if stop < len(table.rows) else None)
+    return Page(rows=rows, offset=offset, next_offset=stop if stop < total else None)
+
+
+def _shown_rows(
+    table: Table, start: int, stop: int, columns: Sequence[str] | None
+) -> Iterator[dict[str, Any]]:
+    """Rows made a batch at a time: a page ends at the budget long before a 100 000-row limit."""
+    for first in range(start, stop, ROW_BATCH):
+        for row in table.rows[first : min(first + ROW_BATCH, stop)]:
+            yield _shown(row, columns)
 
 
 def _shown(row: dict[str, Any], columns: Sequence[str] | None) -> dict[str, Any]:

@@ -1,96 +1,103 @@
-"""Turn a package's output (package-defined JSON or XML) into rows and columns, compactly.
+"""Turn a package's output (package-defined JSON or XML) into a columnar table.
 
 The reference says output shape and casing vary by package, so this looks for "the list
 of records" instead of trusting one key. A result can hold 100 000 rows and is kept for
-paging, so rows are stored as (shared key tuple, value tuple) records with repeated short
-strings stored once; dicts are built only for the rows a page returns. XML is parsed with
-defusedxml only: the payload comes from a remote system.
+paging and SQL (``query_execution_result``), so it is stored in columns, as an Arrow table:
+repeated strings are dictionary-encoded, numbers are packed, and dicts are built only for
+the rows a page returns. A JSON body is read in windows, one record at a time, straight
+into column chunks: the whole document never exists as Python objects, nor as one decoded
+string. XML is parsed with defusedxml only: the payload comes from a remote system.
+
+Columns hold one type each, chosen over all rows: BIGINT, DOUBLE (integers mixed with
+decimals), BOOLEAN, VARCHAR, or JSON for nested values and for columns whose values
+disagree (a string here, a number there); a JSON cell reads back as the value it was.
+pyarrow is imported on first use, not at start.
 """
 
 from __future__ import annotations
 
+import codecs
+import datetime
+import decimal
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from edfs_mcp.untrusted import MAX_DEPTH, MAX_ITEMS, NAME_CHARS, clean_text
 
-__all__ = ["Record", "Rows", "Table", "TooDeep", "parse_json_payload", "parse_xml_payload", "records_of"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["Table", "TableBuilder", "TooDeep", "parse_json_payload", "parse_xml_payload", "sql_type"]
 
 # Keys that usually hold the records, in the order they are preferred.
 RECORD_KEYS = ("data", "value", "items", "rows", "records", "results")
-# Columns are gathered from this many rows; later rows rarely add new ones.
-COLUMN_SCAN_ROWS = 1000
-# Strings up to this length are stored once per result (codes, units, timestamps repeat a lot).
-SHARED_STRING_MAX = 64
-# Bodies above this are parsed compactly (a Python hook per object: slower, far smaller);
-# below it the C parser's dicts are cheaper than the hook.
-COMPACT_PARSE_BYTES = 256 * 1024
+# Rows gathered before they become one chunk of columns.
+CHUNK_ROWS = 1024
+# Most columns kept as columns; the fields of a row past them go to one JSON column named OVERFLOW.
+MAX_COLUMNS = MAX_ITEMS
+OVERFLOW = "…"
+# Bytes of a body decoded at once; a record larger than the window widens it (doubling).
+WINDOW_BYTES = 64 * 1024
+# Rows turned into dicts at once when iterating.
+ROW_BATCH = 1024
+
+_JSON = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
 
 
-# A record is one flat tuple per row: (keys, value, value, ...). The keys tuple is shared by every
-# row of the same shape, so a row costs one tuple plus its values. JSON arrays stay lists, so
-# any tuple among a record's values is a nested record.
-Record = tuple[Any, ...]
+def _pyarrow() -> Any:
+    """pyarrow, imported on first use. Its allocations go through the C library's malloc: Arrow's
+    default pool (mimalloc) keeps the pages of freed chunks, and a result is built of many small
+    chunks, so the peak memory of a parse would be several times the table it makes."""
+    import pyarrow
+
+    global _POOL_SET
+    if not _POOL_SET:
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+        _POOL_SET = True
+    return pyarrow
 
 
-def record_keys(record: Record) -> tuple[str, ...]:
-    keys: tuple[str, ...] = record[0]
-    return keys
+_POOL_SET = False
 
 
-def as_dict(record: Record, depth: int = 0) -> dict[str, Any]:
-    """The row as a dict, nested records included (down to ``MAX_DEPTH``; deeper is cut)."""
-    return {
-        key: _plain(value, depth + 1) for key, value in zip(record[0], islice(record, 1, None), strict=True)
-    }
+class TooDeep(ValueError):
+    """The document nests deeper than can be parsed safely."""
 
 
-def as_flat_dict(record: Record) -> dict[str, Any]:
-    """The row as a dict, for records whose values hold no record (the fast path)."""
-    return dict(zip(record[0], islice(record, 1, None), strict=True))
-
-
-def _plain(value: Any, depth: int) -> Any:
-    if not isinstance(value, tuple | list):
-        return value
-    if depth >= MAX_DEPTH:
-        return f"[nested deeper than {MAX_DEPTH} levels: cut]"
-    if isinstance(value, tuple):
-        return as_dict(value, depth)
-    return [_plain(item, depth + 1) for item in value]
-
-
-def _record(item: Any) -> Record:
-    if isinstance(item, tuple):
-        return item
-    if isinstance(item, dict):
-        return (tuple(item), *item.values())
-    return (("value",), item)
+# --- the table ------------------------------------------------------------------------------------
 
 
 class Rows(Sequence[dict[str, Any]]):
     """The rows of a table as dicts, made on access."""
 
-    def __init__(self, records: list[Record], *, nested: bool = True) -> None:
-        self._records = records
-        self._make = as_dict if nested else as_flat_dict
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     def __len__(self) -> int:
-        return len(self._records)
+        return self._table.row_count
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
     @overload
     def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
     def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        count = self._table.row_count
         if isinstance(index, slice):
-            return [self._make(record) for record in self._records[index]]
-        return self._make(self._records[index])
+            start, stop, step = index.indices(count)
+            rows = self._table.rows_between(start, max(start, stop)) if step > 0 else []
+            return rows if step == 1 else rows[::step]
+        position = index + count if index < 0 else index
+        if not 0 <= position < count:
+            raise IndexError(index)
+        return self._table.rows_between(position, position + 1)[0]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (self._make(record) for record in self._records)
+        for start in range(0, self._table.row_count, ROW_BATCH):
+            yield from self._table.rows_between(start, start + ROW_BATCH)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Rows | list):
@@ -101,54 +108,416 @@ class Rows(Sequence[dict[str, Any]]):
 
 
 class Table:
-    """Rows plus the column names in first-seen order."""
+    """Rows in columns (an Arrow table), the column names in first-seen order, and their SQL types.
 
-    def __init__(
-        self,
-        rows: Iterable[dict[str, Any]] = (),
+    ``Table(rows)`` builds one from dicts; ``Table.from_arrow`` wraps an Arrow table (a SQL answer).
+    """
+
+    def __init__(self, rows: Iterable[Any] = ()) -> None:
+        builder = TableBuilder()
+        for row in rows:
+            builder.add(row)
+        built = builder.finish()
+        self.__dict__.update(built.__dict__)
+        self.rows = Rows(self)
+
+    @classmethod
+    def from_arrow(
+        cls,
+        arrow: pa.Table,
+        types: Sequence[str] | None = None,
         *,
-        records: list[Record] | None = None,
-        columns: list[str] | None = None,
-        nested_records: bool = True,
-    ) -> None:
-        self._records = records if records is not None else [_record(row) for row in rows]
-        # Records from plain dicts keep nested values as dicts: no Record inside to convert.
-        self.rows = Rows(self._records, nested=nested_records and records is not None)
-        self.columns = columns if columns is not None else _columns(self._records)
+        row_count: int | None = None,
+        keep_nulls: bool = True,
+    ) -> Table:
+        """``keep_nulls``: rows show null cells (a SQL answer); else a null cell is left out of its row,
+        as an absent field is (package output, where optional fields are often missing)."""
+        table = cls.__new__(cls)
+        table.arrow = arrow
+        table.keep_nulls = keep_nulls
+        table.row_count = arrow.num_rows if row_count is None else row_count
+        table.columns = list(arrow.column_names)
+        table.types = list(types) if types is not None else [sql_type(field.type) for field in arrow.schema]
+        table._json = {index for index, field in enumerate(arrow.schema) if _is_json(field.type)}
+        table._plain = {
+            index
+            for index, field in enumerate(arrow.schema)
+            if index not in table._json and not _is_native(field.type)
+        }
+        table.rows = Rows(table)
+        return table
+
+    arrow: pa.Table
+    keep_nulls: bool
+    row_count: int
+    columns: list[str]
+    types: list[str]
+    _json: set[int]
+    _plain: set[int]
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        return dict(zip(self.columns, self.types, strict=True))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the columns hold."""
+        return int(self.arrow.nbytes)
+
+    def rows_between(self, start: int, stop: int) -> list[dict[str, Any]]:
+        """Rows ``start`` to ``stop`` (exclusive) as dicts, JSON cells read back as values."""
+        stop = min(stop, self.row_count)
+        if stop <= start:
+            return []
+        if not self.columns:
+            return [{} for _ in range(stop - start)]
+        part = self.arrow.slice(start, stop - start)
+        rows: list[dict[str, Any]]
+        if not self._json and not self._plain:
+            rows = part.to_pylist()
+        else:
+            values = []
+            for index in range(len(self.columns)):
+                column = part.column(index).to_pylist()
+                if index in self._json:
+                    column = [None if cell is None else json.loads(cell) for cell in column]
+                elif index in self._plain:
+                    column = [plain(cell) for cell in column]
+                values.append(column)
+            rows = [dict(zip(self.columns, row, strict=True)) for row in zip(*values, strict=True)]
+        if self.keep_nulls:
+            return rows
+        return [{key: value for key, value in row.items() if value is not None} for row in rows]
 
 
-def _columns(records: list[Record]) -> list[str]:
-    seen: dict[str, None] = {}
-    for record in records[:COLUMN_SCAN_ROWS]:
-        for key in record_keys(record):
-            seen.setdefault(clean_text(key, NAME_CHARS), None)
-            if len(seen) >= MAX_ITEMS:  # a row with 100 000 keys is not a table a model can read
-                return list(seen)
-    return list(seen)
+def plain(value: Any) -> Any:
+    """A value from a SQL answer as JSON-like data: dates as ISO text, decimals as numbers."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return str(value)
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return [plain(item) for item in value]  # a MAP's (key, value) pairs
+    return str(value)
 
 
-def records_of(document: Any) -> list[Record]:
-    """The records in a parsed JSON document (plain, or parsed into records)."""
-    if isinstance(document, list):
-        return [_record(item) for item in document]
-    if isinstance(document, dict):
-        document = _record(document)
-    if not isinstance(document, tuple):
-        return [_record(document)]
-    fields = zip(record_keys(document), islice(document, 1, None), strict=True)
-    lists = {key: value for key, value in fields if isinstance(value, list)}
-    lowered = {key.lower(): key for key in lists}
-    for wanted in RECORD_KEYS:
-        if wanted in lowered:
-            return [_record(item) for item in lists[lowered[wanted]]]
-    if len(lists) == 1:
-        (only,) = lists.values()
-        return [_record(item) for item in only]
-    return [document]
+# --- SQL types of Arrow types --------------------------------------------------------------------------
+
+_SIMPLE_TYPES = {
+    "bool": "BOOLEAN",
+    "int8": "TINYINT",
+    "int16": "SMALLINT",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "uint8": "UTINYINT",
+    "uint16": "USMALLINT",
+    "uint32": "UINTEGER",
+    "uint64": "UBIGINT",
+    "halffloat": "FLOAT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "string": "VARCHAR",
+    "large_string": "VARCHAR",
+    "string_view": "VARCHAR",
+    "binary": "BLOB",
+    "large_binary": "BLOB",
+    "date32[day]": "DATE",
+    "date64[ms]": "DATE",
+    "null": "VARCHAR",
+}
 
 
-class TooDeep(ValueError):
-    """The document nests deeper than can be parsed safely."""
+def sql_type(arrow_type: Any) -> str:
+    """The type name DuckDB gives a column of this Arrow type."""
+    pa = _pyarrow()
+
+    if _is_json(arrow_type):
+        return "JSON"
+    if isinstance(arrow_type, pa.DictionaryType):
+        return sql_type(arrow_type.value_type)
+    if isinstance(arrow_type, pa.Decimal128Type | pa.Decimal256Type):
+        return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
+    if isinstance(arrow_type, pa.TimestampType):
+        return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz else "TIMESTAMP"
+    if isinstance(arrow_type, pa.Time32Type | pa.Time64Type):
+        return "TIME"
+    if isinstance(arrow_type, pa.ListType | pa.LargeListType | pa.FixedSizeListType):
+        return f"{sql_type(arrow_type.value_type)}[]"
+    if isinstance(arrow_type, pa.StructType):
+        fields = ", ".join(f"{field.name} {sql_type(field.type)}" for field in arrow_type)
+        return f"STRUCT({fields})"
+    return _SIMPLE_TYPES.get(str(arrow_type), str(arrow_type).upper())
+
+
+def _is_json(arrow_type: Any) -> bool:
+    return getattr(arrow_type, "extension_name", None) == "arrow.json"
+
+
+def _is_native(arrow_type: Any) -> bool:
+    """Whether to_pylist gives JSON-ready values for this type (no conversion needed)."""
+    pa = _pyarrow()
+
+    if isinstance(arrow_type, pa.DictionaryType):
+        return _is_native(arrow_type.value_type)
+    # Doubles are not: NaN and infinities are not JSON.
+    return str(arrow_type) in ("bool", "int64", "int32", "int16", "int8", "string", "large_string", "null")
+
+
+# --- building columns from rows ----------------------------------------------------------------------
+
+
+class _Column:
+    """One column's chunks, each a plain Arrow array of one kind: null, bool, int, double, string, json."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[str, Any]] = []
+
+    def add(self, values: list[Any]) -> None:
+        self.chunks.append(_chunk(values))
+
+    def add_nulls(self, count: int) -> None:
+        pa = _pyarrow()
+
+        if count:
+            self.chunks.append(("null", pa.nulls(count)))
+
+    def finish(self) -> Any:
+        pa = _pyarrow()
+
+        kinds = {kind for kind, _ in self.chunks} - {"null"}
+        if kinds == {"int", "double"}:
+            self.chunks = [
+                ("double", array.cast(pa.float64())) if kind == "int" else (kind, array)
+                for kind, array in self.chunks
+            ]
+            kinds = {"double"}
+        elif len(kinds) > 1:
+            self.chunks = [
+                (kind, array) if kind in ("json", "null") else ("json", _json_array(array.to_pylist()))
+                for kind, array in self.chunks
+            ]
+            kinds = {"json"}
+        kind = kinds.pop() if kinds else "null"
+        arrays = [array for _, array in self.chunks]
+        if kind == "string" and not all(pa.types.is_dictionary(array.type) for array in arrays if len(array)):
+            arrays = [
+                array.dictionary_decode() if pa.types.is_dictionary(array.type) else array for array in arrays
+            ]
+            wanted: Any = pa.string()
+        elif kind == "string":
+            wanted = pa.dictionary(pa.int32(), pa.string())
+        else:
+            wanted = {"null": pa.string(), "bool": pa.bool_(), "int": pa.int64(), "double": pa.float64()}.get(
+                kind, pa.string()
+            )
+        arrays = [pa.nulls(len(array), wanted) if pa.types.is_null(array.type) else array for array in arrays]
+        column = pa.chunked_array(arrays, type=wanted)
+        if kind == "json":
+            json_type = pa.json_(pa.string())
+            column = pa.chunked_array(
+                [pa.ExtensionArray.from_storage(json_type, chunk) for chunk in column.chunks], type=json_type
+            )
+        return column
+
+
+_KINDS = {
+    frozenset({str}): "string",
+    frozenset({int}): "int",
+    frozenset({float}): "double",
+    frozenset({int, float}): "double",
+    frozenset({bool}): "bool",
+}
+
+
+def _chunk(values: list[Any]) -> tuple[str, Any]:
+    pa = _pyarrow()
+
+    kind = _KINDS.get(frozenset({type(value) for value in values}) - {type(None)}, "json")
+    if not any(value is not None for value in values):
+        return "null", pa.nulls(len(values))
+    if kind == "string":
+        codes: dict[str, int] = {}
+        indices = [None if value is None else codes.setdefault(value, len(codes)) for value in values]
+        if len(codes) * 2 <= len(values):  # codes, units, timestamps: each stored once per chunk
+            return kind, pa.DictionaryArray.from_arrays(
+                pa.array(indices, pa.int32()), pa.array(list(codes), pa.string())
+            )
+        return kind, pa.array(values, pa.string())
+    if kind == "int":
+        try:
+            return kind, pa.array(values, pa.int64())
+        except OverflowError:
+            return "json", _json_array(values)  # integers past 64 bits keep every digit as JSON
+    if kind in ("double", "bool"):
+        return kind, pa.array(values, pa.float64() if kind == "double" else pa.bool_())
+    return "json", _json_array(values)  # nested values, or values of several kinds
+
+
+def _json_array(values: list[Any]) -> Any:
+    pa = _pyarrow()
+
+    try:
+        texts = [None if value is None else json.dumps(value, ensure_ascii=False) for value in values]
+    except RecursionError:
+        raise TooDeep("a value nests too deeply to keep") from None
+    except ValueError:  # a float the encoder refuses never comes from JSON; NaN and Infinity do
+        texts = [
+            None if value is None else json.dumps(value, ensure_ascii=False, default=str) for value in values
+        ]
+    return pa.array(texts, type=pa.string())
+
+
+def _with_overflow(row: dict[str, Any], kept: set[str]) -> dict[str, Any]:
+    extra = {key: value for key, value in row.items() if key not in kept}
+    return {**row, OVERFLOW: extra} if extra else row
+
+
+class TableBuilder:
+    """Rows in, columns out: rows are gathered ``CHUNK_ROWS`` at a time and turned into column chunks."""
+
+    def __init__(self) -> None:
+        self._pending: list[dict[str, Any]] = []
+        self._columns: dict[str, _Column] = {}
+        self._names: dict[str, str] = {}  # key as given -> column name (cleaned)
+        self._rows = 0
+
+    def add(self, row: Any) -> None:
+        self._pending.append(row if isinstance(row, dict) else {"value": row})
+        if len(self._pending) >= CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk, self._pending = self._pending, []
+        if not chunk:
+            return
+        first = chunk[0].keys()
+        if all(row.keys() == first for row in chunk):
+            keys = list(first)
+        else:
+            seen: dict[str, None] = {}
+            for row in chunk:
+                seen.update(dict.fromkeys(row))
+            keys = list(seen)
+        for key in keys:
+            if key not in self._names:
+                self._names[key] = clean_text(str(key), NAME_CHARS)
+        if any(self._names[key] != key for key in keys):
+            # Cleaned names can collide: the last field of that name wins, as when a row is shown.
+            chunk = [{self._names[key]: value for key, value in row.items()} for row in chunk]
+            keys = list(dict.fromkeys(self._names[key] for key in keys))
+        room = MAX_COLUMNS - len(self._columns)
+        fresh = [key for key in keys if key not in self._columns]
+        kept = [key for key in keys if key in self._columns] + fresh[: max(room, 0)]
+        if len(fresh) > max(room, 0):
+            # Past MAX_COLUMNS, a row's other fields stay together as one JSON object.
+            kept_set = set(kept)
+            chunk = [_with_overflow(row, kept_set) for row in chunk]
+            kept = [name for name in kept if name != OVERFLOW] + [OVERFLOW]
+        for name in kept:
+            column = self._columns.get(name)
+            if column is None:
+                column = self._columns[name] = _Column()
+                column.add_nulls(self._rows)
+            column.add([row.get(name) for row in chunk])
+        for name, column in self._columns.items():
+            if name not in kept:
+                column.add_nulls(len(chunk))
+        self._rows += len(chunk)
+
+    def finish(self) -> Table:
+        pa = _pyarrow()
+
+        self._flush()
+        arrays = {name: column.finish() for name, column in self._columns.items()}
+        arrow = pa.table(arrays) if arrays else pa.table({})
+        return Table.from_arrow(arrow, row_count=self._rows, keep_nulls=False)
+
+
+# --- JSON, read in windows ----------------------------------------------------------------------------
+
+
+class _Reader:
+    """A JSON document read a window at a time: ``value()`` decodes the next value where it stands."""
+
+    def __init__(self, content: bytes | str) -> None:
+        self._content = content
+        self._offset = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.text = ""
+        self.pos = 0
+
+    def _more(self, at_least: int = WINDOW_BYTES) -> bool:
+        """Read on: keep what is not consumed, add at least ``at_least`` more bytes. False at the end."""
+        if self._offset >= len(self._content):
+            return False
+        piece = self._content[self._offset : self._offset + at_least]
+        self._offset += len(piece)
+        more = (
+            piece
+            if isinstance(piece, str)
+            else self._decoder.decode(piece, self._offset >= len(self._content))
+        )
+        self.text = self.text[self.pos :] + more
+        self.pos = 0
+        return True
+
+    def _wider(self) -> int:
+        """Bytes to read so the value being decoded gets at least twice the room it had."""
+        return max(WINDOW_BYTES, 2 * (len(self.text) - self.pos))
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end); the position moves onto it."""
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.text) or not self._more():
+                return self.text[self.pos : self.pos + 1]
+
+    def take(self, expected: str) -> str:
+        char = self.peek()
+        if not char or char not in expected:
+            raise ValueError(
+                f"Expecting one of {expected!r} at character {self._offset - len(self.text) + self.pos}"
+            )
+        self.pos += 1
+        return char
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = _JSON.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError:
+                # Cut by the window, or malformed: read on, twice what is left, and try again until the end.
+                if not self._more(self._wider()):
+                    raise
+                continue
+            if end == len(self.text) and self._more(self._wider()):
+                continue  # a number at the window's edge may go on
+            self.pos = end
+            return value
+
+    def array(self, builder: TableBuilder) -> None:
+        """The array at the position, each item added to ``builder`` as a row."""
+        self.take("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            builder.add(self.value())
+            if self.take(",]") == "]":
+                return
 
 
 def parse_json_payload(content: bytes | str) -> Table:
@@ -160,21 +529,64 @@ def parse_json_payload(content: bytes | str) -> Table:
 
 
 def _parse_json(content: bytes | str) -> Table:
-    if len(content) <= COMPACT_PARSE_BYTES:
-        return Table(records=records_of(json.loads(content)), nested_records=False)
-    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
-    strings: dict[str, str] = {}
+    reader = _Reader(content)
+    builder = TableBuilder()
+    first = reader.peek()
+    if first == "[":
+        reader.array(builder)
+    elif first == "{":
+        table = _records_in_object(reader, content)
+        if table is not None:
+            _at_end(reader)
+            return table
+    else:
+        builder.add(reader.value())
+    _at_end(reader)
+    return builder.finish()
 
-    def shared(value: Any) -> Any:
-        if isinstance(value, str) and len(value) <= SHARED_STRING_MAX:
-            return strings.setdefault(value, value)
-        return value
 
-    def compact(pairs: list[tuple[str, Any]]) -> Record:
-        keys = tuple(key for key, _ in pairs)
-        return (shapes.setdefault(keys, keys), *[shared(value) for _, value in pairs])
+def _at_end(reader: _Reader) -> None:
+    if reader.peek():
+        raise ValueError("Extra data after the JSON document")
 
-    return Table(records=records_of(json.loads(content, object_pairs_hook=compact)))
+
+def _records_in_object(reader: _Reader, content: bytes | str) -> Table | None:
+    """The records of a top-level object: the list under a known key, or its only list; else the
+    object itself is the one record (then None is returned here and the object is read whole)."""
+    lists: dict[str, TableBuilder] = {}
+    others: dict[str, Any] = {}
+    reader.take("{")
+    if reader.peek() != "}":
+        while True:
+            key = reader.value()
+            if not isinstance(key, str):
+                raise ValueError("Expecting property name enclosed in double quotes")
+            reader.take(":")
+            if reader.peek() == "[":
+                lists[key] = TableBuilder()
+                reader.array(lists[key])
+                others.pop(key, None)
+            else:
+                others[key] = reader.value()
+                lists.pop(key, None)
+            if reader.take(",}") == "}":
+                break
+    else:
+        reader.pos += 1
+    lowered = {key.lower(): key for key in lists}
+    for wanted in RECORD_KEYS:
+        if wanted in lowered:
+            return lists[lowered[wanted]].finish()
+    if len(lists) == 1:
+        (only,) = lists.values()
+        return only.finish()
+    if not lists:
+        return Table([others])
+    _at_end(reader)
+    return Table([json.loads(content)])  # several lists, none of them known: the object is the record
+
+
+# --- XML ------------------------------------------------------------------------------------------------
 
 
 def _local(tag: str) -> str:

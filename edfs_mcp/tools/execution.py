@@ -76,23 +76,24 @@ def payload_kind(data: bytes, media_type: str) -> Literal["json", "xml", "text"]
 def parse_payload(box: list[bytes], media_type: str) -> Parsed:
     """The table in a package's output, or its text when it is neither JSON nor XML (or malformed).
 
-    ``box`` holds the only reference to the body: it is emptied and the bytes freed once
-    decoded, so a 10 MB result is not held twice while its rows are built. Raises TooDeep for
-    a document nested too deeply to read.
+    ``box`` holds the only reference to the body: it is emptied, and the bytes are freed once
+    parsed. JSON is read from the bytes a window at a time into columns, so a 10 MB result is
+    never also held as one decoded string or as Python objects. Raises TooDeep for a document
+    nested too deeply to read.
     """
     data = box.pop()
     kind = payload_kind(data, media_type)
-    text = data.decode("utf-8", errors="replace")
-    del data
     try:
         if kind == "json":
-            return kind, parse_json_payload(text)
+            return kind, parse_json_payload(data)
         if kind == "xml":
-            return kind, parse_xml_payload(text)
+            return kind, parse_xml_payload(data)
     except TooDeep:
         raise
     except ValueError:
         pass  # malformed: shown as text
+    text = data.decode("utf-8", errors="replace")
+    del data
     return "text", clean_text(text, len(text))
 
 
