@@ -210,24 +210,6 @@ def _sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _people_auth_command(command: str, settings: Settings) -> int:
-    """login, logout, status with EDFS_MCP_HTTP_AUTH=oauth: people sign in from their MCP clients."""
-    from edfs_mcp.remote import CALLBACK_PATH, public_base
-
-    base = public_base(str(settings.public_url))
-    print(
-        f"edfs-mcp: EDFS_MCP_HTTP_AUTH=oauth: each person signs in with their Bentley account from their MCP "
-        f"client at {base}/mcp (web app {settings.client_id}, callback {base}{CALLBACK_PATH}); "
-        + {
-            "login": "there is nothing to sign in to here.",
-            "logout": "nothing is stored here: sign-ins live in the server's memory until it stops.",
-            "status": "sign-ins live in the running server's memory.",
-        }[command],
-        file=sys.stderr,
-    )
-    return EXIT_USAGE if command == "login" else EXIT_OK
-
-
 def sandbox_guide(base: str, identity: str, auto_approve: bool) -> str:
     from edfs_mcp.sandbox import seed
 
@@ -279,11 +261,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "sandbox":
             return _sandbox(args)
-        if (
-            command in ("login", "logout", "status")
-            and settings.credential_source() is CredentialSource.PEOPLE
-        ):
-            return _people_auth_command(command, settings)
         if command in ("login", "logout", "status"):
             from edfs_mcp.cli_auth import run_auth_command
 

@@ -56,7 +56,29 @@ def run_auth_command(command: str, args: argparse.Namespace, settings: Settings)
         return _sandbox(command, settings)
     if source is CredentialSource.ACCESS_TOKEN:
         return _static_token(command, settings)
+    if source is CredentialSource.PEOPLE:
+        return _people(command, settings)
     return _service_app(command, settings)
+
+
+# --- people signing in to a remote server (EDFS_MCP_HTTP_AUTH=oauth) -----------------------------
+
+
+def _people(command: str, settings: Settings) -> int:
+    """login, logout, status with EDFS_MCP_HTTP_AUTH=oauth: people sign in from their MCP clients."""
+    from edfs_mcp.remote import CALLBACK_PATH, public_base
+
+    base = public_base(str(settings.public_url))
+    _say(
+        f"edfs-mcp: EDFS_MCP_HTTP_AUTH=oauth: each person signs in with their Bentley account from their MCP "
+        f"client at {base}/mcp (web app {settings.client_id}, callback {base}{CALLBACK_PATH}); "
+        + {
+            "login": "there is nothing to sign in to here.",
+            "logout": "nothing is stored here: sign-ins live in the server's memory until it stops.",
+            "status": "sign-ins live in the running server's memory.",
+        }[command]
+    )
+    return EXIT_USAGE if command == "login" else EXIT_OK
 
 
 # --- the sandbox ---------------------------------------------------------------------------------
