@@ -14,10 +14,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edfs_mcp.tabular import Table
 from edfs_mcp.untrusted import clip_value
+
+if TYPE_CHECKING:
+    from edfs_mcp.sql import SqlEngine
 
 __all__ = ["Page", "ResultGone", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"]
 
@@ -128,8 +131,11 @@ REMEMBERED_GONE = 1000
 
 
 class ResultStore:
-    """Results kept for ``ttl_seconds`` within ``max_bytes`` (the bodies they came from), each
-    readable only by the principal that made it. The oldest go first when the budget is full."""
+    """Results kept for ``ttl_seconds`` within ``max_bytes`` (the bytes of their columns), each
+    readable only by the principal that made it. The oldest go first when the budget is full.
+
+    The store also owns the SQL engine that answers queries over its results (made on the first
+    query): a result that leaves the store leaves the engine's process too."""
 
     def __init__(
         self,
@@ -144,6 +150,19 @@ class ResultStore:
         self._results: OrderedDict[str, StoredResult] = OrderedDict()
         self._gone: OrderedDict[str, str] = OrderedDict()
         self._bytes = 0
+        self._sql: SqlEngine | None = None
+
+    def sql_engine(self) -> SqlEngine:
+        if self._sql is None:
+            from edfs_mcp.sql import SqlEngine
+
+            self._sql = SqlEngine()
+        return self._sql
+
+    def close(self) -> None:
+        """Stop the SQL engine's process, if one was started."""
+        if self._sql is not None:
+            self._sql.close()
 
     @property
     def bytes_held(self) -> int:
@@ -180,6 +199,8 @@ class ResultStore:
 
     def _forget(self, stored: StoredResult, reason: str) -> None:
         self._bytes -= stored.size_bytes
+        if self._sql is not None:
+            self._sql.forget(stored.result_id)
         self._gone[stored.result_id] = reason
         while len(self._gone) > REMEMBERED_GONE:
             self._gone.popitem(last=False)

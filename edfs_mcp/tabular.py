@@ -132,6 +132,9 @@ class Table:
     ) -> Table:
         """``keep_nulls``: rows show null cells (a SQL answer); else a null cell is left out of its row,
         as an absent field is (package output, where optional fields are often missing)."""
+        names = _unique(arrow.column_names)
+        if names != arrow.column_names:  # a join's answer can repeat a name; a row cannot
+            arrow = arrow.rename_columns(names)
         table = cls.__new__(cls)
         table.arrow = arrow
         table.keep_nulls = keep_nulls
@@ -188,6 +191,20 @@ class Table:
         if self.keep_nulls:
             return rows
         return [{key: value for key, value in row.items() if value is not None} for row in rows]
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` with repeats numbered: a, b, a → a, b, a_2."""
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, number = name, 1
+        while candidate in seen:
+            number += 1
+            candidate = f"{name}_{number}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
 
 
 def plain(value: Any) -> Any:

@@ -16,6 +16,7 @@ ORDER = [
     "get_integration_package",
     "execute_integration_package",
     "read_execution_result",
+    "query_execution_result",
     "query_odata",
     "list_timers",
     "toggle_timer",

@@ -95,6 +95,10 @@ async def test_every_tool_text_carries_every_value(client: Client) -> None:
     )
     await _call(client, "read_execution_result", {"result_id": bulk["result_id"], "offset": 10})
     called.add("read_execution_result")
+    sql = "SELECT sensorId, count(*) AS n, max(value) AS top FROM result WHERE status <> 'OK' GROUP BY 1"
+    await _call(client, "query_execution_result", {"result_id": bulk["result_id"], "sql": sql})
+    await _call(client, "query_execution_result", {"result_id": bulk["result_id"], "sql": "FROM result"})
+    called.add("query_execution_result")
     await _call(client, "delete_timer", {"itwin_id": BRIDGE, "timer_id": timer, "confirm": True})
     called.add("delete_timer")
     assert called == {spec.name for spec in all_tools()}

@@ -2,6 +2,7 @@
 
 - ``_errors``: failures → what failed, why (HTTP status, EDFS code, each detail, EDFS's own words
   quoted as data) and what to do next, a tool call or a user action.
+- ``_query``: SQL over a cached result (``query_execution_result``): hints, answers, refusals, limits.
 - ``_remote``: what a person signed in over MCP authorization (``EDFS_MCP_HTTP_AUTH=oauth``) is told.
 - ``_summaries``: the first line of every result (counts, hints, next steps) and the refusals a
   tool makes itself.
@@ -11,9 +12,11 @@ Nothing else in the package writes words for a model; tools call these functions
 
 from edfs_mcp.messages._errors import *  # noqa: F403
 from edfs_mcp.messages._errors import __all__ as _errors_all
+from edfs_mcp.messages._query import *  # noqa: F403
+from edfs_mcp.messages._query import __all__ as _query_all
 from edfs_mcp.messages._remote import *  # noqa: F403
 from edfs_mcp.messages._remote import __all__ as _remote_all
 from edfs_mcp.messages._summaries import *  # noqa: F403
 from edfs_mcp.messages._summaries import __all__ as _summaries_all
 
-__all__ = sorted([*_errors_all, *_remote_all, *_summaries_all])
+__all__ = sorted([*_errors_all, *_query_all, *_remote_all, *_summaries_all])

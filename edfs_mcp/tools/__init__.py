@@ -14,7 +14,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from edfs_mcp.errors import SignInRequired
-from edfs_mcp.tools import execution, itwins, odata, packages, timers
+from edfs_mcp.tools import execution, itwins, odata, packages, query, timers
 from edfs_mcp.tools._base import AppContext, ToolSpec
 from edfs_mcp.tools._outcome import reporting_outcomes
 from edfs_mcp.tools._sign_in import finish_sign_in_in_chat
@@ -23,7 +23,7 @@ __all__ = ["TOOLSETS", "AppContext", "ToolSpec", "all_tools", "register_tools", 
 
 TOOLSETS: dict[str, list[ToolSpec]] = {
     "itwins": itwins.TOOLS,
-    "packages": packages.TOOLS + execution.TOOLS,
+    "packages": packages.TOOLS + execution.TOOLS + query.TOOLS,
     "odata": odata.TOOLS,
     "timers": timers.TOOLS,
 }

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from edfs_mcp import messages
 from edfs_mcp.api.models import Variable
-from edfs_mcp.results import CHARS_PER_TOKEN, ResultGone, page_rows
+from edfs_mcp.results import CHARS_PER_TOKEN, Page, ResultGone, estimate_tokens, page_rows
 from edfs_mcp.tabular import Table, TooDeep, parse_json_payload, parse_xml_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName, Variables
 from edfs_mcp.tools._base import (
@@ -31,6 +31,11 @@ from edfs_mcp.untrusted import clean_text
 
 # Payloads above this are parsed off the event loop, so other calls keep flowing.
 PARSE_IN_THREAD_BYTES = 512 * 1024
+# A result that does not fit the budget whole is previewed in this many tokens of rows: enough to see
+# its shape, while the model pages (read_execution_result) or asks in SQL (query_execution_result).
+PREVIEW_TOKENS = 1000
+# Tokens of a column list (names and types) that the result's fixed overhead already covers.
+COLUMNS_ALLOWANCE = 200
 
 # A run may write to the connected system (SAP, Maximo, SQL...): never assume it is safe to repeat.
 EXECUTE = ToolAnnotations(
@@ -43,17 +48,13 @@ class ExecutionResult(ToolResult):
     unique_name: str
     format: Literal["json", "xml", "text"]
     row_count: int
-    columns: list[str]
-    rows: list[dict[str, Any]] = Field(description="The first rows, as many as fit the size budget")
-    next_offset: int | None = Field(
-        None, description="Where read_execution_result continues; null if all shown"
-    )
-    result_id: str | None = Field(None, description="For read_execution_result, when rows were cut")
+    columns: dict[str, str]
+    rows: list[dict[str, Any]]
+    next_offset: int | None = None
+    result_id: str | None = Field(None, description="For read_execution_result and query_execution_result")
     expires_in_seconds: int | None = None
-    text: str | None = Field(None, description="The output, when it is not tabular (may be cut)")
-    undocumented_variables: list[str] | None = Field(
-        None, description="Sent, but not in the package's documented variables (EDFS ignores unknown ones)"
-    )
+    text: str | None = None  # the output when it is not tabular (format "text"), cut to the budget
+    undocumented_variables: list[str] | None = None  # sent, though the package does not document them
 
 
 Parsed = tuple[Literal["json", "xml", "text"], Table | str]
@@ -106,8 +107,8 @@ async def execute_integration_package(
 ) -> Annotated[CallToolResult, ExecutionResult]:
     """Run an integration package for an iTwin and return its rows.
 
-    Large results come back as a preview plus result_id; page with read_execution_result instead of
-    running again. A run is not idempotent: it may write to the connected system.
+    A large result comes as a preview plus result_id (never run again to see more). Not idempotent:
+    a run may write to the connected system.
     """
     state = app(ctx)
     undocumented = await checked_variable_names(state.client, ctx, unique_name, variables)
@@ -128,24 +129,42 @@ async def execute_integration_package(
     source = f"{unique_name} on iTwin {itwin_id}"
     if isinstance(table, str):
         return _text_result(table, itwin_id, unique_name, state.rows_budget, source, undocumented)
-    page = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.rows_budget)
+    columns = table.column_types
+    page = preview_rows(table, rows_budget(state.rows_budget, columns))
     result = ExecutionResult(
         itwin_id=itwin_id,
         unique_name=unique_name,
         format=kind,
         row_count=len(table.rows),
-        columns=table.columns,
+        columns=columns,
         rows=page.rows,
         next_offset=page.next_offset,
         undocumented_variables=undocumented or None,
     )
+    hint = ""
     if page.next_offset is not None:
-        stored = state.results.put(table, source, owner=principal(ctx), size_bytes=size)
+        stored = state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
         if stored is not None:
             result.result_id = stored.result_id
             result.expires_in_seconds = int(state.results.ttl_seconds)
+            hint = messages.sql_hint(stored.result_id)
     summary = messages.execution_summary(source, len(table.rows), len(page.rows), result.result_id)
-    return reply(result, summary + messages.undocumented_variables_note(undocumented))
+    return reply(result, summary + hint + messages.undocumented_variables_note(undocumented))
+
+
+def rows_budget(budget_tokens: int, columns: dict[str, str]) -> int:
+    """The rows' share of ``budget_tokens`` once a wide table's column list is paid for."""
+    # As the text shows them (the longer form): one "columns.name: TYPE" line each.
+    header = estimate_tokens("".join(f"columns.{name}: {kind}\n" for name, kind in columns.items()))
+    return max(budget_tokens - max(0, header - COLUMNS_ALLOWANCE), 100)
+
+
+def preview_rows(table: Table, budget_tokens: int) -> Page:
+    """Every row when they fit ``budget_tokens``; else the first rows within ``PREVIEW_TOKENS``."""
+    page = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=budget_tokens)
+    if page.next_offset is None:
+        return page
+    return page_rows(table, offset=0, limit=len(page.rows), budget_tokens=min(budget_tokens, PREVIEW_TOKENS))
 
 
 def _text_result(
@@ -158,7 +177,7 @@ def _text_result(
         unique_name=unique_name,
         format="text",
         row_count=0,
-        columns=[],
+        columns={},
         rows=[],
         text=text[:limit],
         undocumented_variables=undocumented or None,
@@ -171,30 +190,24 @@ class ResultPage(ToolResult):
     result_id: str
     source: str
     row_count: int
-    columns: list[str]
+    columns: dict[str, str]
     offset: int
     rows: list[dict[str, Any]]
-    next_offset: int | None = Field(None, description="Offset of the next page; null at the end")
+    next_offset: int | None = None
 
 
 async def read_execution_result(
     ctx: ToolContext,
-    result_id: Annotated[
-        str, Field(min_length=1, max_length=64, description="From execute_integration_package")
-    ],
+    result_id: Annotated[str, Field(min_length=1, max_length=64)],
     offset: Annotated[int, Field(ge=0)] = 0,
-    limit: Annotated[
-        int, Field(ge=1, le=5000, description="Most rows; a page also ends at the size budget, often sooner")
-    ] = 200,
+    limit: Annotated[int, Field(ge=1, le=5000)] = 200,
     columns: Annotated[
         list[str] | None, Field(description="Only these columns: more rows fit a page", max_length=200)
     ] = None,
 ) -> Annotated[CallToolResult, ResultPage]:
-    """Page through a cached package result by result_id, without running the package again.
+    """Page through a cached result by result_id, without running the package again.
 
-    A page holds up to limit rows, but never more than fit the size budget (a few thousand tokens):
-    wide rows stop a page early. next_offset says where to go on.
-    """
+    A page ends at limit rows or at the size budget (a few thousand tokens), whichever comes first."""
     state = app(ctx)
     try:
         stored = state.results.get(result_id, owner=principal(ctx))
@@ -207,12 +220,15 @@ async def read_execution_result(
             raise ToolError(messages.unknown_columns(unknown, table.columns))
     if offset > len(table.rows):
         raise ToolError(messages.offset_past_end(offset, len(table.rows)))
-    page = page_rows(table, offset=offset, limit=limit, budget_tokens=state.rows_budget, columns=columns)
+    types = table.column_types
+    shown = {name: types[name] for name in columns} if columns else types
+    budget = rows_budget(state.rows_budget, shown)
+    page = page_rows(table, offset=offset, limit=limit, budget_tokens=budget, columns=columns)
     result = ResultPage(
         result_id=result_id,
         source=stored.source,
         row_count=len(table.rows),
-        columns=list(columns) if columns else table.columns,
+        columns=shown,
         offset=offset,
         rows=page.rows,
         next_offset=page.next_offset,

@@ -15,7 +15,8 @@ from edfs_mcp.messages import describe
 from edfs_mcp.results import page_rows
 from edfs_mcp.tabular import Table
 from edfs_mcp.tools._args import ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, principal, reply, waiter
+from edfs_mcp.tools.execution import rows_budget
 from edfs_mcp.untrusted import UpstreamName
 
 ENTITY_SET = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,127}")
@@ -46,9 +47,10 @@ class ODataResult(ToolResult):
     filter_syntax: str | None = Field(None, description="What $filter accepts")
     columns_note: str | None = Field(None, description="Why the columns are unknown, when they are")
     entity_set: str | None = None
-    columns: list[str] | None = None
+    columns: dict[str, str] | None = None
     rows: list[dict[str, Any]] | None = None
     next_skip: int | None = Field(None, description="Pass as skip for the next page; null at the end")
+    result_id: str | None = Field(None, description="For query_execution_result")
 
 
 async def query_odata(
@@ -77,7 +79,10 @@ async def query_odata(
             query[option] = value
     page = await state.client.query_entity_set(itwin_id, unique_name, entity_set, query, on_wait=on_wait)
     table = Table(rows=page.rows)
-    shown = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=state.rows_budget)
+    columns = table.column_types
+    shown = page_rows(
+        table, offset=0, limit=len(table.rows), budget_tokens=rows_budget(state.rows_budget, columns)
+    )
     cut = shown.next_offset is not None
     # No nextLink in EDFS OData: a full page means there may be more.
     more = cut or len(page.rows) >= top
@@ -85,11 +90,20 @@ async def query_odata(
         itwin_id=itwin_id,
         unique_name=unique_name,
         entity_set=entity_set,
-        columns=table.columns,
+        columns=columns,
         rows=shown.rows,
         next_skip=skip + len(shown.rows) if more else None,
     )
-    return reply(result, messages.odata_summary(entity_set, skip, len(shown.rows), result.next_skip, cut))
+    hint = ""
+    if len(table.rows):
+        # The rows returned are cached like a package result, so SQL can count, group and join them.
+        source = f"{entity_set} of {unique_name} on iTwin {itwin_id}"
+        stored = state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
+        if stored is not None:
+            result.result_id = stored.result_id
+            hint = messages.sql_hint(stored.result_id)
+    summary = messages.odata_summary(entity_set, skip, len(shown.rows), result.next_skip, cut)
+    return reply(result, summary + hint)
 
 
 async def _entity_sets(ctx: ToolContext, itwin_id: str, unique_name: str) -> CallToolResult:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from edfs_mcp.results import page_rows
 from edfs_mcp.tabular import TooDeep
 from edfs_mcp.tools._base import RESULT_OVERHEAD_TOKENS, reply
-from edfs_mcp.tools.execution import ExecutionResult, parse_payload, payload_kind
+from edfs_mcp.tools.execution import ExecutionResult, parse_payload, payload_kind, rows_budget
 
 BUDGET = 2000
 ENCODING = bpe_openai.get_encoding("cl100k_base")
@@ -33,20 +33,19 @@ def _result_of(body: bytes, media_type: str = "application/json") -> tuple[str, 
             unique_name="u",
             format="text",
             row_count=0,
-            columns=[],
+            columns={},
             rows=[],
             text=table[:BUDGET],
         )
     else:
-        page = page_rows(
-            table, offset=0, limit=len(table.rows), budget_tokens=BUDGET - RESULT_OVERHEAD_TOKENS
-        )
+        budget = rows_budget(BUDGET - RESULT_OVERHEAD_TOKENS, table.column_types)
+        page = page_rows(table, offset=0, limit=len(table.rows), budget_tokens=budget)
         result = ExecutionResult(
             itwin_id="i",
             unique_name="u",
             format=kind,
             row_count=len(table.rows),
-            columns=table.columns,
+            columns=table.column_types,
             rows=page.rows,
             next_offset=page.next_offset,
         )
