@@ -109,6 +109,17 @@ class Settings(BaseModel):
     state_key: SecretStr | None = Field(
         None, description="oauth: key that seals the people's Bentley tokens (32 random bytes, base64url)."
     )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="oauth: redis:// (or rediss://) URL of the Redis every replica shares its state in; "
+        "unset: this process's memory.",
+    )
+    http_drain_seconds: float = Field(
+        25.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds calls in progress get to finish after SIGTERM (streamable HTTP).",
+    )
     http_allowed_hosts: str = Field(
         "", description="Extra Host names accepted on streamable HTTP (comma list)."
     )
@@ -201,6 +212,15 @@ class Settings(BaseModel):
             raise ValueError("must end at the host (or at /mcp), e.g. https://edfs-mcp.example.com")
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value().strip())
+            if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+                raise ValueError("must be a redis://host:port/db, rediss://… or unix:///path URL")
+        return value
+
     @field_validator("state_key")
     @classmethod
     def _state_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -245,7 +265,9 @@ class Settings(BaseModel):
         if mode != "bearer" and self.http_bearer is not None:
             return f"EDFS_MCP_HTTP_BEARER is set but EDFS_MCP_HTTP_AUTH is {mode}: unset one of them"
         if mode != "oauth":
-            stray = [env_name(n) for n in ("public_url", "state_key") if getattr(self, n) is not None]
+            stray = [
+                env_name(n) for n in ("public_url", "state_key", "redis_url") if getattr(self, n) is not None
+            ]
             if stray:
                 return (
                     f"{' and '.join(stray)} {'is' if len(stray) == 1 else 'are'} only used with "
@@ -339,7 +361,11 @@ class Settings(BaseModel):
     def secret_values(self) -> list[str]:
         """The configured secrets, so logs can mask them."""
         secrets = (self.client_secret, self.access_token, self.http_bearer, self.state_key)
-        return [s.get_secret_value() for s in secrets if s is not None]
+        found = [s.get_secret_value() for s in secrets if s is not None]
+        if self.redis_url is not None:  # a password in the URL
+            password = urlsplit(self.redis_url.get_secret_value()).password
+            found += [password] if password else []
+        return found
 
     @property
     def user_scopes(self) -> str:

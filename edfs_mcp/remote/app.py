@@ -113,14 +113,29 @@ class RemoteAuth:
         """The API client that calls EDFS as ``subject`` (Bentley's subject of the signed-in person)."""
         return self.people.get(subject)
 
+    async def ready(self) -> str | None:
+        """None when the shared state store answers (always, in memory); else why not."""
+        ping = getattr(self.store, "ping", None)
+        if ping is None or await ping():
+            return None
+        return f"the shared state store (Redis at {getattr(self.store, 'location', '?')}) does not answer"
+
     def startup_note(self) -> str:
         return (
             f"MCP clients sign people in with their Bentley account: MCP endpoint {self.resource}, "
-            f"Bentley callback {self.base}{CALLBACK_PATH}" + ("" if self.durable else f"; {MEMORY_NOTE}")
+            f"Bentley callback {self.base}{CALLBACK_PATH}"
+            + (
+                f"; state shared in Redis at {getattr(self.store, 'location', '?')}"
+                if self.durable
+                else f"; {MEMORY_NOTE}"
+            )
         )
 
     async def aclose(self) -> None:
         await self.people.aclose()
+        close = getattr(self.store, "aclose", None)
+        if close is not None:
+            await close()
 
 
 class PublicClientRevocation:
@@ -208,6 +223,10 @@ def build_remote_auth(
     assert settings.public_url is not None and settings.client_id and settings.client_secret is not None
     base = public_base(str(settings.public_url))
     sealer = Sealer(settings.oauth_key)
+    if store is None and settings.redis_url is not None:
+        from edfs_mcp.remote.redis_store import RedisStore
+
+        store = RedisStore.from_url(settings.redis_url.get_secret_value().strip())
     durable = store is not None and bool(getattr(store, "durable", False))
     store = store if store is not None else MemoryStore(clock=clock)
     vault = PersonVault(store, sealer)

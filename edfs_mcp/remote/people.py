@@ -3,23 +3,25 @@
 A person is Bentley's subject (``sub``). Their record is sealed with AES-GCM under
 ``EDFS_MCP_STATE_KEY``, bound to the subject (a record copied to another key does not open). It is
 refreshed one at a time: concurrent calls for the same person wait for the one refresh and use its
-result, since Bentley rotates refresh tokens and a second refresh with the old one would fail.
+result, since Bentley rotates refresh tokens and a second refresh with the old one would fail. With a
+store shared by several replicas (Redis), the store's own lock makes that one refresh across all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 import anyio
 
 from edfs_mcp.errors import AuthError
 from edfs_mcp.remote.crypto import Sealer
-from edfs_mcp.remote.stores import Clock, KeyValueStore
+from edfs_mcp.remote.stores import Clock, KeyValueStore, SharedLocks
 from edfs_mcp.remote.upstream import BentleyTokens, BentleyWebApp
 
 if TYPE_CHECKING:
@@ -43,13 +45,23 @@ class PersonVault:
     def _key(subject: str) -> str:
         return f"person:{subject}"
 
-    def lock(self, subject: str) -> anyio.Lock:
-        """The lock under which ``subject``'s tokens are refreshed (one refresh at a time)."""
+    def _local_lock(self, subject: str) -> anyio.Lock:
         lock = self._locks.get(subject)
         if lock is None:
             lock = anyio.Lock()
             self._locks[subject] = lock
         return lock
+
+    @contextlib.asynccontextmanager
+    async def lock(self, subject: str) -> AsyncIterator[None]:
+        """Held while ``subject``'s tokens are refreshed: one refresh at a time in this process and,
+        with a shared store, across every replica."""
+        async with self._local_lock(subject):
+            if isinstance(self._store, SharedLocks):
+                async with self._store.lock(self._key(subject)):
+                    yield
+            else:
+                yield
 
     async def load(self, subject: str) -> BentleyTokens | None:
         sealed = await self._store.get(self._key(subject))

@@ -16,9 +16,10 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable
-from typing import Protocol
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "KeyValueStore", "MemoryStore"]
+__all__ = ["Clock", "KeyValueStore", "MemoryStore", "SharedLocks"]
 
 Clock = Callable[[], float]
 
@@ -43,6 +44,13 @@ class KeyValueStore(Protocol):
         """Add ``member`` to the set at ``key`` (its life is extended to ``ttl``)."""
 
     async def members(self, key: str) -> set[str]: ...
+
+
+@runtime_checkable
+class SharedLocks(Protocol):
+    """A store shared by several processes also locks across them (one refresh among all replicas)."""
+
+    def lock(self, name: str, *, hold: float = ...) -> AbstractAsyncContextManager[None]: ...
 
 
 class MemoryStore:

@@ -1,0 +1,159 @@
+"""The remote server's state in Redis (``EDFS_MCP_REDIS_URL``), shared by every replica.
+
+:class:`RedisStore` is the :class:`~edfs_mcp.remote.stores.KeyValueStore` of several processes:
+registered clients, pending sign-ins, codes, tokens, consents and each person's sealed Bentley
+tokens live in Redis, so a token issued by one replica works on any other and a replica that dies
+or is upgraded signs nobody out. Values are what the in-memory store keeps (sealed where they are
+secret, with ``EDFS_MCP_STATE_KEY``): Redis never sees a Bentley token in the clear.
+
+Each operation is one Redis command (``SET PX``, ``SET NX PX``, ``GET``, ``GETDEL``, ``DEL``,
+``SMEMBERS``) or one ``MULTI`` (``SADD`` + ``PEXPIRE``), so each is atomic across replicas.
+
+:meth:`RedisStore.lock` is the refresh lock across replicas (a token-owned key, ``SET NX PX``,
+released by a script only by its owner), so a person's Bentley refresh token, which Bentley
+rotates, is spent once whichever replica needs it.
+
+When Redis cannot be reached, every operation raises :class:`StateStoreUnavailable`, whose words
+say so (without the URL's password).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as redis
+from redis.exceptions import LockError, RedisError
+
+__all__ = ["RedisStore", "StateStoreUnavailable", "redis_location"]
+
+PREFIX = "edfs-mcp:"
+LOCK_SECONDS = 120.0  # longest a refresh may hold the lock (a refresh that dies frees it by then)
+CONNECT_SECONDS = 5.0
+COMMAND_SECONDS = 10.0
+
+
+def redis_location(url: str) -> str:
+    """``host:port`` (or the socket path) of a Redis URL, never its password."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    host = parts.hostname or "localhost"
+    return f"{host}:{parts.port or 6379}"
+
+
+class StateStoreUnavailable(RuntimeError):
+    """Redis, where the replicas keep their shared state, did not answer."""
+
+    def __init__(self, location: str, detail: str) -> None:
+        super().__init__(
+            f"the shared state store (Redis at {location}, EDFS_MCP_REDIS_URL) cannot be reached: {detail}"
+        )
+        self.location = location
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.location, self.detail))
+
+
+class RedisStore:
+    """:class:`~edfs_mcp.remote.stores.KeyValueStore` in Redis; keys are prefixed with ``prefix``."""
+
+    durable = True
+
+    def __init__(self, client: redis.Redis, *, location: str, prefix: str = PREFIX) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self.location = location
+        self.round_trips = 0  # commands sent (a MULTI counts once), for the bench
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = PREFIX) -> RedisStore:
+        client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=CONNECT_SECONDS,
+            socket_timeout=COMMAND_SECONDS,
+            health_check_interval=30,
+        )
+        return cls(client, location=redis_location(url), prefix=prefix)
+
+    def _key(self, key: str) -> str:
+        return self._prefix + key
+
+    @staticmethod
+    def _ms(ttl: float | None) -> int | None:
+        return None if ttl is None else max(1, int(ttl * 1000))
+
+    @contextlib.contextmanager
+    def _reaching(self) -> Any:
+        self.round_trips += 1
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            raise StateStoreUnavailable(self.location, type(exc).__name__) from None
+
+    async def put(self, key: str, value: str, ttl: float | None = None) -> None:
+        with self._reaching():
+            await self._redis.set(self._key(key), value, px=self._ms(ttl))
+
+    async def put_new(self, key: str, value: str, ttl: float | None = None) -> bool:
+        with self._reaching():
+            return bool(await self._redis.set(self._key(key), value, px=self._ms(ttl), nx=True))
+
+    async def get(self, key: str) -> str | None:
+        with self._reaching():
+            value = await self._redis.get(self._key(key))
+        return value if isinstance(value, str) else None
+
+    async def take(self, key: str) -> str | None:
+        with self._reaching():
+            value = await self._redis.getdel(self._key(key))
+        return value if isinstance(value, str) else None
+
+    async def delete(self, key: str) -> None:
+        with self._reaching():
+            await self._redis.delete(self._key(key))
+
+    async def add_member(self, key: str, member: str, ttl: float | None = None) -> None:
+        full = self._key(key)
+        with self._reaching():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.sadd(full, member)
+                if ttl is None:
+                    pipe.persist(full)
+                else:
+                    pipe.pexpire(full, self._ms(ttl) or 1)
+                await pipe.execute()
+
+    async def members(self, key: str) -> set[str]:
+        with self._reaching():
+            found = await self._redis.smembers(self._key(key))
+        return {str(member) for member in found}
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, *, hold: float = LOCK_SECONDS) -> AsyncIterator[None]:
+        """Held by one caller across all replicas at a time; waits up to ``hold`` seconds for it."""
+        lock = self._redis.lock(self._key("lock:" + name), timeout=hold, blocking_timeout=hold, sleep=0.05)
+        with self._reaching():
+            acquired = await lock.acquire()
+        if not acquired:
+            raise StateStoreUnavailable(self.location, f"the lock {name!r} stayed held for {hold:g} s")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(LockError, RedisError, OSError):
+                await lock.release()  # expired or Redis gone: it frees itself when its time ends
+
+    async def ping(self) -> bool:
+        """Redis answers (readiness)."""
+        try:
+            self.round_trips += 1
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,266 @@
+"""The real parts of a scaled-out deployment, on loopback and free ports, started and stopped by tests.
+
+- ``redis_server``: a ``redis-server`` from the distribution (no persistence), stoppable and
+  restartable on the same port.
+- ``replica``: a real ``edfs-mcp serve --transport streamable-http`` process sharing that Redis.
+- ``haproxy``: a real HAProxy in front of the replicas (round robin, health-checked on /healthz).
+
+A part that is not installed fails the test, saying that ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.remote.harness import free_port
+
+__all__ = ["HAProxy", "RedisServer", "Replica", "haproxy", "redis_server", "replica", "require", "wait_for"]
+
+
+def require(program: str, package: str) -> str:
+    """The path of ``program``, or the test fails saying how to get it."""
+    found = shutil.which(program) or next(
+        (p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.access(p, os.X_OK)), None
+    )
+    if found is None:
+        pytest.fail(
+            f"{program} is not installed: the scale-out tests run the real one. `.ci/run` installs it "
+            f"(apt-get install {package}); on Debian/Ubuntu: sudo apt-get install -y {package}"
+        )
+    return found
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _answers(port: int, request: bytes, expect: bytes) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(request)
+            return sock.recv(64).startswith(expect)
+    except OSError:
+        return False
+
+
+@dataclass
+class RedisServer:
+    port: int
+    directory: Path
+    program: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self.process is None
+        self.process = subprocess.Popen(
+            [
+                self.program,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                str(self.directory / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        process = self.process
+
+        def up() -> bool:
+            assert process.poll() is None, (self.directory / "redis.log").read_text(errors="replace")
+            return _answers(self.port, b"PING\r\n", b"+PONG")
+
+        wait_for(up, "redis-server to answer PING")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(20)
+            self.process = None
+
+
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    program = require("redis-server", "redis-server")
+    with tempfile.TemporaryDirectory() as tmp:
+        server = RedisServer(free_port(), Path(tmp), program)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@dataclass
+class Replica:
+    """One ``edfs-mcp serve`` process."""
+
+    name: str
+    port: int
+    stderr_path: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """Dies at once, as on a node failure (SIGKILL: no draining)."""
+        self.process.kill()
+        self.process.wait(20)
+
+    def terminate(self) -> int:
+        """SIGTERM, as Kubernetes sends: drains, then exits; its exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+
+@contextmanager
+def replica(name: str, env: dict[str, str], directory: Path, port: int | None = None) -> Iterator[Replica]:
+    """A real ``edfs-mcp serve --transport streamable-http`` with ``env`` (EDFS_MCP_* only)."""
+    port = port or free_port()
+    full = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
+    full.update(env)
+    stderr_path = directory / f"{name}.stderr"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edfs_mcp",
+                "serve",
+                "--transport",
+                "streamable-http",
+                "--port",
+                str(port),
+            ],
+            env=full,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    running = Replica(name, port, stderr_path, process)
+    try:
+
+        def up() -> bool:
+            assert process.poll() is None, running.stderr()
+            return _answers(port, b"GET /healthz HTTP/1.0\r\n\r\n", b"HTTP/1.1 200")
+
+        wait_for(up, f"replica {name} to answer /healthz", 30)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+@dataclass
+class HAProxy:
+    port: int
+    stats_port: int
+    config_path: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    backends: list[int] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 512
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 120s
+    timeout server 120s
+    timeout http-keep-alive 5s
+    option http-server-close
+    retries 2
+    option redispatch
+
+frontend mcp
+    bind 127.0.0.1:{port}
+    default_backend replicas
+
+backend replicas
+    balance roundrobin
+    option httpchk GET /healthz
+    http-check expect status 200
+    default-server inter 200ms fall 2 rise 2
+{servers}
+"""
+
+
+@contextmanager
+def haproxy(backends: list[int], directory: Path) -> Iterator[HAProxy]:
+    """A real HAProxy on a free loopback port, round robin over ``backends`` (ports), checking /healthz."""
+    program = require("haproxy", "haproxy")
+    port = free_port()
+    servers = "\n".join(f"    server r{i} 127.0.0.1:{p} check" for i, p in enumerate(backends))
+    config = directory / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
+    check = subprocess.run([program, "-c", "-f", str(config)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    log_path = directory / "haproxy.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([program, "-db", "-f", str(config)], stdout=log, stderr=log)
+    running = HAProxy(port, 0, config, process, log_path, backends)
+    try:
+
+        def up() -> bool:
+            assert process.poll() is None, running.log()
+            return _answers(port, b"GET /healthz HTTP/1.0\r\n\r\n", b"HTTP/1.1 200")
+
+        wait_for(up, "haproxy to answer /healthz through a replica")
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
