@@ -468,18 +468,19 @@ class TableBuilder:
 class _Reader:
     """A JSON document read a window at a time: ``value()`` decodes the next value where it stands."""
 
-    def __init__(self, content: bytes | str) -> None:
+    def __init__(self, content: bytes | str, window_bytes: int = WINDOW_BYTES) -> None:
+        self._window = window_bytes
         self._content = content
         self._offset = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.text = ""
         self.pos = 0
 
-    def _more(self, at_least: int = WINDOW_BYTES) -> bool:
+    def _more(self, at_least: int = 0) -> bool:
         """Read on: keep what is not consumed, add at least ``at_least`` more bytes. False at the end."""
         if self._offset >= len(self._content):
             return False
-        piece = self._content[self._offset : self._offset + at_least]
+        piece = self._content[self._offset : self._offset + max(at_least, self._window)]
         self._offset += len(piece)
         more = (
             piece
@@ -492,7 +493,7 @@ class _Reader:
 
     def _wider(self) -> int:
         """Bytes to read so the value being decoded gets at least twice the room it had."""
-        return max(WINDOW_BYTES, 2 * (len(self.text) - self.pos))
+        return 2 * (len(self.text) - self.pos)
 
     def peek(self) -> str:
         """The next character that is not white space ("" at the end); the position moves onto it."""
@@ -537,16 +538,18 @@ class _Reader:
                 return
 
 
-def parse_json_payload(content: bytes | str) -> Table:
-    """Raises ValueError when the content is not JSON, TooDeep when it nests too deeply."""
+def parse_json_payload(content: bytes | str, *, window_bytes: int = WINDOW_BYTES) -> Table:
+    """Raises ValueError when the content is not JSON, TooDeep when it nests too deeply.
+
+    ``window_bytes``: how much of the body is decoded at once (a record larger widens it)."""
     try:
-        return _parse_json(content)
+        return _parse_json(content, window_bytes)
     except RecursionError:
         raise TooDeep("the JSON nests too deeply to read") from None
 
 
-def _parse_json(content: bytes | str) -> Table:
-    reader = _Reader(content)
+def _parse_json(content: bytes | str, window_bytes: int) -> Table:
+    reader = _Reader(content, window_bytes)
     builder = TableBuilder()
     first = reader.peek()
     if first == "[":

@@ -31,7 +31,8 @@ def statement_refusal(kinds: list[str]) -> str | None:
     if len(kinds) > 1:
         return f"{len(kinds)} statements in one call"
     if kinds[0] != "SELECT":
-        return f"a {kinds[0].replace('_', ' ')} statement"
+        kind = kinds[0].replace("_", " ")
+        return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind} statement"
     return None
 
 

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edfs_mcp.tabular import parse_json_payload, parse_xml_payload
 
@@ -74,3 +76,73 @@ def test_external_entities_are_refused() -> None:
 def test_malformed_xml_raises_value_error() -> None:
     with pytest.raises(ValueError, match="not well-formed"):
         parse_xml_payload(b"<a><b></a>")
+
+
+# --- columns, and the body read a window at a time ---------------------------------------------------
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**63, max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
+KEYS = st.sampled_from(["a", "b", "c", "id", "name"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.dictionaries(KEYS, VALUES, max_size=5), max_size=40),
+    window=st.integers(min_value=1, max_value=64),
+    wrapped=st.booleans(),
+    spaced=st.booleans(),
+)
+def test_every_value_reads_back_whatever_the_window(
+    rows: list[dict[str, object]], window: int, wrapped: bool, spaced: bool
+) -> None:
+    document: object = {"meta": {"n": len(rows)}, "data": rows} if wrapped else rows
+    body = json.dumps(document, indent=1 if spaced else None).encode()
+    table = parse_json_payload(body, window_bytes=window)
+    # A null and an absent field read back alike; integers mixed with decimals read back as equal floats.
+    assert table.rows == [{key: value for key, value in row.items() if value is not None} for row in rows]
+    assert len(table.rows) == len(rows)
+
+
+def test_columns_get_one_sql_type_each() -> None:
+    rows = [
+        {"n": 1, "x": 1, "s": "a", "b": True, "j": {"k": [1]}, "m": "1", "big": 2**70},
+        {"n": 2, "x": 2.5, "s": "b", "b": False, "j": [1, 2], "m": 1, "big": 1},
+    ]
+    table = parse_json_payload(json.dumps({"items": rows}))
+    assert table.column_types == {
+        "n": "BIGINT",
+        "x": "DOUBLE",
+        "s": "VARCHAR",
+        "b": "BOOLEAN",
+        "j": "JSON",
+        "m": "JSON",  # a string here, a number there: kept as JSON, so each reads back as it was
+        "big": "JSON",  # past 64 bits: every digit kept
+    }
+    assert table.rows == rows
+
+
+def test_fields_past_the_column_cap_stay_together_in_one_json_column() -> None:
+    row = {f"f{i}": i for i in range(250)}
+    table = parse_json_payload(json.dumps([row]))
+    assert len(table.columns) == 201 and table.columns[-1] == "…"
+    assert table.rows[0]["…"] == {f"f{i}": i for i in range(200, 250)}
+
+
+def test_repeated_strings_are_stored_once() -> None:
+    rows = [{"status": "OK" if i % 100 else "WARN", "id": i} for i in range(20_000)]
+    table = parse_json_payload(json.dumps({"data": rows}))
+    # A 4-byte code per row, and "OK" and "WARN" once per chunk of rows.
+    assert table.arrow.column("status").nbytes < 5 * len(rows)
+    assert table.nbytes < len(json.dumps(rows)) / 2
+    assert table.rows[100] == {"status": "WARN", "id": 100}
