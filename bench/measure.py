@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import bpe_openai  # type: ignore[import-untyped]
+import bpe_openai
 from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -24,6 +24,7 @@ from edfs_mcp.sandbox import SandboxServer, seed
 FLOOR_SCRIPT = Path(__file__).with_name("floor_server.py")
 FLOOR_HTTP_SCRIPT = Path(__file__).with_name("floor_http_server.py")
 RAW_SCRIPT = Path(__file__).with_name("raw_client.py")
+ONE_BUFFER_SCRIPT = Path(__file__).with_name("one_buffer_server.py")
 ITWIN = seed.ITWIN_NORTHGATE_BRIDGE
 PACKAGE = seed.SQL_CUSTOMERS_TABLE
 BULK = seed.SENSOR_READINGS_BULK
@@ -82,6 +83,11 @@ def edfs_params(env: Mapping[str, str], *args: str) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=command, env=dict(env))
 
 
+def one_buffer_params(env: Mapping[str, str]) -> StdioServerParameters:
+    """edfs-mcp serve with its answer body read into one buffer (bench/one_buffer_server.py)."""
+    return StdioServerParameters(command=sys.executable, args=[str(ONE_BUFFER_SCRIPT)], env=dict(env))
+
+
 def floor_params() -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=[str(FLOOR_SCRIPT)], env=clean_env())
 
@@ -120,9 +126,9 @@ async def raw_client_process(base_url: str, token: str, path: str) -> AsyncItera
             await process.wait()
 
 
-def child_pids() -> list[int]:
-    """Processes whose parent is this one."""
-    me, found = os.getpid(), []
+def child_pids(parent: int | None = None) -> list[int]:
+    """Processes whose parent is ``parent`` (this one by default)."""
+    me, found = parent or os.getpid(), []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -144,6 +150,18 @@ def server_pid(marker: str) -> int:
         except OSError:
             continue
     raise RuntimeError(f"no child process running {marker!r}")
+
+
+def process_children(parent: int, marker: str) -> list[int]:
+    """The children of ``parent`` whose command line contains ``marker``."""
+    found = []
+    for pid in child_pids(parent):
+        try:
+            if marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
 
 
 def memory_kib(pid: int) -> dict[str, int]:

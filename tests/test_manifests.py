@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, cast, get_args, get_origin
 
 import pytest
 from jsonschema import Draft7Validator
@@ -142,7 +142,9 @@ def test_server_json_lists_every_setting_exactly(clean_env: None) -> None:
             assert variable["choices"] == list(get_args(annotation)), name
         else:
             assert "choices" not in variable, name
-        expected_format = {bool: "boolean", int: "number", float: "number"}.get(annotation, "string")
+        expected_format = {bool: "boolean", int: "number", float: "number"}.get(
+            cast(type, annotation), "string"
+        )
         assert variable["format"] == ("filepath" if name == "EDFS_MCP_CONFIG_DIR" else expected_format), name
         if SETTINGS[name] in SERVICE_SETTINGS:
             # A client that fills in a listed default would set it, and a service setting without a

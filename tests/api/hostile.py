@@ -95,7 +95,7 @@ async def hostile(answer: Answer) -> AsyncIterator[Server]:
         assert server is not None
         task = asyncio.current_task()
         assert task is not None
-        connections.add(task)  # type: ignore[arg-type]
+        connections.add(task)
         try:
             request = await _read_request(reader)
             server.requests.append(request)
@@ -103,7 +103,7 @@ async def hostile(answer: Answer) -> AsyncIterator[Server]:
         except (ConnectionError, asyncio.IncompleteReadError):
             server.hung_up.set()
         finally:
-            connections.discard(task)  # type: ignore[arg-type]
+            connections.discard(task)
             writer.close()
             with suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()

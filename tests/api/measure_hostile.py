@@ -215,33 +215,33 @@ def main() -> None:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
         print("| case | requests | seconds | peak RSS (MB) | outcome |\n|---|---|---|---|---|")
-        for case, timeouts in CASES:
+        for case_name, case_timeouts in CASES:
             out = subprocess.run(
                 [
                     sys.executable,
                     "-m",
                     "tests.api.measure_hostile",
                     "case",
-                    case,
+                    case_name,
                     url,
-                    "-" if timeouts is None else str(timeouts),
+                    "-" if case_timeouts is None else str(case_timeouts),
                 ],
                 capture_output=True,
                 text=True,
                 check=True,
             )
             result = json.loads(out.stdout)
-            count = httpx2.get(f"{url}/stats").json().get(case, 0)
+            count = httpx2.get(f"{url}/stats").json().get(case_name, 0)
             outcome = result.get("error", "ok")
             if "alongside_max_s" in result:
                 outcome += f"; list_timers alongside: max {result['alongside_max_s']} s"
             if "text" in result:
                 outcome += f"; message {len(result['text'])} chars"
             print(
-                f"| {case} | {count} | {result['seconds']} | {result['peak_rss_mb']} | {outcome} |",
+                f"| {case_name} | {count} | {result['seconds']} | {result['peak_rss_mb']} | {outcome} |",
                 flush=True,
             )
-            if "text" in result and case in ("ranan", "details422", "trickle", "bomb1g"):
+            if "text" in result and case_name in ("ranan", "details422", "trickle", "bomb1g"):
                 print(f"|   | | | | `{result['text'][:300]}` |")
     finally:
         server.terminate()

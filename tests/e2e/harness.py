@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 from mcp import Client, StdioServerParameters
 from mcp.client.session import ElicitationFnT
@@ -63,7 +63,8 @@ class Session:
         # Clients forward one field or the other: the text must carry the payload too, not as JSON.
         assert not text.lstrip().startswith(("{", "[")), text[:200]
         assert missing_from_text(result.structured_content, text) == [], text[:2000]
-        return result.structured_content
+        structured: dict[str, Any] = result.structured_content
+        return structured
 
     async def error(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Call a tool that must fail; return the error text the model sees."""
@@ -99,7 +100,7 @@ async def serve(
         path = Path(errlog.name)
         try:
             async with Client(
-                stdio_client(params, errlog=errlog),
+                stdio_client(params, errlog=cast(TextIO, errlog)),
                 read_timeout_seconds=60,
                 elicitation_callback=elicitation_callback,
                 mode=mode,

@@ -224,7 +224,7 @@ def test_serve_in_a_terminal_says_it_waits_and_ctrl_c_stops_it() -> None:
     os.close(terminal)
     try:
         assert process.stderr is not None and process.stdout is not None
-        seen = []
+        seen: list[str] = []
         while not any("waiting for an MCP client" in line for line in seen):
             line = process.stderr.readline().decode()
             assert line, f"no waiting notice; stderr: {seen}"

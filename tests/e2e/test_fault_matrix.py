@@ -4,12 +4,13 @@ sandbox's write counters show no execute, create, toggle or delete happened more
 Run with -s to see the matrix as a table.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import pytest
+from mcp.shared.dispatcher import ProgressFnT
 
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.harness import Session, serve, text_of
@@ -195,8 +196,8 @@ async def test_an_unreachable_api_says_nothing_was_sent(sandbox: SandboxServer) 
     assert sandbox.state.writes["execute"] == 0
 
 
-def _collect_progress(messages: list[str]) -> Callable[[float, float | None, str | None], Awaitable[None]]:
-    async def progress(done: float, total: float | None, message: str | None) -> None:
+def _collect_progress(messages: list[str]) -> ProgressFnT:
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
         messages.append(message or "")
 
     return progress

@@ -5,6 +5,7 @@ the argument, and no request with an invalid path segment ever reaches the sandb
 which talks to the sandbox over loopback HTTP.
 """
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -99,13 +100,13 @@ MISSING = object()
 
 def _arguments(properties: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     """Each property: plausible (often valid) three times in four, else hostile or absent; plus stray keys."""
+
+    def value_of(name: str, pick: int) -> st.SearchStrategy[Any]:
+        return PLAUSIBLE.get(name, VALUES) if pick else st.one_of(st.just(MISSING), VALUES)
+
     fields = {
         name: st.one_of(
-            st.sampled_from([0, 1, 2, 3]).flatmap(
-                lambda pick, name=name: (
-                    PLAUSIBLE.get(name, VALUES) if pick else st.one_of(st.just(MISSING), VALUES)
-                )
-            )
+            st.sampled_from([0, 1, 2, 3]).flatmap(functools.partial(value_of, name)),
         )
         for name in properties
     }
@@ -124,10 +125,10 @@ def portal() -> Iterator[BlockingPortal]:
 def client(portal: BlockingPortal, sandbox: SandboxServer) -> Iterator[Client]:
     server = build_server(
         Settings(
-            api_base=sandbox.base_url,  # type: ignore[arg-type]
-            authority=sandbox.base_url,  # type: ignore[arg-type]
+            api_base=sandbox.base_url,
+            authority=sandbox.base_url,
             client_id=seed.CLIENT_ADMIN_ID,
-            client_secret=seed.CLIENT_ADMIN_SECRET,  # type: ignore[arg-type]
+            client_secret=seed.CLIENT_ADMIN_SECRET,
             max_rate_limit_wait=0,
         )
     )
@@ -140,7 +141,7 @@ def _segments_are_valid(raw_path: str) -> bool:
     parts = [unquote(part) for part in path.split("/")[1:]]
     if parts[:2] != ["edfs", "itwins"] or len(parts) < 3:
         return all(part and part not in (".", "..") and "/" not in part for part in parts[1:] if part)
-    checks = [GUID.match(parts[2])]
+    checks: list[object] = [GUID.match(parts[2])]
     if len(parts) > 4 and parts[3] == "packages":
         checks.append(NAME.match(parts[4]) and parts[4] not in (".", ".."))
     if len(parts) > 4 and parts[3] == "timers":

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx2
 import pytest
@@ -20,7 +21,7 @@ from tests.e2e.harness import text_of
 pytestmark = pytest.mark.anyio
 
 BEARER = "test-bearer-6f0c1d9a2b7e4c35a8d1"
-INITIALIZE = {
+INITIALIZE: dict[str, Any] = {
     "jsonrpc": "2.0",
     "id": 1,
     "method": "initialize",

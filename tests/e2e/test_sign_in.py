@@ -136,7 +136,7 @@ def test_login_in_the_browser_with_pkce(sandbox: SandboxServer, tmp_path: Path) 
     # A browser would follow the authority's redirect to the loopback listener.
     landing = httpx2.get(url, follow_redirects=True)
     assert landing.status_code == 200 and "Signed in" in landing.text
-    assert process.wait(60) == 0, process.stderr.read()
+    assert process.wait(60) == 0, process.stderr.read() if process.stderr else ""
     store, key = _store(tmp_path, sandbox)
     saved = store.load(key)
     assert saved is not None and saved.flow == "browser" and saved.refresh_token

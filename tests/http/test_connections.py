@@ -4,6 +4,7 @@ A local client holding hundreds of half-open connections, more than the server's
 must neither lock a legitimate client out nor make the server write its log in a loop.
 """
 
+import functools
 import resource
 import socket
 import sys
@@ -113,7 +114,7 @@ def test_a_connection_that_sends_no_whole_request_in_time_is_closed() -> None:
             b"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{"
         )
         for sock, what in ((silent, "silent"), (half_headers, "half headers"), (half_body, "half a body")):
-            wait_for(lambda sock=sock: _closed_by_server(sock), what=f"the {what} connection to be closed")
+            wait_for(functools.partial(_closed_by_server, sock), what=f"the {what} connection to be closed")
         # A whole request is served as before.
         with httpx2.Client(timeout=30) as http:
             assert http.post(served.url, json=INITIALIZE, headers=HEADERS).status_code == 200

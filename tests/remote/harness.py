@@ -288,7 +288,7 @@ async def signed_in(url: str, browser: Browser, mode: str = "auto", **kwargs: An
     auth = sdk_auth(url, browser, **kwargs)
     async with (
         httpx2.AsyncClient(auth=auth, timeout=60) as http,
-        Client(streamable_http_client(url, http_client=http), mode=mode, read_timeout_seconds=60) as client,  # type: ignore[arg-type]
+        Client(streamable_http_client(url, http_client=http), mode=mode, read_timeout_seconds=60) as client,
     ):
         yield client
 

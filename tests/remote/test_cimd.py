@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -27,7 +28,8 @@ def document_server(body: bytes | None = None) -> Iterator[tuple[str, list[str]]
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             asked.append(self.path)
-            url = f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"
+            port = cast(tuple[str, int], self.server.server_address)[1]
+            url = f"http://127.0.0.1:{port}{self.path}"
             document = (
                 body
                 or json.dumps(

@@ -49,7 +49,7 @@ ARGUMENTS: dict[str, tuple[object, ...]] = {
 def _example(cls: type[EdfsMcpError]) -> EdfsMcpError:
     for base in cls.__mro__:
         if base.__name__ in ARGUMENTS:
-            return cls(*ARGUMENTS[base.__name__])  # type: ignore[arg-type]
+            return cls(*ARGUMENTS[base.__name__])
     return cls("a message")
 
 

@@ -264,7 +264,7 @@ def test_policy_refuses_numbers_that_would_allow_a_zero_or_endless_wait() -> Non
         {"max_rate_limit_retries": -1},
     ):
         with pytest.raises(ValueError, match="must be"):
-            RetryPolicy(**bad)  # type: ignore[arg-type]
+            RetryPolicy(**bad)
 
 
 # -- a whole call ---------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def test_auto_prefers_our_file_to_a_keyring_keyring_does_not_recommend(
 
 def test_without_a_keyring_backend_the_file_store_is_used_and_says_so(tmp_path: Path) -> None:
     previous = keyring.get_keyring()
-    keyring.set_keyring(FailKeyring())
+    keyring.set_keyring(FailKeyring())  # type: ignore[no-untyped-call]  # keyring ships no annotations here
     try:
         for kind in ("auto", "keyring"):
             store = open_token_store(kind, tmp_path)
