@@ -151,6 +151,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         session_idle_seconds=settings.http_session_idle_seconds,
         max_connections=settings.http_max_connections,
         request_read_seconds=settings.http_request_read_seconds,
+        drain_seconds=settings.http_drain_seconds,
+        stateless=settings.redis_url is not None,  # shared state: any replica answers any request
     )
     serve_http(
         server,
@@ -257,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json")
     try:
         if command == "sandbox":
             return _sandbox(args)

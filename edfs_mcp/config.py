@@ -160,6 +160,9 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="stderr log level."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="stderr log lines: text, or json (one object per line, with the request id)."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,18 @@ One local client's flood must not lock others out nor exhaust the process:
   The listen backlog and the cap are sized to the open-file limit (raised to the hard limit when
   needed), so the process never runs out of file descriptors, which is what made asyncio write
   an error line per failed ``accept``.
+
+Run as replicas (Kubernetes, a load balancer in front):
+
+- ``/healthz`` answers 200 while the process serves (liveness); ``/readyz`` answers 200 when it can
+  take calls: not draining, and the shared state store (Redis, ``EDFS_MCP_REDIS_URL``) answers.
+  Neither needs a credential nor says anything secret.
+- SIGTERM drains: ``/readyz`` turns 503 and no new connection is accepted, calls in progress get
+  ``EDFS_MCP_HTTP_DRAIN_SECONDS`` to finish, then the process exits.
+- With shared state, 2025-11-25 requests are served in the SDK's stateless mode (no session to
+  route back to, so any replica answers any request); 2026-07-28 is sessionless anyway.
+- Every request has an id (``X-Request-Id``, taken from the load balancer when it sends a sane one),
+  sent back in the response and carried by the log lines written while serving it.
 """
 
 from __future__ import annotations
@@ -31,24 +43,31 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import json
 import logging
+import math
+import re
+import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import h11
+import uvicorn
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from edfs_mcp.errors import ConfigError
+from edfs_mcp.logs import request_id_var
 
 if TYPE_CHECKING:
     from edfs_mcp.remote import RemoteAuth
@@ -57,6 +76,10 @@ __all__ = [
     "BearerGate",
     "BoundedSessionManager",
     "HttpLimits",
+    "Lifecycle",
+    "Probes",
+    "RequestIds",
+    "StateOutage",
     "bearer_matches",
     "http_app",
     "is_loopback",
@@ -67,6 +90,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 KEEP_ALIVE_SECONDS = 5
@@ -82,6 +109,129 @@ class HttpLimits:
     session_idle_seconds: float = 600.0
     max_connections: int = 200
     request_read_seconds: float = 10.0
+    drain_seconds: float = 25.0
+    stateless: bool = False  # 2025-11-25 without sessions: any replica answers any request
+
+
+class Lifecycle:
+    """Whether this process takes new calls: ready, or draining after SIGTERM."""
+
+    def __init__(self, ready: Callable[[], Awaitable[str | None]] | None = None) -> None:
+        self._ready = ready
+        self.draining = False
+
+    async def not_ready(self) -> str | None:
+        """None when ready; else why not, in words."""
+        if self.draining:
+            return "draining: stopping after the calls in progress"
+        return await self._ready() if self._ready is not None else None
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = (text + "\n").encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Probes:
+    """``/healthz`` (the process serves) and ``/readyz`` (it takes calls), before any credential check."""
+
+    def __init__(self, app: ASGIApp, lifecycle: Lifecycle) -> None:
+        self._app = app
+        self._lifecycle = lifecycle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
+            path = scope.get("path")
+            if path == HEALTH_PATH:
+                await _plain(send, 200, "ok")
+                return
+            if path == READY_PATH:
+                try:
+                    problem = await self._lifecycle.not_ready()
+                except Exception:  # a probe never fails by raising
+                    logger.exception("readiness check failed")
+                    problem = "the readiness check failed"
+                await _plain(send, 503 if problem else 200, problem or "ready")
+                return
+        await self._app(scope, receive, send)
+
+
+class StateOutage:
+    """A request that needed the shared state store while it was down gets 503 and the reason in
+    words (an OAuth error body, ``Retry-After``), instead of a bare 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from edfs_mcp.remote.stores import StateStoreUnavailable
+
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, watch)
+        except StateStoreUnavailable as exc:
+            if started or scope["type"] != "http":
+                raise
+            logger.warning("%s", exc)
+            body = json.dumps(
+                {"error": "temporarily_unavailable", "error_description": f"edfs-mcp: {exc}; try again"}
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", b"2"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+
+class RequestIds:
+    """Each HTTP request gets an id: the one the load balancer sent when sane, else a new one. It is
+    sent back as ``X-Request-Id`` and carried by the log lines written while serving the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER, b"")
+        request_id = given.decode() if _SANE_REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
+                message = {**message, "headers": [*headers, (REQUEST_ID_HEADER, request_id.encode())]}
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
 
 
 def is_loopback(host: str) -> bool:
@@ -370,9 +520,23 @@ def http_app(
     extra_hosts: list[str],
     limits: HttpLimits,
     remote: RemoteAuth | None = None,
-) -> Starlette | BearerGate:
+    lifecycle: Lifecycle | None = None,
+) -> ASGIApp:
     """The ASGI app: MCP at ``/mcp`` with bounded sessions, behind the bearer gate when there is one,
-    or (``remote``) behind our own tokens, with the authorization server's routes beside it."""
+    or (``remote``) behind our own tokens, with the authorization server's routes beside it; the
+    probes before both, and a request id around everything."""
+    lifecycle = lifecycle or Lifecycle(remote.ready if remote is not None else None)
+    return RequestIds(Probes(_mcp_app(server, host, bearer, extra_hosts, limits, remote), lifecycle))
+
+
+def _mcp_app(
+    server: MCPServer[Any],
+    host: str,
+    bearer: str | None,
+    extra_hosts: list[str],
+    limits: HttpLimits,
+    remote: RemoteAuth | None,
+) -> Starlette | BearerGate:
     if remote is not None:
         extra_hosts = [*extra_hosts, remote.host]
     manager = BoundedSessionManager(
@@ -381,6 +545,7 @@ def http_app(
         max_request_body_size=MAX_REQUEST_BODY_BYTES,
         max_sessions=limits.max_sessions,
         session_idle_timeout=limits.session_idle_seconds,
+        stateless=limits.stateless,
     )
     mcp_app: ASGIApp = StreamableHTTPASGIApp(manager)
     if remote is None:
@@ -397,7 +562,7 @@ def http_app(
 
     return Starlette(
         routes=[Route(MCP_PATH, endpoint=remote.gate(mcp_app)), *remote.routes],
-        middleware=remote.middleware(),
+        middleware=[Middleware(StateOutage), *remote.middleware()],
         lifespan=lifespan,
     )
 
@@ -420,12 +585,19 @@ def serve_http(
             "Set EDFS_MCP_HTTP_BEARER to a long random secret that clients must send, "
             "or bind 127.0.0.1."
         )
-    import uvicorn
-
     limits = limits or HttpLimits()
-    app = http_app(server, host=host, bearer=bearer, extra_hosts=extra_hosts, limits=limits, remote=remote)
+    lifecycle = Lifecycle(remote.ready if remote is not None else None)
+    app = http_app(
+        server,
+        host=host,
+        bearer=bearer,
+        extra_hosts=extra_hosts,
+        limits=limits,
+        remote=remote,
+        lifecycle=lifecycle,
+    )
     connections, backlog = fd_plan(limits.max_connections)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -440,4 +612,25 @@ def serve_http(
         backlog=backlog,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_graceful_shutdown=math.ceil(limits.drain_seconds),
     )
+    DrainingServer(config, lifecycle).run()
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server; on SIGTERM (or SIGINT) readiness turns 503 before it stops accepting, and the
+    calls in progress get ``timeout_graceful_shutdown`` seconds to finish."""
+
+    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle) -> None:
+        super().__init__(config)
+        self._lifecycle = lifecycle
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if not self._lifecycle.draining:
+            self._lifecycle.draining = True
+            logger.warning(
+                "signal %d: draining, calls in progress get up to %g s (EDFS_MCP_HTTP_DRAIN_SECONDS)",
+                sig,
+                self.config.timeout_graceful_shutdown or 0,
+            )
+        super().handle_exit(sig, frame)

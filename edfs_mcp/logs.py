@@ -4,6 +4,10 @@ The code never logs a secret on purpose; the filter is defence in depth against 
 library that does (authlib logs tokens at DEBUG, for one): it masks JWTs, bearer
 values, and every secret value the settings hold.
 
+Lines written while an HTTP request is served carry its id (``request_id``; see
+``http_transport.RequestIds``). ``EDFS_MCP_LOG_FORMAT=json`` writes each line as one JSON object
+(time, level, logger, message, request_id), for a log collector.
+
 A flood must not fill the disk: lines that repeat (same logger, level and message once numbers
 and long hex ids are set aside) are let through at most ``REPEAT_BURST`` times per
 ``REPEAT_WINDOW`` seconds; the next one let through after that says how many were suppressed.
@@ -11,6 +15,8 @@ and long hex ids are set aside) are let through at most ``REPEAT_BURST`` times p
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
 import sys
@@ -20,7 +26,21 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["RedactingFilter", "RepeatFilter", "configure_logging", "redact"]
+__all__ = [
+    "JsonFormatter",
+    "RedactingFilter",
+    "RepeatFilter",
+    "RequestIdFilter",
+    "TextFormatter",
+    "configure_logging",
+    "redact",
+    "request_id_var",
+]
+
+# The id of the HTTP request being served, if any (set by http_transport.RequestIds).
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "edfs_mcp_request_id", default=None
+)
 
 MASK = "[redacted]"
 PATTERNS = (
@@ -123,11 +143,56 @@ class RepeatFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record: the request being served, or None."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message``, with ``[request id]`` after the logger while serving one."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._with_id = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "request_id", None):
+            return self._with_id.format(record)
+        return super().format(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; the message is already redacted, the traceback is redacted here."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            line["request_id"] = request_id
+        if record.exc_info:
+            line["exception"] = redact(self.formatException(record.exc_info), self._secrets)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), *, json_lines: bool = False) -> None:
+    secrets = tuple(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter(secrets) if json_lines else TextFormatter())
     handler.addFilter(RepeatFilter())  # first: it keys on the message template, before redaction
     handler.addFilter(RedactingFilter(secrets))
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

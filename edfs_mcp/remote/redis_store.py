@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
 
+from edfs_mcp.remote.stores import StateStoreUnavailable
+
 __all__ = ["RedisStore", "StateStoreUnavailable", "redis_location"]
 
 PREFIX = "edfs-mcp:"
@@ -42,20 +44,6 @@ def redis_location(url: str) -> str:
         return parts.path
     host = parts.hostname or "localhost"
     return f"{host}:{parts.port or 6379}"
-
-
-class StateStoreUnavailable(RuntimeError):
-    """Redis, where the replicas keep their shared state, did not answer."""
-
-    def __init__(self, location: str, detail: str) -> None:
-        super().__init__(
-            f"the shared state store (Redis at {location}, EDFS_MCP_REDIS_URL) cannot be reached: {detail}"
-        )
-        self.location = location
-        self.detail = detail
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.location, self.detail))
 
 
 class RedisStore:

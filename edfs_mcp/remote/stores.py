@@ -17,11 +17,25 @@ import heapq
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Clock", "KeyValueStore", "MemoryStore", "SharedLocks"]
+__all__ = ["Clock", "KeyValueStore", "MemoryStore", "SharedLocks", "StateStoreUnavailable"]
 
 Clock = Callable[[], float]
+
+
+class StateStoreUnavailable(RuntimeError):
+    """Redis, where the replicas keep their shared state, did not answer."""
+
+    def __init__(self, location: str, detail: str) -> None:
+        super().__init__(
+            f"the shared state store (Redis at {location}, EDFS_MCP_REDIS_URL) cannot be reached: {detail}"
+        )
+        self.location = location
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.location, self.detail))
 
 
 class KeyValueStore(Protocol):

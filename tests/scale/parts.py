@@ -1,7 +1,7 @@
 """The real parts of a scaled-out deployment, on loopback and free ports, started and stopped by tests.
 
-- ``redis_server``: a ``redis-server`` from the distribution (no persistence), stoppable and
-  restartable on the same port.
+- ``redis_server``: a ``redis-server`` from the distribution (append-only file in a temporary
+  directory), stoppable and restartable on the same port with its data.
 - ``replica``: a real ``edfs-mcp serve --transport streamable-http`` process sharing that Redis.
 - ``haproxy``: a real HAProxy in front of the replicas (round robin, health-checked on /healthz).
 
@@ -82,8 +82,8 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                "--appendonly",  # a restart keeps the state, as a production Redis would
+                "yes",
                 "--dir",
                 str(self.directory),
                 "--logfile",
