@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import decimal
+import functools
 import json
 import math
 import re
@@ -36,6 +37,8 @@ __all__ = ["Table", "TableBuilder", "TooDeep", "parse_json_payload", "parse_xml_
 RECORD_KEYS = ("data", "value", "items", "rows", "records", "results")
 # Rows gathered before they become one chunk of columns.
 CHUNK_ROWS = 1024
+# Strings of a chunk this short are stored plainly: a dictionary would save little and cost time.
+DICTIONARY_MIN_ROWS = 64
 # Most columns kept as columns; the fields of a row past them go to one JSON column named OVERFLOW.
 MAX_COLUMNS = MAX_ITEMS
 OVERFLOW = "…"
@@ -256,6 +259,7 @@ _SIMPLE_TYPES = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def sql_type(arrow_type: Any) -> str:
     """The type name DuckDB gives a column of this Arrow type."""
     pa = _pyarrow()
@@ -364,6 +368,8 @@ def _chunk(values: list[Any]) -> tuple[str, Any]:
     kind = _KINDS.get(frozenset({type(value) for value in values}) - {type(None)}, "json")
     if not any(value is not None for value in values):
         return "null", pa.nulls(len(values))
+    if kind == "string" and len(values) < DICTIONARY_MIN_ROWS:
+        return kind, pa.array(values, pa.string())
     if kind == "string":
         codes: dict[str, int] = {}
         indices = [None if value is None else codes.setdefault(value, len(codes)) for value in values]
@@ -549,6 +555,8 @@ def parse_json_payload(content: bytes | str, *, window_bytes: int = WINDOW_BYTES
 
 
 def _parse_json(content: bytes | str, window_bytes: int) -> Table:
+    if len(content) <= window_bytes:  # one window anyway: the C parser at once is quicker
+        return Table(_records(json.loads(content)))
     reader = _Reader(content, window_bytes)
     builder = TableBuilder()
     first = reader.peek()
@@ -563,6 +571,23 @@ def _parse_json(content: bytes | str, window_bytes: int) -> Table:
         builder.add(reader.value())
     _at_end(reader)
     return builder.finish()
+
+
+def _records(document: Any) -> list[Any]:
+    """The records of a parsed document, chosen as ``_records_in_object`` chooses them."""
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        lists = {key: value for key, value in document.items() if isinstance(value, list)}
+        lowered = {key.lower(): key for key in lists}
+        for wanted in RECORD_KEYS:
+            if wanted in lowered:
+                records: list[Any] = lists[lowered[wanted]]
+                return records
+        if len(lists) == 1:
+            (only,) = lists.values()
+            return only
+    return [document]
 
 
 def _at_end(reader: _Reader) -> None:
