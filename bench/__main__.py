@@ -22,7 +22,7 @@ from bench.figures import Figure, Plan
 from bench.report import ROOT, details, markdown, table
 from edfs_mcp.sandbox import SandboxServer
 
-STEPS = {"startup", "calls", "sizes", "refresh"}
+STEPS = {"startup", "calls", "sizes", "sql", "refresh"}
 ALIASES = {"spawn": "startup"}
 
 
@@ -33,6 +33,7 @@ async def run(plan: Plan, only: set[str]) -> list[Figure]:
             "startup": partial(figures.spawn_figures, sandbox, plan),
             "calls": partial(figures.call_figures, sandbox, plan),
             "sizes": partial(figures.size_figures, sandbox),
+            "sql": partial(figures.sql_figures, sandbox, plan),
             "refresh": partial(figures.refresh_figures, sandbox),
         }
         for name, step in steps.items():
@@ -50,7 +51,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated subset: startup, calls, sizes, refresh (implies --no-write)",
+        help="comma-separated subset: startup, calls, sizes, sql, refresh (implies --no-write)",
     )
     args = parser.parse_args()
     only = {ALIASES.get(name.strip(), name.strip()) for name in args.only.split(",") if name.strip()}

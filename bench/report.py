@@ -108,10 +108,20 @@ benchmark process. Servers are spawned with the same Python and driven by `mcp.C
   POSTs from the raw client's process: the same burst with no MCP at all.
 - **Sandbox alone**: the raw POST from the benchmark process, sequential: requests per second.
 - **Memory**: a fresh `edfs-mcp serve` process. Baseline = its `VmHWM` (peak RSS, from
-  `/proc/<pid>/status`) after initialize and one small execute; then one execute of
-  `SENSOR_READINGS_BULK` (100 000 rows) and `VmHWM` again. Figure = growth of the peak ÷ the
+  `/proc/<pid>/status`) after initialize, one `list_timers` and one small execute; then one execute
+  of `SENSOR_READINGS_BULK` (100 000 rows) and `VmHWM` again. Figure = growth of the peak ÷ the
   bytes of the sandbox's JSON body (`fixtures.sensor_payload(False)`). It counts everything the
-  process holds at its peak: the response bytes, the parsed rows, the table kept for `result_id`.
+  process holds at its peak: the response bytes, the parse, the columnar table kept for
+  `result_id`. The small execute is the first tabular result, so the baseline includes pyarrow;
+  that one-time cost is its own figure (VmRSS after `list_timers` → after the small execute).
+  Diagnostic: `bench/one_buffer_server.py`, the same server with only the body reader changed to
+  fill one buffer, interleaved with the real one.
+- **SQL**: one session; the sensor question asked as a model would (execute, then two
+  `query_execution_result` calls), its result tokens (cl100k of the text, of structuredContent, and
+  of both on the wire) and its answer checked against a scan of every page
+  (`read_execution_result`, limit 5000), whose calls and tokens are shown. Then an aggregate over
+  the 100 000 rows against one default page, 10 warm-up calls each, blocks alternating in order;
+  ratio of medians. The SQL process's RSS is read from `/proc` after the queries.
 - **Tokens**: cl100k (`bpe_openai`) of the compact wire JSON (`by_alias`, `exclude_none`) of the
   whole bulk execute result (text and structured content) and of `tools/list`.
 - **Refresh**: a person signed in with `edfs-mcp login --no-browser` (device flow, auto-approved by
