@@ -144,7 +144,12 @@ class Table:
         table.row_count = arrow.num_rows if row_count is None else row_count
         table.columns = list(arrow.column_names)
         table.types = list(types) if types is not None else [sql_type(field.type) for field in arrow.schema]
-        table._json = {index for index, field in enumerate(arrow.schema) if _is_json(field.type)}
+        # JSON cells read back as values: a JSON column of ours, or one DuckDB says is JSON.
+        table._json = {
+            index
+            for index, field in enumerate(arrow.schema)
+            if _is_json(field.type) or (table.types[index] == "JSON" and pa_is_string(field.type))
+        }
         table._plain = {
             index
             for index, field in enumerate(arrow.schema)
@@ -186,7 +191,7 @@ class Table:
             for index in range(len(self.columns)):
                 column = part.column(index).to_pylist()
                 if index in self._json:
-                    column = [None if cell is None else json.loads(cell) for cell in column]
+                    column = [None if cell is None else _json_value(cell) for cell in column]
                 elif index in self._plain:
                     column = [plain(cell) for cell in column]
                 values.append(column)
@@ -194,6 +199,17 @@ class Table:
         if self.keep_nulls:
             return rows
         return [{key: value for key, value in row.items() if value is not None} for row in rows]
+
+
+def pa_is_string(arrow_type: Any) -> bool:
+    return str(arrow_type) in ("string", "large_string", "string_view")
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
@@ -97,6 +97,7 @@ class SqlEngine:
         self._process: list[subprocess.Popen[bytes]] = []  # the running child, if any
         self._held: OrderedDict[str, int] = OrderedDict()  # tables the child holds -> bytes
         self._drop: list[str] = []  # keys to tell the child to forget, with the next request
+        self._forgotten: deque[str] = deque()  # results gone from the cache, not yet handled
         self.started = 0  # children started so far (a crash or a kill means a new one)
         weakref.finalize(self, _stop, self._process)
 
@@ -105,10 +106,10 @@ class SqlEngine:
         return self._process[0].pid if self._process else None
 
     def forget(self, key: str) -> None:
-        """The result ``key`` is gone from the cache: the child drops its copy with the next request."""
-        with self._lock:
-            if self._held.pop(key, None) is not None:
-                self._drop.append(key)
+        """The result ``key`` is gone from the cache: the child drops its copy with the next request.
+
+        Never waits (the cache calls it on the event loop while a query may be running)."""
+        self._forgotten.append(key)
 
     def close(self) -> None:
         with self._lock:
@@ -132,6 +133,10 @@ class SqlEngine:
         raise SqlFailed(str(header.get("message", "")))
 
     def _ask(self, key: str, table: Table, sql: str) -> tuple[dict[str, Any], Any]:
+        while self._forgotten:
+            gone = self._forgotten.popleft()
+            if self._held.pop(gone, None) is not None:
+                self._drop.append(gone)
         process = self._child()
         send_table = key not in self._held
         request = {

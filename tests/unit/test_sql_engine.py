@@ -151,7 +151,9 @@ def test_the_query_sees_the_table_and_its_types(engine: SqlEngine) -> None:
 
 def test_a_forgotten_result_leaves_the_child(engine: SqlEngine) -> None:
     engine.query("forget-me", TABLE, "SELECT 1")
+    assert "forget-me" in engine._held
     engine.forget("forget-me")
+    engine.query("t", TABLE, "SELECT 1")
     assert "forget-me" not in engine._held
 
 
@@ -235,3 +237,13 @@ def test_random_sql_never_escapes_the_table_nor_crashes(engine: SqlEngine, files
         assert answer.table.row_count <= engine.max_rows
     assert _listing(files) == before
     assert os.getcwd() and engine.query("t", TABLE, "SELECT 1 AS one").table.rows[:] == [{"one": 1}]
+
+
+def test_nested_values_are_json_in_sql_and_values_in_the_answer(engine: SqlEngine) -> None:
+    table = Table([{"tag": {"x": 1, "unit": "mm"}, "n": 1}, {"tag": [1, 2], "n": 2}])
+    answer = engine.query("nested", table, "SELECT tag, tag->>'$.unit' AS unit, n FROM result ORDER BY n")
+    assert answer.table.column_types == {"tag": "JSON", "unit": "VARCHAR", "n": "BIGINT"}
+    assert answer.table.rows[:] == [
+        {"tag": {"x": 1, "unit": "mm"}, "unit": "mm", "n": 1},
+        {"tag": [1, 2], "unit": None, "n": 2},
+    ]
