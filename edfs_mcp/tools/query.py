@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from edfs_mcp import messages
 from edfs_mcp.results import ResultGone, page_rows
 from edfs_mcp.sql import MAX_SQL_CHARS, SqlFailed, SqlRefused, SqlStopped
-from edfs_mcp.tools._base import ToolContext, ToolResult, ToolSpec, app, principal, reply
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, principal, reply
 from edfs_mcp.tools.execution import rows_budget
 
 
@@ -20,7 +20,7 @@ class QueryAnswer(ToolResult):
     row_count: int
     columns: dict[str, str]
     rows: list[dict[str, Any]]
-    answer_id: str | None = Field(None, description="Page cut rows with read_execution_result")
+    answer_id: str | None = None  # when rows were cut: the answer, cached for read_execution_result
     next_offset: int | None = None
 
 
@@ -29,11 +29,11 @@ async def query_execution_result(
     result_id: Annotated[str, Field(min_length=1, max_length=64)],
     sql: Annotated[str, Field(min_length=1, max_length=MAX_SQL_CHARS)],
 ) -> Annotated[CallToolResult, QueryAnswer]:
-    """Ask a cached result (result_id) a question with one read-only DuckDB SELECT over the table result
-    (columns and types as listed with it), instead of paging through all its rows.
+    """Ask a cached result (result_id) a question in one read-only DuckDB SELECT over the table result
+    (columns and types as listed), instead of paging through all its rows.
 
     SELECT status, count(*) AS n FROM result GROUP BY status
-    SELECT sensorId, max(value) FROM result WHERE status <> 'OK' GROUP BY 1"""
+    SELECT max(value) FROM result WHERE status <> 'OK'"""
     state = app(ctx)
     owner = principal(ctx)
     try:
@@ -70,7 +70,4 @@ async def query_execution_result(
     return reply(result, summary)
 
 
-# Read-only: the destructive and idempotent hints mean nothing then (MCP), so they are not spelled out.
-QUERY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-
-TOOLS = [ToolSpec(query_execution_result, "Query execution result", QUERY)]
+TOOLS = [ToolSpec(query_execution_result, "Query execution result", READ_ONLY)]

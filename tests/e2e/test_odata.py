@@ -35,7 +35,7 @@ async def test_select_and_orderby_are_passed_through(admin: Session) -> None:
             "orderby": "Equipment desc",
         },
     )
-    assert result["columns"] == ["Equipment", "Plant"]
+    assert result["columns"] == {"Equipment": "VARCHAR", "Plant": "VARCHAR"}
     equipment = [row["Equipment"] for row in result["rows"]]
     assert equipment == sorted(equipment, reverse=True)
 
