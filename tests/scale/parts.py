@@ -228,6 +228,7 @@ frontend mcp
 
 backend replicas
     balance roundrobin
+    http-response set-header X-Served-By %s
     option httpchk GET /healthz
     http-check expect status 200
     default-server inter 200ms fall 2 rise 2
@@ -236,10 +237,11 @@ backend replicas
 
 
 @contextmanager
-def haproxy(backends: list[int], directory: Path) -> Iterator[HAProxy]:
-    """A real HAProxy on a free loopback port, round robin over ``backends`` (ports), checking /healthz."""
+def haproxy(backends: list[int], directory: Path, port: int | None = None) -> Iterator[HAProxy]:
+    """A real HAProxy on a loopback port, round robin over ``backends`` (ports), checking /healthz;
+    each answer says which replica gave it (``X-Served-By: r0``, ``r1``...)."""
     program = require("haproxy", "haproxy")
-    port = free_port()
+    port = port or free_port()
     servers = "\n".join(f"    server r{i} 127.0.0.1:{p} check" for i, p in enumerate(backends))
     config = directory / "haproxy.cfg"
     config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))

@@ -1,0 +1,200 @@
+"""Two real ``edfs-mcp serve`` replicas sharing a real Redis, behind a real HAProxy (round robin, no
+affinity): people sign in through the load balancer, a token issued by one replica works on the
+other, two people stay apart, and killing a replica mid-burst loses and duplicates no write."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from edfs_mcp.sandbox import SandboxServer, seed
+from tests.e2e.harness import text_of
+from tests.remote.harness import Browser, MemoryTokens, free_port, oauth_env, sdk_auth
+from tests.scale.parts import HAProxy, RedisServer, Replica, haproxy, replica, wait_for
+
+pytestmark = pytest.mark.anyio
+
+NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
+PACKAGE = seed.SQL_CUSTOMERS_TABLE
+
+
+@dataclass
+class Cluster:
+    lb: HAProxy
+    replicas: list[Replica]
+
+    @property
+    def url(self) -> str:
+        return f"{self.lb.base}/mcp"
+
+
+@contextmanager
+def cluster(sandbox: SandboxServer, redis: RedisServer, size: int = 2) -> Iterator[Cluster]:
+    """``size`` replicas at one public URL, the load balancer's."""
+    lb_port = free_port()
+    public = f"http://127.0.0.1:{lb_port}"
+    sandbox.accept_web_redirect(f"{public}/auth/callback")
+    env = oauth_env(sandbox, public, EDFS_MCP_REDIS_URL=redis.url, EDFS_MCP_LOG_LEVEL="INFO")
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        with contextlib.ExitStack() as stack:
+            replicas = [stack.enter_context(replica(f"r{i}", env, directory)) for i in range(size)]
+            lb = stack.enter_context(haproxy([r.port for r in replicas], directory, lb_port))
+            yield Cluster(lb, replicas)
+
+
+@dataclass
+class Seen:
+    """Which replica answered each MCP request (HAProxy's X-Served-By)."""
+
+    mcp: list[str] = field(default_factory=list)
+    token: list[str] = field(default_factory=list)
+
+    async def hook(self, response: httpx2.Response) -> None:
+        path = response.request.url.path
+        server = response.headers.get("x-served-by", "?")
+        if path == "/mcp":
+            self.mcp.append(server)
+        elif path == "/token":
+            self.token.append(server)
+
+
+@asynccontextmanager
+async def through_lb(
+    url: str, browser: Browser, seen: Seen, mode: str = "auto", storage: MemoryTokens | None = None
+) -> AsyncIterator[Client]:
+    auth = sdk_auth(url, browser, storage=storage)
+    async with (
+        httpx2.AsyncClient(auth=auth, timeout=60, event_hooks={"response": [seen.hook]}) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode, read_timeout_seconds=60) as client,
+    ):
+        yield client
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 (sessionless), 2025-11-25 (stateless)
+async def test_two_people_sign_in_through_the_load_balancer_and_any_replica_serves_them(
+    sandbox: SandboxServer, redis: RedisServer, mode: str
+) -> None:
+    admin, viewer = Browser(seed.USER_ADMIN), Browser(seed.USER_VIEWER)
+    seen = {seed.USER_ADMIN: Seen(), seed.USER_VIEWER: Seen()}
+    outcomes: dict[str, list[tuple[bool, str]]] = {seed.USER_ADMIN: [], seed.USER_VIEWER: []}
+    with cluster(sandbox, redis) as running:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = {
+                b.username: await stack.enter_async_context(
+                    through_lb(running.url, b, seen[b.username], mode)
+                )
+                for b in (admin, viewer)
+            }
+
+            async def call(person: str) -> None:
+                result = await clients[person].call_tool("list_timers", {"itwin_id": NORTHGATE})
+                outcomes[person].append((result.is_error, text_of(result)))
+
+            async def calls(person: str) -> None:
+                for _ in range(3):
+                    await call(person)
+
+            async with anyio.create_task_group() as group:  # both people at once
+                group.start_soon(calls, seed.USER_ADMIN)
+                group.start_soon(calls, seed.USER_VIEWER)
+            for person in clients:  # each alone: two calls in a row go to both replicas (round robin)
+                seen[person].mcp.clear()
+                await call(person)
+                await call(person)
+                # The person's token came from one replica and was honoured by both.
+                assert len(seen[person].token) == 1
+                assert {"r0", "r1"} <= set(seen[person].mcp), seen[person].mcp
+        logs = "".join(r.stderr() for r in running.replicas)
+    await admin.aclose()
+    await viewer.aclose()
+    # Every call ran as its person: the viewer may not list the admin's timers, on either replica.
+    assert len(outcomes[seed.USER_ADMIN]) == len(outcomes[seed.USER_VIEWER]) == 5
+    assert all(not failed for failed, _ in outcomes[seed.USER_ADMIN]), outcomes[seed.USER_ADMIN]
+    assert all(failed and "403" in text for failed, text in outcomes[seed.USER_VIEWER])
+    assert admin.consent_pages == viewer.consent_pages == 1
+    for secret in ("edfs_at_", "edfs_rt_", "eyJ", seed.WEB_CLIENT_SECRET):
+        assert secret not in logs, secret
+
+
+async def test_a_replica_killed_mid_burst_loses_and_duplicates_no_write(
+    sandbox: SandboxServer, redis: RedisServer
+) -> None:
+    browser, storage, seen = Browser(seed.USER_ADMIN), MemoryTokens(), Seen()
+    burst = 6
+    with cluster(sandbox, redis) as running:
+        async with through_lb(running.url, browser, seen, storage=storage) as client:
+            assert not (await client.call_tool("list_integration_packages", {})).is_error
+        assert storage.tokens is not None
+        headers = {"Authorization": f"Bearer {storage.tokens.access_token}"}
+        sandbox.state.faults.latency(2.0)  # every call is still waiting on EDFS when the replica dies
+        with sandbox.state.lock:
+            sandbox.state.requests.clear()
+        outcomes: list[tuple[str, str]] = []  # (served by or "lost", words)
+
+        async def execute() -> None:
+            served = Seen()
+            hooks = {"response": [served.hook]}
+            try:
+                async with (
+                    httpx2.AsyncClient(headers=headers, timeout=60, event_hooks=hooks) as h,
+                    Client(streamable_http_client(running.url, http_client=h), read_timeout_seconds=60) as c,
+                ):
+                    result = await c.call_tool(
+                        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": PACKAGE}
+                    )
+                    outcomes.append(("error" if result.is_error else "ok", text_of(result)))
+            except Exception as exc:  # the call was on the replica that died
+                outcomes.append(("lost", "; ".join(f"{type(e).__name__}: {e}" for e in leaves(exc))))
+
+        def executes_arrived() -> int:
+            return sum(1 for m, p in list(sandbox.state.requests) if m == "POST" and "/packages/" in p)
+
+        victim = running.replicas[1]
+        async with anyio.create_task_group() as group:
+            for _ in range(burst):
+                group.start_soon(execute)
+            deadline = anyio.current_time() + 30
+            while executes_arrived() < burst:  # all of them in flight, on both replicas
+                assert anyio.current_time() < deadline, f"{executes_arrived()} of {burst} executes arrived"
+                await anyio.sleep(0.01)
+            victim.kill()
+        sandbox.state.faults.clear()
+        ok = [words for kind, words in outcomes if kind == "ok"]
+        lost = [words for kind, words in outcomes if kind == "lost"]
+        assert len(outcomes) == burst and not [o for o in outcomes if o[0] == "error"], outcomes
+        assert ok and lost, outcomes  # the survivor's calls finished; the victim's ended
+        # The victim's calls end at the client as a connection that ended without an answer (or the
+        # load balancer's 502): never as a success, never silently.
+        assert all("disconnected without sending a response" in w or "502" in w for w in lost), lost
+        # Exactly once: every finished call wrote once, and no call the victim had was run (its
+        # request to EDFS was abandoned with it) nor retried elsewhere.
+        wait_for(lambda: sandbox.state.abandoned == len(lost), "EDFS to see the victim's calls abandoned")
+        assert sandbox.state.writes["execute"] == len(ok)
+
+        # The survivor keeps serving: new calls through the load balancer all succeed, also before the
+        # health checks mark the victim down (a refused connection is sent to the other replica).
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=60) as h,
+            Client(streamable_http_client(running.url, http_client=h), read_timeout_seconds=60) as c,
+        ):
+            for _ in range(4):
+                result = await c.call_tool("list_timers", {"itwin_id": NORTHGATE})
+                assert not result.is_error, text_of(result)
+    await browser.aclose()
