@@ -27,6 +27,7 @@ from edfs_mcp.config import CredentialSource, Settings
 
 if TYPE_CHECKING:
     from edfs_mcp.api import EdfsClient
+    from edfs_mcp.results import ResultStore
     from edfs_mcp.tools import AppContext, ToolSpec
     from edfs_mcp.tools._validation import ArgumentCheck
 
@@ -88,13 +89,12 @@ class _LazyAppContext:
             from zoneinfo import ZoneInfo
 
             from edfs_mcp.backend import open_client
-            from edfs_mcp.results import ResultStore
             from edfs_mcp.tools import AppContext
 
             settings = self._settings
             self._context = AppContext(
                 open_client=lambda: open_client(settings),
-                results=ResultStore(max_bytes=settings.result_cache_bytes),
+                results=_result_store(settings),
                 budget_tokens=settings.result_budget_tokens,
                 sandbox=self._sandbox,
                 zone=ZoneInfo(settings.timezone),
@@ -206,3 +206,17 @@ def build_server(
     if include or exclude:
         server.register_tools()  # unknown names fail now, not on the first tools/list
     return server
+
+
+def _result_store(settings: Settings) -> ResultStore:
+    """Results in this process; with EDFS_MCP_REDIS_URL, in the Redis the replicas share (so a result
+    made on one pages on another), bounded per person."""
+    if settings.redis_url is not None:
+        from edfs_mcp.state.redis_results import RedisResultStore
+
+        return RedisResultStore.from_url(
+            settings.redis_url.get_secret_value().strip(), max_bytes=settings.result_cache_bytes
+        )
+    from edfs_mcp.results import ResultStore as InProcess
+
+    return InProcess(max_bytes=settings.result_cache_bytes)

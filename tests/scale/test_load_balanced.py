@@ -198,3 +198,37 @@ async def test_a_replica_killed_mid_burst_loses_and_duplicates_no_write(
                 result = await c.call_tool("list_timers", {"itwin_id": NORTHGATE})
                 assert not result.is_error, text_of(result)
     await browser.aclose()
+
+
+async def test_a_result_made_on_one_replica_pages_on_the_other_and_only_for_its_person(
+    sandbox: SandboxServer, redis: RedisServer
+) -> None:
+    admin, viewer, seen = Browser(seed.USER_ADMIN), Browser(seed.USER_VIEWER), Seen()
+    with cluster(sandbox, redis) as running:
+        async with through_lb(running.url, admin, seen) as client:
+            ran = await client.call_tool(
+                "execute_integration_package",
+                {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK},
+            )
+            assert not ran.is_error, text_of(ran)
+            assert ran.structured_content is not None
+            result_id = ran.structured_content["result_id"]
+            made_on = seen.mcp[-1]
+            seen.mcp.clear()
+            pages = []
+            for offset in (0, 5):  # round robin: the two reads land on both replicas
+                page = await client.call_tool(
+                    "read_execution_result", {"result_id": result_id, "offset": offset, "limit": 5}
+                )
+                assert not page.is_error, text_of(page)
+                assert page.structured_content is not None
+                pages.append(page.structured_content["rows"])
+            assert {"r0", "r1"} <= set(seen.mcp) and made_on in seen.mcp
+            assert len(pages[0]) == len(pages[1]) == 5 and pages[0] != pages[1]
+        async with through_lb(running.url, viewer, Seen()) as stranger:
+            for _ in range(2):  # on both replicas
+                taken = await stranger.call_tool("read_execution_result", {"result_id": result_id})
+                assert taken.is_error
+                assert "rows" not in (taken.structured_content or {})
+    await admin.aclose()
+    await viewer.aclose()
