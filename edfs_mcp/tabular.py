@@ -335,12 +335,15 @@ class _Column:
 
         kinds = {kind for kind, _ in self.chunks} - {"null"}
         if kinds == {"int", "double"}:
-            self.chunks = [
-                ("double", array.cast(pa.float64())) if kind == "int" else (kind, array)
-                for kind, array in self.chunks
-            ]
-            kinds = {"double"}
-        elif len(kinds) > 1:
+            try:
+                self.chunks = [
+                    ("double", array.cast(pa.float64())) if kind == "int" else (kind, array)
+                    for kind, array in self.chunks
+                ]
+                kinds = {"double"}
+            except pa.ArrowInvalid:
+                pass  # an integer past 2**53 is not a double: the column becomes JSON below
+        if len(kinds) > 1:
             self.chunks = [
                 (kind, array) if kind in ("json", "null") else ("json", _json_array(array.to_pylist()))
                 for kind, array in self.chunks
@@ -354,7 +357,7 @@ class _Column:
             ]
             wanted: Any = pa.string()
         elif kind == "string":
-            wanted = pa.dictionary(pa.int32(), pa.string())
+            wanted = pa.dictionary(pa.int16(), pa.string())
         else:
             wanted = {"null": pa.string(), "bool": pa.bool_(), "int": pa.int64(), "double": pa.float64()}.get(
                 kind, pa.string()
@@ -389,9 +392,11 @@ def _chunk(values: list[Any]) -> tuple[str, Any]:
     if kind == "string":
         codes: dict[str, int] = {}
         indices = [None if value is None else codes.setdefault(value, len(codes)) for value in values]
-        if len(codes) * 2 <= len(values):  # codes, units, timestamps: each stored once per chunk
+        # Codes, units, timestamps: each stored once per chunk. A chunk has at most CHUNK_ROWS rows, so
+        # a dictionary holds at most CHUNK_ROWS / 2 strings: 16-bit codes are enough.
+        if len(codes) * 2 <= len(values):
             return kind, pa.DictionaryArray.from_arrays(
-                pa.array(indices, pa.int32()), pa.array(list(codes), pa.string())
+                pa.array(indices, pa.int16()), pa.array(list(codes), pa.string())
             )
         return kind, pa.array(values, pa.string())
     if kind == "int":
@@ -399,8 +404,13 @@ def _chunk(values: list[Any]) -> tuple[str, Any]:
             return kind, pa.array(values, pa.int64())
         except OverflowError:
             return "json", _json_array(values)  # integers past 64 bits keep every digit as JSON
-    if kind in ("double", "bool"):
-        return kind, pa.array(values, pa.float64() if kind == "double" else pa.bool_())
+    if kind == "double":
+        try:
+            return kind, pa.array(values, pa.float64())
+        except pa.ArrowInvalid:
+            return "json", _json_array(values)  # an integer past 2**53 among decimals: kept exact
+    if kind == "bool":
+        return kind, pa.array(values, pa.bool_())
     return "json", _json_array(values)  # nested values, or values of several kinds
 
 
