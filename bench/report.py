@@ -13,7 +13,7 @@ from bench.figures import Figure
 
 PACKAGES = (
     *("edfs-mcp", "mcp", "mcp-types", "httpx2", "pydantic", "pydantic-core"),
-    *("anyio", "uvicorn", "starlette", "bpe-openai"),
+    *("anyio", "uvicorn", "starlette", "pyarrow", "duckdb", "bpe-openai"),
 )
 ROOT = Path(__file__).resolve().parent.parent
 Load = tuple[float, float, float]
