@@ -32,7 +32,6 @@ from bench.measure import (
     floor_http_params,
     floor_params,
     memory_kib,
-    one_buffer_params,
     process_children,
     raw_client_process,
     server_pid,
@@ -312,13 +311,9 @@ async def size_figures(sandbox: SandboxServer) -> list[Figure]:
     payload_bytes = len(fixtures.sensor_payload(False))  # built here, not on the sandbox's first request
     env = edfs_env(sandbox)
     # Peak RSS moves with allocator timing: the median of fresh processes, the two servers interleaved.
-    runs: dict[str, list[Growth]] = {"edfs": [], "one_buffer": []}
-    for _ in range(MEMORY_RUNS):
-        runs["edfs"].append(await _peak_growth(edfs_params(env)))
-        runs["one_buffer"].append(await _peak_growth(one_buffer_params(env), "one_buffer_server"))
-    growths, one_buffer = runs["edfs"], runs["one_buffer"]
-    median, median_one = _median(growths), _median(one_buffer)
-    ratio, ratio_one = median.peak / payload_bytes, median_one.peak / payload_bytes
+    growths = [await _peak_growth(edfs_params(env)) for _ in range(MEMORY_RUNS)]
+    median = _median(growths)
+    ratio = median.peak / payload_bytes
     pyarrow_kib = statistics.median(run.base["VmRSS"] - run.first_call["VmRSS"] for run in growths)
     table_mib = parse_json_payload(fixtures.sensor_payload(False)).nbytes / 2**20
     async with connect(edfs_params(edfs_env(sandbox))) as client:
@@ -352,15 +347,6 @@ async def size_figures(sandbox: SandboxServer) -> list[Figure]:
             f"{_mib(base['VmHWM'])} → {_mib(after['VmHWM'])} MiB, VmRSS after {_mib(after['VmRSS'])} MiB "
             f"(the table kept for result_id: {table_mib:.1f} MiB); payload {payload_bytes / 2**20:.2f} MiB; "
             f"call took {bulk_seconds * 1e3:.0f} ms",
-        ),
-        Figure(
-            "diagnostic: the same, with the body read into one buffer (api/_body.py joins its pieces)",
-            f"{ratio_one:.2f}{X}",
-            "—",
-            None,
-            f"bench/one_buffer_server.py: the real server with read_capped reading into one io.BytesIO "
-            f"instead of b''.join(pieces), which holds the body twice for a moment; peak growth "
-            f"{', '.join(f'{g.peak / 2**20:.1f}' for g in one_buffer)} MiB",
         ),
         Figure(
             "one-time: pyarrow, loaded by the first tabular result (RSS)",

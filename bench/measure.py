@@ -24,7 +24,6 @@ from edfs_mcp.sandbox import SandboxServer, seed
 FLOOR_SCRIPT = Path(__file__).with_name("floor_server.py")
 FLOOR_HTTP_SCRIPT = Path(__file__).with_name("floor_http_server.py")
 RAW_SCRIPT = Path(__file__).with_name("raw_client.py")
-ONE_BUFFER_SCRIPT = Path(__file__).with_name("one_buffer_server.py")
 ITWIN = seed.ITWIN_NORTHGATE_BRIDGE
 PACKAGE = seed.SQL_CUSTOMERS_TABLE
 BULK = seed.SENSOR_READINGS_BULK
@@ -81,11 +80,6 @@ def edfs_env(sandbox: SandboxServer, extra: Mapping[str, str] | None = None) -> 
 def edfs_params(env: Mapping[str, str], *args: str) -> StdioServerParameters:
     command = ["-m", "edfs_mcp", "serve", *args]
     return StdioServerParameters(command=sys.executable, args=command, env=dict(env))
-
-
-def one_buffer_params(env: Mapping[str, str]) -> StdioServerParameters:
-    """edfs-mcp serve with its answer body read into one buffer (bench/one_buffer_server.py)."""
-    return StdioServerParameters(command=sys.executable, args=[str(ONE_BUFFER_SCRIPT)], env=dict(env))
 
 
 def floor_params() -> StdioServerParameters:

@@ -114,8 +114,6 @@ benchmark process. Servers are spawned with the same Python and driven by `mcp.C
   process holds at its peak: the response bytes, the parse, the columnar table kept for
   `result_id`. The small execute is the first tabular result, so the baseline includes pyarrow;
   that one-time cost is its own figure (VmRSS after `list_timers` → after the small execute).
-  Diagnostic: `bench/one_buffer_server.py`, the same server with only the body reader changed to
-  fill one buffer, interleaved with the real one.
 - **SQL**: one session; the sensor question asked as a model would (execute, then two
   `query_execution_result` calls), its result tokens (cl100k of the text, of structuredContent, and
   of both on the wire) and its answer checked against a scan of every page
