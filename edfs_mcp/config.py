@@ -154,7 +154,7 @@ class Settings(BaseModel):
     result_cache_bytes: int = Field(
         256 * 1024 * 1024,
         ge=1024 * 1024,
-        description="Most bytes of package answers kept for read_execution_result; the oldest go first.",
+        description="Most bytes of results kept for read_ and query_execution_result; the oldest go first.",
     )
     timezone: str = Field("UTC", description="IANA zone for next run times shown by list_timers.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

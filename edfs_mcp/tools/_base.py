@@ -72,6 +72,7 @@ class AppContext:
         return self._client
 
     async def aclose(self) -> None:
+        self.results.close()  # stops the SQL engine's process, if a query started one
         if self._client is not None:
             await self._client.aclose()
 
