@@ -52,8 +52,8 @@ async def _call(client: Client, name: str, arguments: dict[str, Any]) -> dict[st
     result = await client.call_tool(name, arguments)
     text = _text(result)
     assert not result.is_error, text
-    structured = result.structured_content
-    assert structured is not None
+    assert result.structured_content is not None
+    structured: dict[str, Any] = result.structured_content
     assert missing_from_text(structured, text) == [], f"{name}: the text lacks these values"
     # The hints travel in both: the summary is the text's first line and a structured field.
     assert structured["summary"] and text.splitlines()[0] == structured["summary"]
