@@ -10,7 +10,6 @@ import os
 import pty
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from mcp.types import INVALID_PARAMS, METHOD_NOT_FOUND
 from edfs_mcp import __version__
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.harness import text_of
+from tests.serving import clean_env, free_port, serving_http
 
 pytestmark = pytest.mark.anyio
 
@@ -37,21 +37,13 @@ DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - shared for the whole module, c
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
-    env.update(extra)
-    return env
+    return clean_env(extra)
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*COMMAND, *args], env=_clean_env(**env), capture_output=True, text=True, timeout=60, check=False
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -105,7 +97,7 @@ def test_zero_config_banner_on_stderr() -> None:
 
 
 async def test_sandbox_command_prints_exports_that_point_serve_at_it() -> None:
-    with _background("sandbox", "--port", str(_free_port())) as sandbox:
+    with _background("sandbox", "--port", str(free_port())) as sandbox:
         assert sandbox.stdout is not None
         exports = dict(
             sandbox.stdout.readline().strip().removeprefix("export ").split("=", 1) for _ in range(4)
@@ -128,17 +120,8 @@ async def test_sandbox_command_prints_exports_that_point_serve_at_it() -> None:
 
 
 async def test_streamable_http_transport() -> None:
-    port = _free_port()
-    with _background("serve", "--sandbox", "--transport", "streamable-http", "--port", str(port)):
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not start listening"
-                await anyio.sleep(0.1)
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+    with serving_http(["--sandbox"]) as serving:
+        async with Client(serving.url) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             assert {"execute_integration_package", "toggle_timer"} <= names
             result = await client.call_tool("list_timers", {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE})
@@ -147,7 +130,7 @@ async def test_streamable_http_transport() -> None:
 
 
 async def test_sandbox_as_person_with_auto_approve_then_login_and_serve(tmp_path: Any) -> None:
-    with _background("sandbox", "--port", str(_free_port()), "--as", "person", "--auto-approve") as sandbox:
+    with _background("sandbox", "--port", str(free_port()), "--as", "person", "--auto-approve") as sandbox:
         assert sandbox.stdout is not None
         lines = [sandbox.stdout.readline().strip() for _ in range(4)]
         exports = dict(

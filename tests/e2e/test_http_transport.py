@@ -1,11 +1,8 @@
 """Streamable HTTP: loopback by default, DNS-rebinding protection, a bearer gate, size limits."""
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +14,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.sandbox import seed
 from tests.e2e.harness import text_of
+from tests.serving import clean_env, serving_http
 
 pytestmark = pytest.mark.anyio
 
@@ -34,48 +32,10 @@ INITIALIZE: dict[str, Any] = {
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
-    return {**env, **extra}
-
-
 @contextmanager
 def _http_server(**env: str) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edfs_mcp",
-            "serve",
-            "--sandbox",
-            "--transport",
-            "streamable-http",
-            "--port",
-            str(port),
-        ],
-        env=_env(**env),
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(20)
+    with serving_http(["--sandbox"], env) as serving:
+        yield serving.url
 
 
 def test_a_foreign_host_or_origin_is_refused() -> None:
@@ -108,7 +68,7 @@ def test_binding_off_loopback_without_a_bearer_refuses_to_start() -> None:
             "--host",
             "0.0.0.0",  # noqa: S104 - refused before anything binds
         ],
-        env=_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,

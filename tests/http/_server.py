@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+
+from tests.serving import serving_http
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -48,50 +45,11 @@ class Served:
         raise AssertionError("no VmRSS")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def http_server(preexec: Callable[[], None] | None = None, **env: str) -> Iterator[Served]:
     """Serve the sandbox with ``env`` (EDFS_MCP_* settings); ``preexec`` runs in the child first."""
-    port = _free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
-    with tempfile.TemporaryDirectory() as tmp:
-        stderr_path = Path(tmp) / "stderr"
-        with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "edfs_mcp",
-                    "serve",
-                    "--sandbox",
-                    "--transport",
-                    "streamable-http",
-                    "--port",
-                    str(port),
-                ],
-                env={**clean, **env},
-                stderr=stderr,
-                preexec_fn=preexec,  # only setrlimit: no threads to deadlock on before exec
-            )
-            try:
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                        break
-                    except OSError:
-                        assert process.poll() is None, stderr_path.read_text()
-                        assert time.monotonic() < deadline, "server did not start"
-                        time.sleep(0.1)
-                yield Served(f"http://127.0.0.1:{port}/mcp", port, process.pid, stderr_path)
-            finally:
-                process.terminate()
-                process.wait(20)
+    with serving_http(["--sandbox"], env, preexec=preexec) as serving:
+        yield Served(serving.url, serving.port, serving.pid, serving.stderr_path)
 
 
 def initialize(http: httpx2.Client, url: str) -> str:

@@ -10,20 +10,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from html import unescape
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -46,15 +40,10 @@ from edfs_mcp.remote import RemoteAuth, build_remote_auth
 from edfs_mcp.remote.stores import KeyValueStore
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
+from tests.serving import Serving, free_port, serving_http
 
 CLIENT_REDIRECT = "http://127.0.0.1:5173/callback"  # the MCP client's own; never contacted
 STATE_KEY = secrets.token_urlsafe(32)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def oauth_env(sandbox: SandboxServer, public_url: str, **extra: str) -> dict[str, str]:
@@ -125,55 +114,16 @@ def in_process(sandbox: SandboxServer, *, store: KeyValueStore | None = None) ->
         thread.join(20)
 
 
-@dataclass
-class Served:
-    url: str
-    base: str
-    stderr_path: Path
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-
 @contextmanager
-def subprocess_server(sandbox: SandboxServer, **extra: str) -> Iterator[Served]:
+def subprocess_server(sandbox: SandboxServer, **extra: str) -> Iterator[Serving]:
     """A real `edfs-mcp serve --transport streamable-http` with EDFS_MCP_HTTP_AUTH=oauth."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     sandbox.accept_web_redirect(f"{base}/auth/callback")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
-    env.update(oauth_env(sandbox, base, EDFS_MCP_LOG_LEVEL="DEBUG", **extra))
-    with tempfile.TemporaryDirectory() as tmp:
-        stderr_path = Path(tmp) / "stderr"
-        with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "edfs_mcp",
-                    "serve",
-                    "--transport",
-                    "streamable-http",
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                stderr=stderr,
-            )
-            try:
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                        break
-                    except OSError:
-                        assert process.poll() is None, stderr_path.read_text()
-                        assert time.monotonic() < deadline, "server did not start"
-                        time.sleep(0.05)
-                yield Served(f"{base}/mcp", base, stderr_path)
-            finally:
-                process.terminate()
-                process.wait(20)
+    with serving_http(
+        env=oauth_env(sandbox, base, EDFS_MCP_LOG_LEVEL="DEBUG", **extra), port=port
+    ) as serving:
+        yield serving
 
 
 def form_fields(html: str) -> dict[str, str]:

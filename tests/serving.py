@@ -1,0 +1,107 @@
+"""`edfs-mcp serve --transport streamable-http` as a real process on a free loopback port, for tests.
+
+One helper for every test that needs the server over HTTP: a port nobody holds, an environment
+with none of the caller's EDFS_MCP_* settings, stderr kept in a file, and a wait until it listens.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Serving", "clean_env", "free_port", "serving_http", "wait_until_listening"]
+
+START_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without EDFS_MCP_* settings, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+    env.update(extra or {})
+    return env
+
+
+def wait_until_listening(
+    port: int, process: subprocess.Popen[bytes], stderr_path: Path | None = None
+) -> None:
+    """Return once something accepts on ``port``; fail if the process died or it took too long."""
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            died = process.poll() is not None
+            assert not died, stderr_path.read_text(errors="replace") if stderr_path else "the server exited"
+            assert time.monotonic() < deadline, "the server did not start listening"
+            time.sleep(0.05)
+
+
+@dataclass
+class Serving:
+    port: int
+    pid: int
+    stderr_path: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/mcp"
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+
+@contextmanager
+def serving_http(
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    *,
+    port: int | None = None,
+    preexec: Callable[[], None] | None = None,
+) -> Iterator[Serving]:
+    """``edfs-mcp serve --transport streamable-http --port <port> *args`` with ``env`` (added to a
+    clean environment); stopped on exit. ``preexec`` runs in the child before exec."""
+    port = port or free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        stderr_path = Path(tmp) / "stderr"
+        with stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "edfs_mcp",
+                    "serve",
+                    "--transport",
+                    "streamable-http",
+                    "--port",
+                    str(port),
+                    *args,
+                ],
+                env=clean_env(env),
+                stderr=stderr,
+                preexec_fn=preexec,  # only setrlimit-style calls: no threads to deadlock on before exec
+            )
+            try:
+                wait_until_listening(port, process, stderr_path)
+                yield Serving(port, process.pid, stderr_path)
+            finally:
+                process.terminate()
+                process.wait(20)
