@@ -15,12 +15,24 @@ from edfs_mcp.api import EdfsClient, Timeouts
 from edfs_mcp.auth import ClientCredentialsSource, StaticTokenSource, TokenSource
 from edfs_mcp.config import CredentialSource, Settings
 
-__all__ = ["SANDBOX_BASE_URL", "open_client"]
+__all__ = ["SANDBOX_BASE_URL", "open_client", "service_token_source"]
 
 logger = logging.getLogger("edfs_mcp.backend")
 
 # In-process requests never leave the process; the name only has to be a valid URL host.
 SANDBOX_BASE_URL = "http://sandbox.invalid"
+
+
+def service_token_source(settings: Settings) -> ClientCredentialsSource:
+    """The token source of a service app (EDFS_MCP_CLIENT_ID + EDFS_MCP_CLIENT_SECRET)."""
+    assert settings.client_id is not None and settings.client_secret is not None
+    return ClientCredentialsSource(
+        token_endpoint=settings.token_endpoint,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+        scope=settings.scopes,
+        timeout=settings.read_timeout,
+    )
 
 
 def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> EdfsClient:
@@ -56,14 +68,7 @@ def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> Edf
         assert settings.access_token is not None
         tokens = StaticTokenSource(settings.access_token.get_secret_value())
     else:
-        assert settings.client_id is not None and settings.client_secret is not None
-        tokens = ClientCredentialsSource(
-            token_endpoint=settings.token_endpoint,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            scope=settings.scopes,
-            timeout=settings.read_timeout,
-        )
+        tokens = service_token_source(settings)
     return EdfsClient(
         api_base=api_base,
         tokens=tokens,

@@ -154,16 +154,9 @@ def _static_token(command: str, settings: Settings) -> int:
 
 
 async def _service_token_lifetime(settings: Settings) -> float:
-    from edfs_mcp.auth import ClientCredentialsSource
+    from edfs_mcp.backend import service_token_source
 
-    assert settings.client_id is not None and settings.client_secret is not None
-    source = ClientCredentialsSource(
-        token_endpoint=settings.token_endpoint,
-        client_id=settings.client_id,
-        client_secret=settings.client_secret.get_secret_value(),
-        scope=settings.scopes,
-        timeout=settings.read_timeout,
-    )
+    source = service_token_source(settings)
     try:
         await source.get_token()
         return source.expires_at - time.time()
