@@ -25,8 +25,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.remote.harness import Browser, MemoryTokens, free_port, oauth_env, signed_in
+from tests.remote.harness import Browser, MemoryTokens, oauth_env, signed_in
 from tests.scale.parts import haproxy, redis_server, replica
+from tests.serving import free_port
 
 LATENCY = 0.2
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE

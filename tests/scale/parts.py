@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.remote.harness import free_port
+from tests.serving import free_port
 
 __all__ = ["HAProxy", "RedisServer", "Replica", "haproxy", "redis_server", "replica", "require", "wait_for"]
 

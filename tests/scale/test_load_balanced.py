@@ -19,8 +19,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.harness import text_of
-from tests.remote.harness import Browser, MemoryTokens, free_port, oauth_env, sdk_auth
+from tests.remote.harness import Browser, MemoryTokens, oauth_env, sdk_auth
 from tests.scale.parts import HAProxy, RedisServer, Replica, haproxy, replica, wait_for
+from tests.serving import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,9 @@ import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.harness import text_of
-from tests.remote.harness import Browser, MemoryTokens, free_port, mcp_ping, oauth_env, signed_in
+from tests.remote.harness import Browser, MemoryTokens, mcp_ping, oauth_env, signed_in
 from tests.scale.parts import RedisServer, Replica, replica, wait_for
+from tests.serving import free_port
 
 pytestmark = pytest.mark.anyio
 

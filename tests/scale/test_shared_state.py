@@ -24,8 +24,9 @@ from edfs_mcp.remote.redis_store import RedisStore, StateStoreUnavailable
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from tests.e2e.harness import text_of
-from tests.remote.harness import Browser, MemoryTokens, free_port, oauth_env, signed_in
+from tests.remote.harness import Browser, MemoryTokens, oauth_env, signed_in
 from tests.scale.parts import RedisServer
+from tests.serving import free_port
 
 pytestmark = pytest.mark.anyio
 
