@@ -132,6 +132,7 @@ async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
         "list_integration_packages",
         "get_integration_package",
         "read_execution_result",
+        "query_execution_result",
         "list_timers",
         "query_odata",
     }
