@@ -16,10 +16,31 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Serving", "clean_env", "free_port", "serving_http", "wait_until_listening"]
+__all__ = [
+    "HEADERS",
+    "INITIALIZE",
+    "Serving",
+    "clean_env",
+    "free_port",
+    "serving_http",
+    "wait_until_listening",
+]
 
 START_SECONDS = 30.0
+# A 2025-11-25 initialize request, sent by hand, and the headers streamable HTTP wants with it.
+INITIALIZE: dict[str, Any] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def free_port() -> int:

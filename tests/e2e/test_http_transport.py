@@ -5,7 +5,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import httpx2
 import pytest
@@ -14,22 +13,11 @@ from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.sandbox import seed
 from tests.e2e.harness import text_of
-from tests.serving import clean_env, serving_http
+from tests.serving import HEADERS, INITIALIZE, clean_env, serving_http
 
 pytestmark = pytest.mark.anyio
 
 BEARER = "test-bearer-6f0c1d9a2b7e4c35a8d1"
-INITIALIZE: dict[str, Any] = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @contextmanager

@@ -10,19 +10,7 @@ from pathlib import Path
 
 import httpx2
 
-from tests.serving import serving_http
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+from tests.serving import HEADERS, INITIALIZE, serving_http
 
 
 @dataclass

@@ -9,7 +9,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.e2e.harness import text_of
-from tests.http._server import HEADERS, INITIALIZE, http_server, initialize, ping, wait_for
+from tests.http._server import http_server, initialize, ping, wait_for
+from tests.serving import HEADERS, INITIALIZE
 
 pytestmark = pytest.mark.anyio
 

@@ -40,7 +40,7 @@ from edfs_mcp.remote import RemoteAuth, build_remote_auth
 from edfs_mcp.remote.stores import KeyValueStore
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
-from tests.serving import Serving, free_port, serving_http
+from tests.serving import INITIALIZE, Serving, free_port, serving_http
 
 CLIENT_REDIRECT = "http://127.0.0.1:5173/callback"  # the MCP client's own; never contacted
 STATE_KEY = secrets.token_urlsafe(32)
@@ -317,16 +317,7 @@ async def mcp_ping(http: httpx2.AsyncClient, url: str, token: str) -> httpx2.Res
     """An ``initialize`` with ``token``: 200 when the token is accepted."""
     return await http.post(
         url,
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"},
-            },
-        },
+        json=INITIALIZE,
         headers={
             "Accept": "application/json, text/event-stream",
             "Content-Type": "application/json",
