@@ -40,8 +40,9 @@ RATE_EXCEEDED = (
 RATE_MESSAGES = dict((TOO_MANY, RATE_EXCEEDED))
 
 
-class ApiError(Exception):
-    """An error response; raised by handlers, rendered by the dispatcher."""
+class ErrorReply(Exception):
+    """An EDFS error answer (status, code, message, details); raised by handlers, rendered by the
+    dispatcher. Named apart from the client's ``edfs_mcp.errors.ApiError``, which parses such answers."""
 
     def __init__(
         self,
@@ -202,4 +203,4 @@ class BodyCheck:
 
     def raise_if_failed(self, code: str, message: str) -> None:
         if self.details:
-            raise ApiError(422, code, message, self.details)
+            raise ErrorReply(422, code, message, self.details)

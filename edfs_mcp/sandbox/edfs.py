@@ -9,8 +9,8 @@ from starlette.responses import JSONResponse, Response
 from . import fixtures, seed
 from ._http import (
     RATE_EXCEEDED,
-    ApiError,
     BodyCheck,
+    ErrorReply,
     detail,
     missing_system_details,
     parse_json,
@@ -32,9 +32,9 @@ SYSTEM_NOT_FOUND = ("SystemNotFound", "Requested System is not available.")
 SYSTEM_EXISTS = ("SystemExists", "System with the same systemId already exists.")
 
 
-def _resource_not_found() -> ApiError:
+def _resource_not_found() -> ErrorReply:
     """Execute's documented 404 (unknown iTwin, unknown or unsubscribed package)."""
-    return ApiError(
+    return ErrorReply(
         404,
         "ResourceNotFound",
         "The requested resource was not found. Verify the API URL and the Accept header.",
@@ -54,7 +54,7 @@ async def package_details(ctx: Ctx) -> Response:
     org, name = ctx.identity.organization_id, ctx.params["uniqueName"]
     with ctx.state.lock:
         if not ctx.state.subscribes(org, name):
-            raise ApiError(404, *PKG_NOT_FOUND)
+            raise ErrorReply(404, *PKG_NOT_FOUND)
         return JSONResponse(ctx.state.package_json(org, name, details=True))
 
 
@@ -70,7 +70,7 @@ async def execute(ctx: Ctx) -> Response:
     check.raise_if_failed(*EXEC_INVALID)
     missing = ctx.state.missing_systems(ctx.itwin_id, package)
     if missing:
-        raise ApiError(422, *EXEC_INVALID, missing_system_details(missing))
+        raise ErrorReply(422, *EXEC_INVALID, missing_system_details(missing))
     media = "application/xml" if as_xml else "application/json"
     if name == seed.SENSOR_READINGS_BULK:
         content = fixtures.sensor_payload(as_xml)  # variables do not narrow the bulk history
@@ -84,7 +84,7 @@ async def execute(ctx: Ctx) -> Response:
 async def package_systems(ctx: Ctx) -> Response:
     package = ctx.state.package_for_itwin(ctx.itwin_id, ctx.params["uniqueName"])
     if package is None:
-        raise ApiError(404, *LIST_NOT_FOUND)
+        raise ErrorReply(404, *LIST_NOT_FOUND)
     return JSONResponse(
         {
             "systems": [
@@ -99,7 +99,7 @@ async def system_type_properties(ctx: Ctx) -> Response:
     package = ctx.state.package_for_itwin(ctx.itwin_id, ctx.params["uniqueName"])
     system_type = ctx.params["systemType"]
     if package is None or system_type not in {s.system_type for s in package.systems}:
-        raise ApiError(404, *TYPE_NOT_FOUND)
+        raise ErrorReply(404, *TYPE_NOT_FOUND)
     props = seed.SYSTEM_TYPE_PROPERTIES[system_type]
     return JSONResponse(
         {
@@ -113,14 +113,14 @@ async def system_type_properties(ctx: Ctx) -> Response:
 
 async def list_systems(ctx: Ctx) -> Response:
     if ctx.state.itwin(ctx.itwin_id) is None:
-        raise ApiError(404, *LIST_NOT_FOUND)
+        raise ErrorReply(404, *LIST_NOT_FOUND)
     return JSONResponse({"systems": ctx.state.systems_of(ctx.itwin_id)})
 
 
 async def create_system(ctx: Ctx) -> Response:
     itwin = ctx.state.itwin(ctx.itwin_id)
     if itwin is None:
-        raise ApiError(404, *LIST_NOT_FOUND)
+        raise ErrorReply(404, *LIST_NOT_FOUND)
     check = BodyCheck(*parse_json(await ctx.request.body()))
     name = check.string("name", required=True)
     system_id = check.string("systemId", required=True)
@@ -150,7 +150,7 @@ async def create_system(ctx: Ctx) -> Response:
     with ctx.state.lock:
         systems = ctx.state.systems.setdefault(ctx.itwin_id, {})
         if any(s["systemId"] == system_id for s in systems.values()):
-            raise ApiError(409, *SYSTEM_EXISTS, [detail("systemId", SYSTEM_EXISTS[1], "Conflict")])
+            raise ErrorReply(409, *SYSTEM_EXISTS, [detail("systemId", SYSTEM_EXISTS[1], "Conflict")])
         record_id = str(uuid.uuid4())
         systems[record_id] = {
             "id": record_id,
@@ -173,7 +173,7 @@ async def delete_system(ctx: Ctx) -> Response:
     with ctx.state.lock:
         systems = ctx.state.systems.get(ctx.itwin_id)
         if systems is None or record_id not in systems:
-            raise ApiError(404, *SYSTEM_NOT_FOUND)
+            raise ErrorReply(404, *SYSTEM_NOT_FOUND)
         del systems[record_id]
         ctx.state.credentials.pop(record_id, None)
         ctx.state.writes["system_delete"] += 1
@@ -183,31 +183,55 @@ async def delete_system(ctx: Ctx) -> Response:
 def operations() -> list[Operation]:
     base = "/edfs/itwins/{iTwinId}"
     return [
-        op("GET", "/edfs/packages", list_packages, org_permission(seed.PROJMNG)),
-        op("GET", "/edfs/packages/{uniqueName}", package_details, org_permission(seed.PROJMNG), PKG_INVALID),
+        op("GET", "/edfs/packages", list_packages, permission=org_permission(seed.PROJMNG)),
+        op(
+            "GET",
+            "/edfs/packages/{uniqueName}",
+            package_details,
+            permission=org_permission(seed.PROJMNG),
+            invalid=PKG_INVALID,
+        ),
         op(
             "POST",
             f"{base}/packages/{{uniqueName}}",
             execute,
-            itwin_permission(seed.EXEC),
-            EXEC_INVALID,
-            RATE_EXCEEDED[0],
+            permission=itwin_permission(seed.EXEC),
+            invalid=EXEC_INVALID,
+            rate_code=RATE_EXCEEDED[0],
         ),
         op(
             "GET",
             f"{base}/packages/{{uniqueName}}/systems",
             package_systems,
-            itwin_permission(seed.CREDMNG),
-            LIST_INVALID,
+            permission=itwin_permission(seed.CREDMNG),
+            invalid=LIST_INVALID,
         ),
         op(
             "GET",
             f"{base}/packages/{{uniqueName}}/systems/{{systemType}}",
             system_type_properties,
-            itwin_permission(seed.CREDMNG),
-            TYPE_INVALID,
+            permission=itwin_permission(seed.CREDMNG),
+            invalid=TYPE_INVALID,
         ),
-        op("GET", f"{base}/systems", list_systems, itwin_permission(seed.CREDMNG), LIST_INVALID),
-        op("POST", f"{base}/systems", create_system, itwin_permission(seed.CREDMNG), CREATE_INVALID),
-        op("DELETE", f"{base}/systems/{{id}}", delete_system, itwin_permission(seed.CREDMNG), REMOVE_INVALID),
+        op(
+            "GET",
+            f"{base}/systems",
+            list_systems,
+            permission=itwin_permission(seed.CREDMNG),
+            invalid=LIST_INVALID,
+        ),
+        op(
+            "POST",
+            f"{base}/systems",
+            create_system,
+            permission=itwin_permission(seed.CREDMNG),
+            invalid=CREATE_INVALID,
+        ),
+        op(
+            "DELETE",
+            f"{base}/systems/{{id}}",
+            delete_system,
+            permission=itwin_permission(seed.CREDMNG),
+            invalid=REMOVE_INVALID,
+        ),
     ]

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from starlette.responses import JSONResponse, Response
 
 from . import seed
-from ._http import ApiError, detail
+from ._http import ErrorReply, detail
 from .router import Ctx, Operation, op
 
 INVALID = ("InvalidiTwinsRequest", "Cannot get iTwins.")
@@ -127,7 +127,7 @@ async def list_itwins(ctx: Ctx) -> Response:
     cap = _int(headers, "X-Max-Return", 1000, 1, 10000, bad)
     items = _select(ctx, options, bad)
     if bad:
-        raise ApiError(422, *INVALID, bad)
+        raise ErrorReply(422, *INVALID, bad)
     reachable = items[:cap]
     page = reachable[skip : skip + top]
     full = "return=representation" in ctx.request.headers.get("prefer", "").replace(" ", "").lower()
@@ -144,7 +144,7 @@ async def list_itwins(ctx: Ctx) -> Response:
 async def get_itwin(ctx: Ctx) -> Response:
     itwin = ctx.state.itwin(ctx.params["itwin"])
     if itwin is None or itwin.id not in ctx.identity.member_of:
-        raise ApiError(404, *NOT_FOUND)
+        raise ErrorReply(404, *NOT_FOUND)
     return JSONResponse({"iTwin": itwin_json(itwin, full=True)})
 
 

@@ -8,7 +8,7 @@ from xml.sax.saxutils import quoteattr
 from starlette.responses import JSONResponse, Response
 
 from . import fixtures, seed
-from ._http import ApiError, detail, missing_system_details
+from ._http import ErrorReply, detail, missing_system_details
 from .odata_query import QueryError, apply_query, parse_select
 from .router import Ctx, Operation, itwin_permission, op
 
@@ -21,7 +21,7 @@ _KEYED = re.compile(r"(?P<set>[A-Za-z0-9_.-]+)(?:\((?P<key>.*)\))?", re.DOTALL)
 def _package(ctx: Ctx) -> seed.PackageSeed:
     package = ctx.state.package_for_itwin(ctx.itwin_id, ctx.params["uniqueName"])
     if package is None or not package.is_odata:
-        raise ApiError(404, *NOT_FOUND)
+        raise ErrorReply(404, *NOT_FOUND)
     return package
 
 
@@ -67,7 +67,7 @@ def _key_value(text: str, key_name: str) -> str:
     name, eq, literal = text.partition("=")
     if eq:
         if name.strip() != key_name:
-            raise ApiError(404, *NOT_FOUND)
+            raise ErrorReply(404, *NOT_FOUND)
         text = literal
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] == "'":
@@ -80,14 +80,14 @@ async def query_entity_set(ctx: Ctx) -> Response:
     match = _KEYED.fullmatch(ctx.params["entitySet"])
     entity_set = fixtures.entity_sets().get(match["set"]) if match else None
     if match is None or entity_set is None:
-        raise ApiError(404, *NOT_FOUND)
+        raise ErrorReply(404, *NOT_FOUND)
     options: dict[str, str] = {}
     for name, value in ctx.request.query_params.multi_items():
         if name in options:
-            raise ApiError(422, *INVALID, [detail(name, f"Query option '{name}' is given more than once.")])
+            raise ErrorReply(422, *INVALID, [detail(name, f"Query option '{name}' is given more than once.")])
         options[name] = value
     if missing:
-        raise ApiError(422, *INVALID, missing_system_details(missing))
+        raise ErrorReply(422, *INVALID, missing_system_details(missing))
     context = f"{_metadata_url(ctx)}#{entity_set.name}"
     try:
         if match["key"] is not None:
@@ -97,13 +97,13 @@ async def query_entity_set(ctx: Ctx) -> Response:
             key = _key_value(match["key"], entity_set.key)
             row = next((r for r in entity_set.rows if str(r.get(entity_set.key)) == key), None)
             if row is None:
-                raise ApiError(404, *NOT_FOUND)
+                raise ErrorReply(404, *NOT_FOUND)
             selected = parse_select(options.get("$select"), entity_set.properties)
             body = {n: row.get(n) for n in selected} if selected else dict(row)
             return JSONResponse({"@odata.context": f"{context}/$entity", **body})
         rows, selected = apply_query(entity_set.rows, entity_set.properties, options)
     except QueryError as exc:
-        raise ApiError(422, *INVALID, [detail(exc.option, exc.message)]) from None
+        raise ErrorReply(422, *INVALID, [detail(exc.option, exc.message)]) from None
     if selected:
         context += f"({','.join(selected)})"
     return JSONResponse({"@odata.context": context, "value": rows})
@@ -113,7 +113,7 @@ def operations() -> list[Operation]:
     base = "/edfs/itwins/{iTwinId}/packages/{uniqueName}/odata"
     perm = itwin_permission(seed.EXEC)
     return [
-        op("GET", base, entity_sets, perm, INVALID),
-        op("GET", f"{base}/$metadata", metadata, perm, INVALID),
-        op("GET", f"{base}/{{entitySet}}", query_entity_set, perm, INVALID),
+        op("GET", base, entity_sets, permission=perm, invalid=INVALID),
+        op("GET", f"{base}/$metadata", metadata, permission=perm, invalid=INVALID),
+        op("GET", f"{base}/{{entitySet}}", query_entity_set, permission=perm, invalid=INVALID),
     ]

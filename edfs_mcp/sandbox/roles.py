@@ -10,7 +10,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from . import seed
-from ._http import ApiError, BodyCheck, detail, parse_json, valid_guid
+from ._http import BodyCheck, ErrorReply, detail, parse_json, valid_guid
 from .router import Ctx, Operation, any_itwin_permission, itwin_permission, op
 
 NOT_FOUND = ("AssignmentListNotFound", "Requested AssignmentList is not available.")
@@ -30,7 +30,7 @@ async def package_roles(ctx: Ctx) -> Response:
 
 def _key(ctx: Ctx) -> tuple[str, str]:
     if ctx.state.package_for_itwin(ctx.itwin_id, ctx.params["uniqueName"]) is None:
-        raise ApiError(404, *NOT_FOUND)
+        raise ErrorReply(404, *NOT_FOUND)
     return ctx.itwin_id, ctx.params["uniqueName"]
 
 
@@ -133,10 +133,13 @@ def operations() -> list[Operation]:
     manage = itwin_permission(seed.ILSMNG, seed.MANAGE_ROLES, seed.EXEC)
     return [
         op(
-            "GET", "/edfs/packages/roles", package_roles, any_itwin_permission(seed.ILSMNG, seed.MANAGE_ROLES)
+            "GET",
+            "/edfs/packages/roles",
+            package_roles,
+            permission=any_itwin_permission(seed.ILSMNG, seed.MANAGE_ROLES),
         ),
-        op("GET", path, get_assignments, read, GET_INVALID),
-        op("POST", path, add_assignments, manage, ADD_INVALID),
-        op("PATCH", path, update_assignments, manage, UPDATE_INVALID),
-        op("DELETE", path, remove_assignments, manage, REMOVE_INVALID),
+        op("GET", path, get_assignments, permission=read, invalid=GET_INVALID),
+        op("POST", path, add_assignments, permission=manage, invalid=ADD_INVALID),
+        op("PATCH", path, update_assignments, permission=manage, invalid=UPDATE_INVALID),
+        op("DELETE", path, remove_assignments, permission=manage, invalid=REMOVE_INVALID),
     ]

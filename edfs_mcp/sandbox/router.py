@@ -24,7 +24,7 @@ from ._http import (
     HEADER_NOT_FOUND,
     TOO_MANY,
     UNAUTHORIZED,
-    ApiError,
+    ErrorReply,
     accept_ok,
     base_url,
     detail,
@@ -88,10 +88,12 @@ def op(
     method: str,
     path: str,
     handler: Handler,
+    *,
     permission: Permission | None = None,
     invalid: tuple[str, str] | None = None,
     rate_code: str = TOO_MANY[0],
 ) -> Operation:
+    """One endpoint: ``op("GET", "/edfs/packages/{uniqueName}", handler, permission=..., invalid=...)``."""
     return Operation(method, tuple(path.strip("/").split("/")), handler, permission, invalid, rate_code)
 
 
@@ -145,12 +147,12 @@ class Router:
             if retry_after is not None:
                 return rate_limited(retry_after, operation.rate_code)
             if operation.permission is not None and not operation.permission(state, identity, params):
-                raise ApiError(403, *FORBIDDEN)
+                raise ErrorReply(403, *FORBIDDEN)
             bad = [detail(name) for name, value in params.items() if not _param_ok(name, value)]
             if bad and operation.invalid is not None:
-                raise ApiError(422, *operation.invalid, bad)
+                raise ErrorReply(422, *operation.invalid, bad)
             return await operation.handler(Ctx(request, state, identity, params))
-        except ApiError as exc:
+        except ErrorReply as exc:
             return exc.response()
 
 
@@ -162,14 +164,14 @@ def _param_ok(name: str, value: str) -> bool:
 def _authenticate(state: SandboxState, request: Request) -> tuple[seed.Identity, str]:
     header = request.headers.get("authorization")
     if header is None:
-        raise ApiError(401, *HEADER_NOT_FOUND, headers={"WWW-Authenticate": "Bearer"})
+        raise ErrorReply(401, *HEADER_NOT_FOUND, headers={"WWW-Authenticate": "Bearer"})
     scheme, _, token = header.strip().partition(" ")
     claims: dict[str, Any] | None = None
     if scheme.lower() == "bearer" and token.strip():
         claims = verify_access_token(state, token.strip(), base_url(request))
     identity = state.identities.get(str(claims.get("sub"))) if claims else None
     if claims is None or identity is None:
-        raise ApiError(401, *UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise ErrorReply(401, *UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return identity, str(claims.get("client_id", ""))
 
 

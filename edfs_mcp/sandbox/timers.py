@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from edfs_mcp.cron import problem as cron_problem
 
 from . import seed
-from ._http import ApiError, BodyCheck, parse_json
+from ._http import BodyCheck, ErrorReply, parse_json
 from .router import Ctx, Operation, itwin_permission, op
 
 LIST_INVALID = ("InvalidTimerListRequest", "Cannot retrieve TimerList.")
@@ -25,20 +25,20 @@ def _find(ctx: Ctx) -> dict[str, object]:
     timers = ctx.state.timers.get(ctx.itwin_id)
     timer = timers.get(ctx.params["timerId"].lower()) if timers is not None else None
     if timer is None:
-        raise ApiError(404, *TIMER_NOT_FOUND)
+        raise ErrorReply(404, *TIMER_NOT_FOUND)
     return timer
 
 
 async def list_timers(ctx: Ctx) -> Response:
     if ctx.state.itwin(ctx.itwin_id) is None:
-        raise ApiError(404, *LIST_NOT_FOUND)
+        raise ErrorReply(404, *LIST_NOT_FOUND)
     return JSONResponse({"timers": ctx.state.timers_of(ctx.itwin_id)})
 
 
 async def create_timer(ctx: Ctx) -> Response:
     org = ctx.state.org_of(ctx.itwin_id)
     if org is None:
-        raise ApiError(404, *LIST_NOT_FOUND)
+        raise ErrorReply(404, *LIST_NOT_FOUND)
     check = BodyCheck(*parse_json(await ctx.request.body()))
     name = check.string("name", required=True)
     package = check.string("packageUniqueName", required=True)
@@ -86,8 +86,8 @@ def operations() -> list[Operation]:
     base = "/edfs/itwins/{iTwinId}/timers"
     perm = itwin_permission(seed.LISTMNG)
     return [
-        op("GET", base, list_timers, perm, LIST_INVALID),
-        op("POST", base, create_timer, perm, CREATE_INVALID),
-        op("DELETE", f"{base}/{{timerId}}", delete_timer, perm, REMOVE_INVALID),
-        op("PATCH", f"{base}/{{timerId}}/toggle", toggle_timer, perm, TOGGLE_INVALID),
+        op("GET", base, list_timers, permission=perm, invalid=LIST_INVALID),
+        op("POST", base, create_timer, permission=perm, invalid=CREATE_INVALID),
+        op("DELETE", f"{base}/{{timerId}}", delete_timer, permission=perm, invalid=REMOVE_INVALID),
+        op("PATCH", f"{base}/{{timerId}}/toggle", toggle_timer, permission=perm, invalid=TOGGLE_INVALID),
     ]
