@@ -28,8 +28,7 @@ from edfs_mcp.config import CredentialSource, Settings
 if TYPE_CHECKING:
     from edfs_mcp.api import EdfsClient
     from edfs_mcp.results import ResultStore
-    from edfs_mcp.tools import AppContext, ToolSpec
-    from edfs_mcp.tools._validation import ArgumentCheck
+    from edfs_mcp.tools import AppContext, ArgumentCheck, ToolSpec
 
 __all__ = ["EdfsServer", "build_server"]
 
@@ -131,8 +130,7 @@ class EdfsServer(MCPServer["AppContext"]):
     def register_tools(self) -> ArgumentCheck:
         """Register the selected tools once; ValueError names unknown tool names."""
         if self._argument_check is None:
-            from edfs_mcp.tools import register_tools, select_tools
-            from edfs_mcp.tools._validation import ArgumentCheck
+            from edfs_mcp.tools import ArgumentCheck, register_tools, select_tools
 
             read_only, include, exclude = self._selection
             specs: list[ToolSpec] = select_tools(read_only=read_only, include=include, exclude=exclude)
@@ -156,7 +154,7 @@ class EdfsServer(MCPServer["AppContext"]):
         return await super().call_tool(name, arguments, context)
 
     async def list_tools(self) -> list[Tool]:
-        from edfs_mcp.tools._schema import compact_schema
+        from edfs_mcp.tools import compact_schema
 
         self.register_tools()
         return [

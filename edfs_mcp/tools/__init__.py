@@ -17,9 +17,20 @@ from edfs_mcp.errors import SignInRequired
 from edfs_mcp.tools import execution, itwins, odata, packages, query, timers
 from edfs_mcp.tools._base import AppContext, ToolSpec
 from edfs_mcp.tools._outcome import reporting_outcomes
+from edfs_mcp.tools._schema import compact_schema
 from edfs_mcp.tools._sign_in import finish_sign_in_in_chat
+from edfs_mcp.tools._validation import ArgumentCheck
 
-__all__ = ["TOOLSETS", "AppContext", "ToolSpec", "all_tools", "register_tools", "select_tools"]
+__all__ = [
+    "TOOLSETS",
+    "AppContext",
+    "ArgumentCheck",
+    "ToolSpec",
+    "all_tools",
+    "compact_schema",
+    "register_tools",
+    "select_tools",
+]
 
 TOOLSETS: dict[str, list[ToolSpec]] = {
     "itwins": itwins.TOOLS,
