@@ -13,7 +13,7 @@ import httpx2
 
 from edfs_mcp.api import EdfsClient, Timeouts
 from edfs_mcp.auth import ClientCredentialsSource, StaticTokenSource, TokenSource
-from edfs_mcp.config import CredentialSource, Settings
+from edfs_mcp.config import CredentialSource, Settings, token_endpoint_of
 
 __all__ = ["SANDBOX_BASE_URL", "open_client", "service_token_source"]
 
@@ -54,7 +54,7 @@ def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> Edf
         transport = httpx2.ASGITransport(app=build_app())
         api_base = SANDBOX_BASE_URL
         tokens = ClientCredentialsSource(
-            token_endpoint=f"{SANDBOX_BASE_URL}/connect/token",
+            token_endpoint=token_endpoint_of(SANDBOX_BASE_URL),
             client_id=seed.CLIENT_ADMIN_ID,
             client_secret=seed.CLIENT_ADMIN_SECRET,
             scope="itwin-platform",

@@ -42,9 +42,18 @@ __all__ = [
     "CredentialSource",
     "Settings",
     "load_settings",
+    "token_endpoint_of",
 ]
 
 ENV_PREFIX = "EDFS_MCP_"
+
+
+def token_endpoint_of(authority: str) -> str:
+    """An authority's token endpoint: Bentley's documented path, the one place that decides it
+    (service apps, the sandbox, and OIDC discovery when the document names none)."""
+    return f"{authority.rstrip('/')}/connect/token"
+
+
 # Where a token comes from. Any of them means "not the sandbox".
 CREDENTIAL_SETTINGS = ("access_token", "client_id", "client_secret")
 # Which service to talk to. Set without a credential they mean a real service is wanted, which
@@ -345,7 +354,7 @@ class Settings(BaseModel):
 
     @property
     def token_endpoint(self) -> str:
-        return f"{self.authority_root}/connect/token"
+        return token_endpoint_of(self.authority_root)
 
     def credential_source(self) -> CredentialSource:
         """The first token source that applies; the sandbox when asked for or nothing is configured."""

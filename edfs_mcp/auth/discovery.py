@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import httpx2
 
+from edfs_mcp.config import token_endpoint_of
+
 __all__ = ["Endpoints", "discover"]
 
 logger = logging.getLogger("edfs_mcp.auth")
@@ -52,7 +54,7 @@ async def discover(
         )
     return Endpoints(
         issuer=str(document.get("issuer") or authority),
-        token=_url(document, "token_endpoint") or f"{authority}/connect/token",
+        token=_url(document, "token_endpoint") or token_endpoint_of(authority),
         authorization=_url(document, "authorization_endpoint") or f"{authority}/connect/authorize",
         device_authorization=_url(document, "device_authorization_endpoint") or configured_device_endpoint,
         revocation=_url(document, "revocation_endpoint"),
