@@ -123,7 +123,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         server = build_server(
             settings,
-            read_only=args.read_only or settings.read_only,
+            read_only=settings.read_only,
             include=args.tools,
             exclude=args.exclude_tools,
             client_for=remote.client_for if remote is not None else None,
@@ -244,18 +244,35 @@ def sandbox_guide(base: str, identity: str, auto_approve: bool) -> str:
     )
 
 
+def _overrides(command: str, args: argparse.Namespace) -> dict[str, object]:
+    """The settings a command's flags set, over the environment: the one place a flag beats a variable."""
+    if command == "sandbox":
+        # `edfs-mcp sandbox` is the sandbox: credentials in the environment are not its business, nor
+        # the HTTP settings (`--as web` prints them for `serve`).
+        return {
+            "sandbox": True,
+            "http_auth": None,
+            "public_url": None,
+            "state_key": None,
+            "http_bearer": None,
+        }
+    overrides: dict[str, object] = {}
+    if getattr(args, "sandbox", False):
+        overrides["sandbox"] = True
+    if getattr(args, "read_only", False):
+        overrides["read_only"] = True
+    if getattr(args, "flow", None):
+        overrides["sign_in_flow"] = args.flow
+    return overrides
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     if args.command is None:
         args = _parser().parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
-    # `edfs-mcp sandbox` is the sandbox: credentials in the environment are not its business.
-    wants_sandbox = command == "sandbox" or getattr(args, "sandbox", False) is True
-    overrides: dict[str, object] = {"sandbox": True} if wants_sandbox else {}
-    if command == "sandbox":  # nor the HTTP settings: `--as web` prints them for `serve`
-        overrides.update(http_auth=None, public_url=None, state_key=None, http_bearer=None)
     try:
-        settings = load_settings(**overrides)
+        settings = load_settings(**_overrides(command, args))
     except ConfigError as exc:
         print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
