@@ -12,6 +12,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -66,13 +67,22 @@ async def _serve_once(
             while (await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b"\n", b""):
                 pass
             parts = request_line.split()
-            target = urlsplit(parts[1]) if len(parts) >= 2 and parts[0] == "GET" else None
-            if target is None or target.path != redirect.path:
+            try:
+                target = urlsplit(parts[1]) if len(parts) == 3 else None
+            except ValueError:  # not a URL (an unclosed IPv6 bracket, ...)
+                target = None
+            if target is None:
+                await _respond(writer, 400, "Not understood", "That was not an HTTP request.")
+                return
+            if target.path != redirect.path:
                 await _respond(writer, 404, "Not found", "This address only receives the sign-in answer.")
+                return
+            if parts[0] != "GET":
+                await _respond(writer, 405, "Not accepted", "The sign-in answer comes as a GET request.")
                 return
             query = {key: values[0] for key, values in parse_qs(target.query).items()}
             # Constant-time compare: the state is what ties this answer to our request.
-            if not hmac.compare_digest(query.get("state", ""), expected_state):
+            if not hmac.compare_digest(query.get("state", "").encode(), expected_state.encode()):
                 await _respond(writer, 400, "Sign-in not accepted", "The answer did not match this sign-in.")
                 return
             if "error" in query:
@@ -93,10 +103,12 @@ async def _serve_once(
 
 
 async def _respond(writer: asyncio.StreamWriter, status: int, title: str, text: str) -> None:
+    """A whole answer: the status line with its standard reason phrase, then a small page."""
     body = PAGE.format(title=title, text=text).encode()
+    allow = "Allow: GET\r\n" if status == HTTPStatus.METHOD_NOT_ALLOWED else ""
     head = (
-        f"HTTP/1.1 {status} OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"{allow}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
     writer.write(head + body)
     await writer.drain()
