@@ -16,13 +16,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from edfs_mcp.errors import EdfsMcpError
 from edfs_mcp.tabular import Table
 from edfs_mcp.untrusted import clip_value
 
 if TYPE_CHECKING:
     from edfs_mcp.sql import SqlEngine
 
-__all__ = ["Page", "ResultGone", "ResultStore", "StoredResult", "estimate_tokens", "page_rows"]
+__all__ = [
+    "Page",
+    "ResultCacheUnavailable",
+    "ResultGone",
+    "ResultStore",
+    "StoredResult",
+    "estimate_tokens",
+    "page_rows",
+]
 
 # JSON of tabular data runs at roughly 3 to 4 characters per cl100k token; 3 keeps estimates on the safe side.
 CHARS_PER_TOKEN = 3.0
@@ -126,6 +135,25 @@ class ResultGone(Exception):
         self.reason = reason
 
 
+class ResultCacheUnavailable(EdfsMcpError):
+    """The shared result cache (Redis, ``EDFS_MCP_REDIS_URL``) did not answer a put or a get.
+
+    It says nothing of the call's own work: a package that ran, ran. The tools catch it and say so
+    (``messages.result_cache_down_*``); one that escapes them still reaches the model through the
+    write journal (``tools._outcome``), which tells what became of a write sent before it.
+    """
+
+    def __init__(self, location: str, detail: str) -> None:
+        super().__init__(
+            f"the shared result cache (Redis at {location}, EDFS_MCP_REDIS_URL) is unreachable: {detail}."
+        )
+        self.location = location
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.location, self.detail))
+
+
 # How many result_ids to remember as expired or evicted, so their message can say so.
 REMEMBERED_GONE = 1000
 
@@ -135,7 +163,11 @@ class ResultStore:
     readable only by the principal that made it. The oldest go first when the budget is full.
 
     The store also owns the SQL engine that answers queries over its results (made on the first
-    query): a result that leaves the store leaves the engine's process too."""
+    query): a result that leaves the store leaves the engine's process too.
+
+    ``put`` and ``get`` are coroutines, since a shared store (``edfs_mcp.state.redis_results``) waits
+    on the network for them; a store that cannot be reached raises :class:`ResultCacheUnavailable`.
+    Here, in memory, they never wait nor fail that way."""
 
     def __init__(
         self,
@@ -164,11 +196,15 @@ class ResultStore:
         if self._sql is not None:
             self._sql.close()
 
+    async def aclose(self) -> None:
+        """``close``, and for a shared store its connections too, waiting for them to close."""
+        self.close()
+
     @property
     def bytes_held(self) -> int:
         return self._bytes
 
-    def put(self, table: Table, source: str, *, owner: str, size_bytes: int) -> StoredResult | None:
+    async def put(self, table: Table, source: str, *, owner: str, size_bytes: int) -> StoredResult | None:
         """Keep ``table``; None when it alone is larger than the whole budget (it is not kept)."""
         self._expire()
         if size_bytes > self.max_bytes:
@@ -188,7 +224,7 @@ class ResultStore:
         self._bytes += size_bytes
         return stored
 
-    def get(self, result_id: str, *, owner: str) -> StoredResult:
+    async def get(self, result_id: str, *, owner: str) -> StoredResult:
         """The result, or ResultGone. Another principal's result is "unknown": its existence is not told."""
         self._expire()
         stored = self._results.get(result_id)

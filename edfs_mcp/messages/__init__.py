@@ -4,6 +4,7 @@
   quoted as data) and what to do next, a tool call or a user action.
 - ``_query``: SQL over a cached result (``query_execution_result``): hints, answers, refusals, limits.
 - ``_remote``: what a person signed in over MCP authorization (``EDFS_MCP_HTTP_AUTH=oauth``) is told.
+- ``_state``: what a tool says when the shared result cache (Redis) does not answer.
 - ``_summaries``: the first line of every result (counts, hints, next steps) and the refusals a
   tool makes itself.
 
@@ -16,7 +17,9 @@ from edfs_mcp.messages._query import *  # noqa: F403
 from edfs_mcp.messages._query import __all__ as _query_all
 from edfs_mcp.messages._remote import *  # noqa: F403
 from edfs_mcp.messages._remote import __all__ as _remote_all
+from edfs_mcp.messages._state import *  # noqa: F403
+from edfs_mcp.messages._state import __all__ as _state_all
 from edfs_mcp.messages._summaries import *  # noqa: F403
 from edfs_mcp.messages._summaries import __all__ as _summaries_all
 
-__all__ = sorted([*_errors_all, *_query_all, *_remote_all, *_summaries_all])
+__all__ = sorted([*_errors_all, *_query_all, *_remote_all, *_state_all, *_summaries_all])

@@ -11,23 +11,33 @@
   (set with the result, outliving it) or "evicted";
 - readable only by its owner: another owner's result_id is "unknown".
 
-The result store's interface is synchronous, so this talks to Redis with redis-py's blocking
-client: each put is two round trips (the owner's sizes; one MULTI), each read one.
+It talks to Redis with redis-py's asyncio client, so a round trip never holds up the event loop (the
+other calls this replica serves go on meanwhile): a put is two or three round trips (the owner's
+results and sizes; which are still alive; one MULTI), a read one. Encoding and decoding (zstd over
+Arrow) run in a worker thread past ``THREAD_BYTES``.
+
+When Redis does not answer, a put or read raises :class:`~edfs_mcp.results.ResultCacheUnavailable`
+(its location, never the URL's password), which the tools turn into words
+(``edfs_mcp.messages._state``); the client reconnects by itself once Redis is back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
 import struct
 import time
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-import redis
+import anyio
+import redis.asyncio as redis
+from redis.exceptions import RedisError
 
-from edfs_mcp.results import ResultGone, ResultStore, StoredResult
+from edfs_mcp.remote.redis_store import COMMAND_SECONDS, CONNECT_SECONDS, redis_location
+from edfs_mcp.results import ResultCacheUnavailable, ResultGone, ResultStore, StoredResult
 from edfs_mcp.tabular import Table
 
 __all__ = ["RedisResultStore"]
@@ -35,6 +45,8 @@ __all__ = ["RedisResultStore"]
 PREFIX = "edfs-mcp:"
 MAGIC = b"EDFSR1"
 _HEADER = struct.Struct(">I")
+# Results at least this large are encoded and decoded off the event loop.
+THREAD_BYTES = 256 * 1024
 
 
 def _owner_digest(owner: str) -> str:
@@ -87,20 +99,23 @@ class RedisResultStore(ResultStore):
         ttl_seconds: float = 1800.0,
         max_bytes: int = 256 * 1024 * 1024,
         prefix: str = PREFIX,
+        location: str = "?",
     ) -> None:
         super().__init__(ttl_seconds=ttl_seconds, max_bytes=max_bytes)
         self._redis = client
         self._prefix = prefix
+        self.location = location
         self.round_trips = 0
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisResultStore:
-        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
-        store = cls(client, **kwargs)
-        store.location = f"{urlsplit(url).hostname}:{urlsplit(url).port or 6379}"
-        return store
-
-    location = "?"
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=CONNECT_SECONDS,
+            socket_timeout=COMMAND_SECONDS,
+            health_check_interval=30,
+        )
+        return cls(client, location=redis_location(url), **kwargs)
 
     def _ms(self, factor: float = 1.0) -> int:
         return max(1, int(self.ttl_seconds * factor * 1000))
@@ -112,23 +127,32 @@ class RedisResultStore(ResultStore):
     def bytes_held(self) -> int:
         return 0  # per person, in Redis
 
-    def _make_room(self, owner: str, size_bytes: int) -> None:
+    @contextlib.contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """One round trip; Redis not answering becomes ResultCacheUnavailable (no password in it)."""
+        self.round_trips += 1
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            raise ResultCacheUnavailable(self.location, _why(exc)) from None
+
+    async def _make_room(self, owner: str, size_bytes: int) -> None:
         """Evict the owner's oldest results until ``size_bytes`` more fit in ``max_bytes``."""
         listed, sizes = self._k("results-of", owner), self._k("result-sizes", owner)
-        self.round_trips += 1
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.zrange(listed, 0, -1)
-        pipe.hgetall(sizes)
-        ids_raw, sizes_raw = pipe.execute()
+        with self._reaching():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zrange(listed, 0, -1)
+                pipe.hgetall(sizes)
+                ids_raw, sizes_raw = await pipe.execute()
         ids = [i.decode() for i in ids_raw]
         held = {k.decode(): int(v) for k, v in sizes_raw.items()}
         if not ids:
             return
-        self.round_trips += 1
-        alive_pipe = self._redis.pipeline(transaction=False)
-        for result_id in ids:
-            alive_pipe.exists(self._k("result", result_id))
-        alive = alive_pipe.execute()
+        with self._reaching():
+            async with self._redis.pipeline(transaction=False) as alive_pipe:
+                for result_id in ids:
+                    alive_pipe.exists(self._k("result", result_id))
+                alive = await alive_pipe.execute()
         live = [i for i, exists in zip(ids, alive, strict=True) if exists]
         dead = [i for i in ids if i not in live]
         total = sum(held.get(i, 0) for i in live)
@@ -139,33 +163,36 @@ class RedisResultStore(ResultStore):
             evicted.append(oldest)
         if not dead and not evicted:
             return
-        self.round_trips += 1
-        tidy = self._redis.pipeline(transaction=True)
-        for result_id in dead + evicted:
-            tidy.zrem(listed, result_id)
-            tidy.hdel(sizes, result_id)
-        for result_id in evicted:
-            tidy.delete(self._k("result", result_id))
-            tidy.set(self._k("gone", result_id), "evicted", px=self._ms(2))
-        tidy.execute()
+        with self._reaching():
+            async with self._redis.pipeline(transaction=True) as tidy:
+                for result_id in dead + evicted:
+                    tidy.zrem(listed, result_id)
+                    tidy.hdel(sizes, result_id)
+                for result_id in evicted:
+                    tidy.delete(self._k("result", result_id))
+                    tidy.set(self._k("gone", result_id), "evicted", px=self._ms(2))
+                await tidy.execute()
 
-    def put(self, table: Table, source: str, *, owner: str, size_bytes: int) -> StoredResult | None:
+    async def put(self, table: Table, source: str, *, owner: str, size_bytes: int) -> StoredResult | None:
         if size_bytes > self.max_bytes:
             return None
         digest = _owner_digest(owner)
-        self._make_room(digest, size_bytes)
+        await self._make_room(digest, size_bytes)
         result_id = "r_" + secrets.token_urlsafe(12)
-        blob = encode(table, source, owner)
+        if size_bytes >= THREAD_BYTES:
+            blob = await anyio.to_thread.run_sync(encode, table, source, owner)
+        else:
+            blob = encode(table, source, owner)
         listed, sizes = self._k("results-of", digest), self._k("result-sizes", digest)
-        self.round_trips += 1
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.set(self._k("result", result_id), blob, px=self._ms())
-        pipe.set(self._k("gone", result_id), "expired", px=self._ms(2))  # what it will be once gone
-        pipe.zadd(listed, {result_id: time.time()})
-        pipe.hset(sizes, result_id, str(size_bytes))
-        pipe.pexpire(listed, self._ms())
-        pipe.pexpire(sizes, self._ms())
-        pipe.execute()
+        with self._reaching():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._k("result", result_id), blob, px=self._ms())
+                pipe.set(self._k("gone", result_id), "expired", px=self._ms(2))  # what it will be once gone
+                pipe.zadd(listed, {result_id: time.time()})
+                pipe.hset(sizes, result_id, str(size_bytes))
+                pipe.pexpire(listed, self._ms())
+                pipe.pexpire(sizes, self._ms())
+                await pipe.execute()
         return StoredResult(
             result_id=result_id,
             table=table,
@@ -175,15 +202,18 @@ class RedisResultStore(ResultStore):
             expires_at=time.monotonic() + self.ttl_seconds,
         )
 
-    def get(self, result_id: str, *, owner: str) -> StoredResult:
-        self.round_trips += 1
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.get(self._k("result", result_id))
-        pipe.get(self._k("gone", result_id))
-        blob, gone = pipe.execute()
+    async def get(self, result_id: str, *, owner: str) -> StoredResult:
+        with self._reaching():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._k("result", result_id))
+                pipe.get(self._k("gone", result_id))
+                blob, gone = await pipe.execute()
         if blob is None:
             raise ResultGone(result_id, gone.decode() if gone else "unknown")
-        header, table = decode(blob)
+        if len(blob) >= THREAD_BYTES:
+            header, table = await anyio.to_thread.run_sync(decode, blob)
+        else:
+            header, table = decode(blob)
         if header["owner"] != _owner_digest(owner):
             raise ResultGone(result_id, "unknown")
         return StoredResult(
@@ -196,5 +226,22 @@ class RedisResultStore(ResultStore):
         )
 
     def close(self) -> None:
+        """The SQL engine stops; the connections to Redis close without waiting (the server's lifespan
+        calls this from its end; ``aclose`` waits for them)."""
         super().close()
-        self._redis.close()
+        pool: Any = self._redis.connection_pool
+        for connection in [*pool._available_connections, *pool._in_use_connections]:
+            connection._close()
+
+    async def aclose(self) -> None:
+        super().close()
+        await self._redis.aclose()
+
+
+def _why(exc: BaseException) -> str:
+    """Why Redis did not answer, in a few words that quote no URL."""
+    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+        return "no answer in time"
+    if "Connection" in type(exc).__name__ or isinstance(exc, OSError):
+        return "the connection was refused or lost"
+    return type(exc).__name__

@@ -12,7 +12,14 @@ from pydantic import Field
 
 from edfs_mcp import messages
 from edfs_mcp.api.models import Variable
-from edfs_mcp.results import CHARS_PER_TOKEN, Page, ResultGone, estimate_tokens, page_rows
+from edfs_mcp.results import (
+    CHARS_PER_TOKEN,
+    Page,
+    ResultCacheUnavailable,
+    ResultGone,
+    estimate_tokens,
+    page_rows,
+)
 from edfs_mcp.tabular import Table, TooDeep, parse_json_payload, parse_xml_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName, Variables
 from edfs_mcp.tools._base import (
@@ -143,7 +150,11 @@ async def execute_integration_package(
     )
     hint = ""
     if page.next_offset is not None:
-        stored = state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
+        try:
+            stored = await state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
+        except ResultCacheUnavailable as down:  # the run is done: its preview, and why there is no more
+            summary = messages.result_cache_down_after_run(source, len(table.rows), len(page.rows), down)
+            return reply(result, summary + messages.undocumented_variables_note(undocumented))
         if stored is not None:
             result.result_id = stored.result_id
             result.expires_in_seconds = int(state.results.ttl_seconds)
@@ -210,9 +221,11 @@ async def read_execution_result(
     A page ends at limit rows or at the size budget (a few thousand tokens), whichever comes first."""
     state = app(ctx)
     try:
-        stored = state.results.get(result_id, owner=principal(ctx))
+        stored = await state.results.get(result_id, owner=principal(ctx))
     except ResultGone as gone:
         raise ToolError(messages.result_gone(gone, state.results.ttl_seconds)) from None
+    except ResultCacheUnavailable as down:
+        raise ToolError(messages.result_cache_down_read(result_id, down)) from None
     table = stored.table
     if columns:
         unknown = [name for name in columns if name not in table.columns]

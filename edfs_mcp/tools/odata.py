@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from edfs_mcp import messages
 from edfs_mcp.errors import ApiError
 from edfs_mcp.messages import describe
-from edfs_mcp.results import page_rows
+from edfs_mcp.results import ResultCacheUnavailable, page_rows
 from edfs_mcp.tabular import Table
 from edfs_mcp.tools._args import ITwinId, UniqueName
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, principal, reply, waiter
@@ -98,7 +98,10 @@ async def query_odata(
     if len(table.rows):
         # The rows returned are cached like a package result, so SQL can count, group and join them.
         source = f"{entity_set} of {unique_name} on iTwin {itwin_id}"
-        stored = state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
+        try:
+            stored = await state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
+        except ResultCacheUnavailable as down:
+            stored, hint = None, messages.result_cache_down_odata(down)
         if stored is not None:
             result.result_id = stored.result_id
             hint = messages.sql_hint(stored.result_id)

@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from edfs_mcp import messages
-from edfs_mcp.results import ResultGone, page_rows
+from edfs_mcp.results import ResultCacheUnavailable, ResultGone, page_rows
 from edfs_mcp.sql import MAX_SQL_CHARS, SqlFailed, SqlRefused, SqlStopped
 from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, principal, reply
 from edfs_mcp.tools.execution import rows_budget
@@ -37,9 +37,11 @@ async def query_execution_result(
     state = app(ctx)
     owner = principal(ctx)
     try:
-        stored = state.results.get(result_id, owner=owner)
+        stored = await state.results.get(result_id, owner=owner)
     except ResultGone as gone:
         raise ToolError(messages.result_gone(gone, state.results.ttl_seconds)) from None
+    except ResultCacheUnavailable as down:
+        raise ToolError(messages.result_cache_down_read(result_id, down)) from None
     engine = state.results.sql_engine()
     try:
         answer = await anyio.to_thread.run_sync(engine.query, result_id, stored.table, sql)
@@ -61,7 +63,14 @@ async def query_execution_result(
         next_offset=page.next_offset,
     )
     if page.next_offset is not None:
-        kept = state.results.put(table, f"SQL over {result_id}", owner=owner, size_bytes=table.nbytes)
+        try:
+            kept = await state.results.put(
+                table, f"SQL over {result_id}", owner=owner, size_bytes=table.nbytes
+            )
+        except ResultCacheUnavailable as down:
+            return reply(
+                result, messages.result_cache_down_answer(result_id, table.row_count, len(page.rows), down)
+            )
         result.answer_id = kept.result_id if kept is not None else None
     capped = engine.max_rows if answer.more else None
     summary = messages.query_summary(

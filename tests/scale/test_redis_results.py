@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import anyio
 import pytest
 import redis as redis_sync
 
@@ -30,48 +31,52 @@ def test_a_result_is_kept_compactly_and_reads_back_the_same() -> None:
     assert len(blob) < table.nbytes / 4  # compressed columns, not JSON rows
 
 
-def test_each_person_has_their_own_budget_and_gone_results_say_why(redis: RedisServer) -> None:
+@pytest.mark.anyio
+async def test_each_person_has_their_own_budget_and_gone_results_say_why(redis: RedisServer) -> None:
     one_result = rows(2000).nbytes
     store = RedisResultStore.from_url(redis.url, max_bytes=int(one_result * 2.5), ttl_seconds=60)
     other = RedisResultStore.from_url(redis.url, max_bytes=int(one_result * 2.5), ttl_seconds=60)
     try:
         made = [
-            store.put(rows(2000, str(i)), f"run {i}", owner="person:a", size_bytes=one_result) for i in (1, 2)
+            await store.put(rows(2000, str(i)), f"run {i}", owner="person:a", size_bytes=one_result)
+            for i in (1, 2)
         ]
-        theirs = other.put(rows(2000, "b"), "run b", owner="person:b", size_bytes=one_result)
+        theirs = await other.put(rows(2000, "b"), "run b", owner="person:b", size_bytes=one_result)
         # person:a's third, made on another replica: past the budget.
-        third = other.put(rows(2000, "3"), "run 3", owner="person:a", size_bytes=one_result)
-        assert all(m is not None for m in made) and theirs is not None and third is not None
+        third = await other.put(rows(2000, "3"), "run 3", owner="person:a", size_bytes=one_result)
+        first, second = made
+        assert first is not None and second is not None and theirs is not None and third is not None
         # person:a's oldest went to make room; person:b's, in the same Redis, stayed.
         with pytest.raises(ResultGone) as gone:
-            other.get(made[0].result_id, owner="person:a")  # type: ignore[union-attr]
+            await other.get(first.result_id, owner="person:a")
         assert gone.value.reason == "evicted"
-        assert store.get(made[1].result_id, owner="person:a").source == "run 2"  # type: ignore[union-attr]
-        assert store.get(theirs.result_id, owner="person:b").table.rows_between(0, 1)[0]["tag"] == "b"
+        assert (await store.get(second.result_id, owner="person:a")).source == "run 2"
+        assert (await store.get(theirs.result_id, owner="person:b")).table.rows_between(0, 1)[0]["tag"] == "b"
         # Another person's result does not exist for them.
         with pytest.raises(ResultGone) as hidden:
-            store.get(theirs.result_id, owner="person:a")
+            await store.get(theirs.result_id, owner="person:a")
         assert hidden.value.reason == "unknown"
         # Too big for the whole budget: not kept.
-        assert store.put(rows(10), "x", owner="person:a", size_bytes=one_result * 3) is None
+        assert await store.put(rows(10), "x", owner="person:a", size_bytes=one_result * 3) is None
     finally:
-        store.close()
-        other.close()
+        await store.aclose()
+        await other.aclose()
 
 
-def test_an_expired_result_says_so(redis: RedisServer) -> None:
+@pytest.mark.anyio
+async def test_an_expired_result_says_so(redis: RedisServer) -> None:
     store = RedisResultStore.from_url(redis.url, ttl_seconds=0.2)
     try:
-        kept = store.put(rows(10), "run", owner="person:a", size_bytes=100)
+        kept = await store.put(rows(10), "run", owner="person:a", size_bytes=100)
         assert kept is not None
         raw = redis_sync.Redis.from_url(redis.url)
         deadline = time.monotonic() + 10
         while raw.exists(f"edfs-mcp:result:{kept.result_id}"):  # Redis expires it on its own
             assert time.monotonic() < deadline, "never expired"
-            time.sleep(0.02)
+            await anyio.sleep(0.02)
         raw.close()
         with pytest.raises(ResultGone) as gone:
-            store.get(kept.result_id, owner="person:a")
+            await store.get(kept.result_id, owner="person:a")
         assert gone.value.reason == "expired"
     finally:
-        store.close()
+        await store.aclose()

@@ -59,46 +59,50 @@ class Clock:
         return self.now
 
 
-def test_the_store_is_bounded_in_bytes_and_says_why_a_result_is_gone() -> None:
+@pytest.mark.anyio
+async def test_the_store_is_bounded_in_bytes_and_says_why_a_result_is_gone() -> None:
     store = ResultStore(ttl_seconds=60, max_bytes=100, clock=Clock())
-    first = store.put(_table(1), "a", owner="local", size_bytes=40)
-    second = store.put(_table(1), "b", owner="local", size_bytes=40)
-    third = store.put(_table(1), "c", owner="local", size_bytes=40)
+    first = await store.put(_table(1), "a", owner="local", size_bytes=40)
+    second = await store.put(_table(1), "b", owner="local", size_bytes=40)
+    third = await store.put(_table(1), "c", owner="local", size_bytes=40)
     assert first and second and third and store.bytes_held == 80
     with pytest.raises(ResultGone) as gone:
-        store.get(first.result_id, owner="local")
+        await store.get(first.result_id, owner="local")
     assert gone.value.reason == "evicted"
-    assert store.get(second.result_id, owner="local") is second
-    assert store.put(_table(1), "too big", owner="local", size_bytes=101) is None
-    assert store.get(third.result_id, owner="local") is third  # nothing was evicted for it
+    assert await store.get(second.result_id, owner="local") is second
+    assert await store.put(_table(1), "too big", owner="local", size_bytes=101) is None
+    assert await store.get(third.result_id, owner="local") is third  # nothing was evicted for it
 
 
-def test_a_result_expires() -> None:
+@pytest.mark.anyio
+async def test_a_result_expires() -> None:
     clock = Clock()
     store = ResultStore(ttl_seconds=60, clock=clock)
-    stored = store.put(_table(1), "d", owner="local", size_bytes=1)
+    stored = await store.put(_table(1), "d", owner="local", size_bytes=1)
     assert stored is not None
     clock.now += 61
     with pytest.raises(ResultGone) as gone:
-        store.get(stored.result_id, owner="local")
+        await store.get(stored.result_id, owner="local")
     assert gone.value.reason == "expired" and store.bytes_held == 0
 
 
-def test_a_result_belongs_to_the_principal_that_made_it() -> None:
+@pytest.mark.anyio
+async def test_a_result_belongs_to_the_principal_that_made_it() -> None:
     store = ResultStore()
-    stored = store.put(_table(1), "e", owner="session:a", size_bytes=1)
+    stored = await store.put(_table(1), "e", owner="session:a", size_bytes=1)
     assert stored is not None
     with pytest.raises(ResultGone) as gone:
-        store.get(stored.result_id, owner="session:b")
+        await store.get(stored.result_id, owner="session:b")
     assert gone.value.reason == "unknown"  # the same as a wrong ID: its existence is not told
-    assert store.get(stored.result_id, owner="session:a") is stored
+    assert await store.get(stored.result_id, owner="session:a") is stored
 
 
-def test_result_ids_are_unguessable() -> None:
+@pytest.mark.anyio
+async def test_result_ids_are_unguessable() -> None:
     store = ResultStore()
     ids = set()
     for _ in range(50):
-        stored = store.put(_table(1), "s", owner="local", size_bytes=1)
+        stored = await store.put(_table(1), "s", owner="local", size_bytes=1)
         assert stored is not None
         ids.add(stored.result_id)
     assert len(ids) == 50 and all(len(i) >= 16 for i in ids)
