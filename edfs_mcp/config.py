@@ -165,6 +165,12 @@ class Settings(BaseModel):
         ge=1024 * 1024,
         description="Most bytes of results kept for read_ and query_execution_result; the oldest go first.",
     )
+    progress_seconds: float = Field(
+        5.0,
+        ge=0.1,
+        le=60,
+        description="Seconds between progress notifications while a package runs (when the client asks).",
+    )
     timezone: str = Field("UTC", description="IANA zone for next run times shown by list_timers.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="stderr log level."

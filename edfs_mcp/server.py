@@ -100,6 +100,7 @@ class _LazyAppContext:
                 sandbox=self._sandbox,
                 zone=ZoneInfo(settings.timezone),
                 client_for=self._client_for,
+                progress_seconds=settings.progress_seconds,
             )
         return self._context
 

@@ -48,6 +48,8 @@ class AppContext:
     _client: EdfsClient | None = None
     # EDFS_MCP_HTTP_AUTH=oauth: the API client of the person whose MCP token the call carries.
     client_for: Callable[[str], EdfsClient] | None = None
+    # Between progress notifications while a package runs (EDFS_MCP_PROGRESS_SECONDS).
+    progress_seconds: float = 5.0
 
     @property
     def rows_budget(self) -> int:
@@ -78,7 +80,6 @@ class AppContext:
 
 
 ToolContext = Context[AppContext, Any]
-HEARTBEAT_SECONDS = 5.0
 # What a result spends besides its rows (ids, columns, counts, the text summary); bench: ~200.
 RESULT_OVERHEAD_TOKENS = 400
 
@@ -149,8 +150,8 @@ def waiter(ctx: ToolContext) -> WaitCallback:
 
 
 @asynccontextmanager
-async def heartbeat(ctx: ToolContext, what: str, every: float = HEARTBEAT_SECONDS) -> AsyncIterator[None]:
-    """Progress notifications every ``every`` seconds while the body runs (long package runs).
+async def heartbeat(ctx: ToolContext, what: str) -> AsyncIterator[None]:
+    """Progress notifications every ``progress_seconds`` while the body runs (long package runs).
 
     Only when the caller asked for progress: a task per call is not free (bench: ~55 µs).
     """
@@ -158,6 +159,8 @@ async def heartbeat(ctx: ToolContext, what: str, every: float = HEARTBEAT_SECOND
     if "progress_token" not in meta and "progressToken" not in meta:
         yield
         return
+
+    every = app(ctx).progress_seconds
 
     async def beat() -> None:
         started = time.monotonic()

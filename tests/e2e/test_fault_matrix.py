@@ -247,20 +247,6 @@ async def test_slow_body_after_processing(impatient: Session, sandbox: SandboxSe
     )
 
 
-async def test_a_long_package_run_reports_progress(admin: Session, sandbox: SandboxServer) -> None:
-    sandbox.state.faults.latency(11, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
-    messages: list[str] = []
-    progress = _collect_progress(messages)
-    result = await admin.client.call_tool(
-        "execute_integration_package",
-        {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE},
-        progress_callback=progress,
-    )
-    assert not result.is_error, text_of(result)
-    expected = [f"running SQL_CUSTOMERS_TABLE: {seconds} s so far" for seconds in (5, 10)]
-    assert messages[:2] == expected
-
-
 async def test_a_cancelled_call_cancels_its_http_request(admin: Session, sandbox: SandboxServer) -> None:
     sandbox.state.faults.latency(5, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
     with anyio.move_on_after(1) as scope:
