@@ -5,7 +5,9 @@ The server talks to the sandbox served over loopback HTTP.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -28,6 +30,10 @@ IDENTITIES = {
     "viewer": (seed.CLIENT_VIEWER_ID, seed.CLIENT_VIEWER_SECRET),
     "harbor": (seed.CLIENT_HARBOR_ADMIN_ID, seed.CLIENT_HARBOR_ADMIN_SECRET),
 }
+
+# The servers' stderr, kept for the test to read after the session ends; removed when the run ends.
+_STDERR_LOGS = Path(tempfile.mkdtemp(prefix="edfs-mcp-test-stderr-"))
+atexit.register(shutil.rmtree, _STDERR_LOGS, ignore_errors=True)
 
 
 def server_env(
@@ -96,7 +102,7 @@ async def serve(
         args=["-m", "edfs_mcp", "serve", *args],
         env=server_env(sandbox, identity, env),
     )
-    with tempfile.NamedTemporaryFile("w+", prefix="edfs-mcp-stderr-", suffix=".log", delete=False) as errlog:
+    with tempfile.NamedTemporaryFile("w+", dir=_STDERR_LOGS, suffix=".log", delete=False) as errlog:
         path = Path(errlog.name)
         try:
             async with Client(
