@@ -1,46 +1,42 @@
-"""Token sources: a static token, and OAuth client credentials (service apps)."""
+"""Token sources: a static token, and OAuth client credentials (service apps).
+
+Both are ``RenewingTokenSource``s (``edfs_mcp.auth.renewing``): the cache, the leeway, the lock and
+``reject`` live there; each says only how it gets a token.
+"""
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Any
+from typing import Any, ClassVar
 
-import anyio
 import httpx2
 
+from edfs_mcp.auth.renewing import Clock, Renewal, RenewingTokenSource, token_expiry
 from edfs_mcp.errors import AuthError
 
 __all__ = ["ClientCredentialsSource", "StaticTokenSource"]
 
-# Renew this long before expiry, so a token never dies in flight.
-REFRESH_LEEWAY_SECONDS = 60.0
 
+class StaticTokenSource(RenewingTokenSource):
+    """``EDFS_MCP_ACCESS_TOKEN``: used as given, never renewed (a refused token is not retried)."""
 
-class StaticTokenSource:
-    """``EDFS_MCP_ACCESS_TOKEN``: used as given, never refreshed."""
+    renews: ClassVar[bool] = False
 
-    def __init__(self, token: str) -> None:
-        self._token = token
+    def __init__(self, token: str, *, now: Clock = time.time) -> None:
+        super().__init__(now=now)
+        self._static = token
 
     @property
     def description(self) -> str:
         return "static access token (EDFS_MCP_ACCESS_TOKEN)"
 
-    async def get_token(self) -> str:
-        return self._token
-
-    async def reject(self, token: str) -> bool:
-        return False
-
-    async def aclose(self) -> None:
-        return None
+    async def _renew(self) -> Renewal:
+        return Renewal(self._static, math.inf)  # its expiry is not ours to know: never stale
 
 
-class ClientCredentialsSource:
-    """A service app's own identity: ``grant_type=client_credentials``, renewed before expiry.
-
-    One renewal at a time: concurrent callers wait on the lock and reuse the new token.
-    """
+class ClientCredentialsSource(RenewingTokenSource):
+    """A service app's own identity: ``grant_type=client_credentials``, renewed before expiry."""
 
     def __init__(
         self,
@@ -51,7 +47,9 @@ class ClientCredentialsSource:
         scope: str,
         transport: httpx2.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
+        now: Clock = time.time,
     ) -> None:
+        super().__init__(now=now)
         # authlib loads here, on first use, not when the server starts.
         from authlib.integrations.httpx_client import AsyncOAuth2Client
 
@@ -67,35 +65,12 @@ class ClientCredentialsSource:
             token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
             **kwargs,
         )
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = anyio.Lock()
 
     @property
     def description(self) -> str:
         return f"client credentials (client id {self._client_id})"
 
-    @property
-    def expires_at(self) -> float:
-        """When the current token expires (epoch seconds); 0 before the first one."""
-        return self._expires_at
-
-    def _fresh(self) -> str | None:
-        if self._token and time.time() < self._expires_at - REFRESH_LEEWAY_SECONDS:
-            return self._token
-        return None
-
-    async def get_token(self) -> str:
-        token = self._fresh()
-        if token:
-            return token
-        async with self._lock:
-            token = self._fresh()
-            if token:
-                return token
-            return await self._fetch()
-
-    async def _fetch(self) -> str:
+    async def _renew(self) -> Renewal:
         from authlib.integrations.base_client.errors import OAuthError
 
         try:
@@ -114,17 +89,7 @@ class ClientCredentialsSource:
         access = token.get("access_token")
         if not isinstance(access, str) or not access:
             raise AuthError(f"The token endpoint {self._token_endpoint} answered without an access_token.")
-        expires_in = token.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
-        self._token = access
-        self._expires_at = time.time() + lifetime
-        return access
-
-    async def reject(self, token: str) -> bool:
-        async with self._lock:
-            if self._token == token:
-                self._token = None
-        return True
+        return Renewal(access, token_expiry(token, self._now()))
 
     async def aclose(self) -> None:
         await self._oauth.aclose()

@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 import subprocess
@@ -38,6 +37,7 @@ from typing import Any, Literal
 
 import httpx2
 
+from edfs_mcp.auth.renewing import REFRESH_LEEWAY_SECONDS, token_expiry
 from edfs_mcp.auth.store import (
     FileTokenStore,
     KeyringTokenStore,
@@ -60,9 +60,6 @@ __all__ = [
 
 logger = logging.getLogger("edfs_mcp.auth")
 
-REFRESH_LEEWAY_SECONDS = 60.0
-DEFAULT_LIFETIME = 3600.0
-MAX_LIFETIME = 24 * 3600.0  # an absurd expires_in is not believed
 # The authority's answers meaning "this refresh token is dead": the sign-in is over.
 REVOKED = frozenset({"invalid_grant", "invalid_token", "unauthorized_client"})
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -76,26 +73,27 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def usable(tokens: StoredTokens, stale: frozenset[str] | tuple[str, ...], *, leeway: float = 0.0) -> bool:
-    """Not refused by the API, and valid for at least ``leeway`` more seconds."""
-    return time.time() < tokens.expires_at - leeway and token_digest(tokens.access_token) not in stale
-
-
-def _lifetime(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return DEFAULT_LIFETIME
-    seconds = float(value)
-    return seconds if math.isfinite(seconds) and 0 < seconds <= MAX_LIFETIME else DEFAULT_LIFETIME
+def usable(
+    tokens: StoredTokens,
+    stale: frozenset[str] | tuple[str, ...],
+    *,
+    leeway: float = 0.0,
+    now: float | None = None,
+) -> bool:
+    """Not refused by the API, and valid for at least ``leeway`` more seconds (from ``now``)."""
+    now = time.time() if now is None else now
+    return now < tokens.expires_at - leeway and token_digest(tokens.access_token) not in stale
 
 
 def stored_from_response(
-    token: dict[str, Any], flow: str, previous: StoredTokens | None = None
+    token: dict[str, Any], flow: str, previous: StoredTokens | None = None, *, now: float | None = None
 ) -> StoredTokens:
+    """What to keep of a token endpoint's answer received at ``now`` (default: the time now)."""
     refresh = token.get("refresh_token")
     scope = token.get("scope")
     return StoredTokens(
         access_token=str(token["access_token"]),
-        expires_at=time.time() + _lifetime(token.get("expires_in")),
+        expires_at=token_expiry(token, time.time() if now is None else now),
         # Some servers do not rotate: keep the refresh token we had.
         refresh_token=(refresh if isinstance(refresh, str) and refresh else None)
         or (previous.refresh_token if previous else None),
