@@ -30,7 +30,10 @@ Run as replicas (Kubernetes, a load balancer in front):
   take calls: not draining, and the shared state store (Redis, ``EDFS_MCP_REDIS_URL``) answers.
   Neither needs a credential nor says anything secret.
 - SIGTERM drains: ``/readyz`` turns 503 and no new connection is accepted, calls in progress get
-  ``EDFS_MCP_HTTP_DRAIN_SECONDS`` to finish, then the process exits.
+  ``EDFS_MCP_HTTP_DRAIN_SECONDS`` to finish. A tool call still running then is stopped and answered
+  with its outcome in words (``InFlightCalls``: an execute that was sent "may or may not have run"),
+  and those answers get ``ANSWER_SECONDS`` to reach their clients before the process exits. (SIGKILL
+  leaves nothing to answer with: its clients see the connection close.)
 - With shared state, 2025-11-25 requests are served in the SDK's stateless mode (no session to
   route back to, so any replica answers any request); 2026-07-28 is sessionless anyway.
 - Every request has an id (``X-Request-Id``, taken from the load balancer when it sends a sane one),
@@ -53,9 +56,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import anyio
 import h11
 import uvicorn
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
@@ -66,8 +71,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from edfs_mcp import messages
+from edfs_mcp.api import sent_writes
 from edfs_mcp.errors import ConfigError
 from edfs_mcp.logs import request_id_var
+from edfs_mcp.tools._outcome import failed
 
 if TYPE_CHECKING:
     from edfs_mcp.remote import RemoteAuth
@@ -76,6 +84,7 @@ __all__ = [
     "BearerGate",
     "BoundedSessionManager",
     "HttpLimits",
+    "InFlightCalls",
     "Lifecycle",
     "Probes",
     "RequestIds",
@@ -99,6 +108,8 @@ MAX_HEADER_BYTES = 16 * 1024
 KEEP_ALIVE_SECONDS = 5
 # File descriptors kept for the server's own use (event loop, log, sockets to EDFS, the sandbox).
 FD_RESERVE = 128
+# After the drain, how long the answers of the calls it stopped get to reach their clients.
+ANSWER_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -113,12 +124,58 @@ class HttpLimits:
     stateless: bool = False  # 2025-11-25 without sessions: any replica answers any request
 
 
+class InFlightCalls:
+    """The tool calls this process is running (an MCP server middleware), so that a drain can end them
+    with words rather than a closed connection.
+
+    :meth:`stop` cancels each; the call then returns an error result saying what became of it, built
+    from its own write journal (``api.sent_writes``, which nests inside the one of
+    ``tools._outcome``): nothing was sent, a write was sent and may or may not have run, or EDFS
+    accepted it. The result goes back to the client like any other answer.
+    """
+
+    def __init__(self) -> None:
+        self._scopes: set[anyio.CancelScope] = set()
+        self.stopped = 0
+
+    def __len__(self) -> int:
+        return len(self._scopes)
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call" or ctx.request_id is None:
+            return await call_next(ctx)
+        with sent_writes() as journal, anyio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                return await call_next(ctx)
+            finally:
+                self._scopes.discard(scope)
+        # Only our stop() cancels this scope: a client's cancellation or the server's own shutdown
+        # cancels an enclosing scope, and then this line is never reached.
+        self.stopped += 1
+        last = journal.writes[-1] if journal.writes else None
+        logger.warning(
+            "stopped a tool call at the end of the drain (%s)",
+            f"after sending {last.operation.key}" if last is not None else "nothing sent",
+        )
+        if last is None:
+            return failed(messages.call_stopped_by_shutdown(None, None))
+        return failed(messages.call_stopped_by_shutdown(last.operation, last.status))
+
+    def stop(self) -> int:
+        """Cancel every tool call in progress; how many there were."""
+        for scope in list(self._scopes):
+            scope.cancel()
+        return len(self._scopes)
+
+
 class Lifecycle:
-    """Whether this process takes new calls: ready, or draining after SIGTERM."""
+    """Whether this process takes new calls: ready, or draining after SIGTERM; and the calls it runs."""
 
     def __init__(self, ready: Callable[[], Awaitable[str | None]] | None = None) -> None:
         self._ready = ready
         self.draining = False
+        self.calls = InFlightCalls()
 
     async def not_ready(self) -> str | None:
         """None when ready; else why not, in words."""
@@ -526,6 +583,8 @@ def http_app(
     or (``remote``) behind our own tokens, with the authorization server's routes beside it; the
     probes before both, and a request id around everything."""
     lifecycle = lifecycle or Lifecycle(remote.ready if remote is not None else None)
+    if lifecycle.calls not in server._lowlevel_server.middleware:
+        server._lowlevel_server.middleware.append(lifecycle.calls)
     return RequestIds(Probes(_mcp_app(server, host, bearer, extra_hosts, limits, remote), lifecycle))
 
 
@@ -612,18 +671,40 @@ def serve_http(
         backlog=backlog,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        timeout_graceful_shutdown=math.ceil(limits.drain_seconds),
+        # The drain, then the answers of the calls it stopped; uvicorn cancels what is left after that.
+        timeout_graceful_shutdown=math.ceil(limits.drain_seconds + ANSWER_SECONDS),
     )
-    DrainingServer(config, lifecycle).run()
+    DrainingServer(config, lifecycle, limits.drain_seconds).run()
 
 
 class DrainingServer(uvicorn.Server):
     """uvicorn's server; on SIGTERM (or SIGINT) readiness turns 503 before it stops accepting, and the
-    calls in progress get ``timeout_graceful_shutdown`` seconds to finish."""
+    calls in progress get ``drain_seconds`` to finish. Tool calls still running then are stopped and
+    answered (:class:`InFlightCalls`); uvicorn's own deadline (``timeout_graceful_shutdown``) comes
+    ``ANSWER_SECONDS`` later, for those answers to leave."""
 
-    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle) -> None:
+    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle, drain_seconds: float = 25.0) -> None:
         super().__init__(config)
         self._lifecycle = lifecycle
+        self._drain_seconds = drain_seconds
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self._drain_seconds, self._stop_calls)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            timer.cancel()
+
+    def _stop_calls(self) -> None:
+        stopped = self._lifecycle.calls.stop()
+        if stopped:
+            logger.warning(
+                "drain ended (EDFS_MCP_HTTP_DRAIN_SECONDS=%g): stopping %d tool call(s) in progress; each "
+                "is answered with what became of it",
+                self._drain_seconds,
+                stopped,
+            )
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if not self._lifecycle.draining:

@@ -1,15 +1,21 @@
-"""Words for when the state the replicas share (Redis, ``EDFS_MCP_REDIS_URL``) does not answer a tool.
+"""Words for a replica's own state: the shared result cache (Redis, ``EDFS_MCP_REDIS_URL``) not
+answering a tool, and a call stopped because its replica is shutting down.
 
 Part of ``edfs_mcp.messages``, the one home of model-facing text. Each says what did not work (the
-result cache, at its location, never the URL's password), what the call did do all the same (a
-package that ran, ran: it must not be run again just to get its rows) and what to do next.
+result cache, at its location, never the URL's password; the replica's grace period), what the call
+did do all the same (a package that ran, ran: it must not be run again just to get its rows; a write
+that was sent may have run) and what to do next.
 """
 
 from __future__ import annotations
 
+from edfs_mcp.errors import Operation, OutcomeUnknown
+from edfs_mcp.messages._errors import after_write, describe
 from edfs_mcp.results import ResultCacheUnavailable
 
 __all__ = [
+    "STOPPED_BY_SHUTDOWN",
+    "call_stopped_by_shutdown",
     "result_cache_down_after_run",
     "result_cache_down_answer",
     "result_cache_down_odata",
@@ -66,3 +72,23 @@ def result_cache_down_answer(result_id: str, row_count: int, shown: int, down: R
         f"budget). The rest could not be kept for paging: {_unreachable(down)} Aggregate, "
         "filter or add LIMIT so the answer fits, or ask again in a minute."
     )
+
+
+# Why a call in progress ended when its replica's grace period did (the reason inside the outcome).
+STOPPED_BY_SHUTDOWN = (
+    "the edfs-mcp replica serving this call was shutting down for a restart, upgrade or scale-down, and "
+    "stopped waiting for EDFS when its grace period ended: EDFS_MCP_HTTP_DRAIN_SECONDS"
+)
+
+
+def call_stopped_by_shutdown(write: Operation | None, status: int | None) -> str:
+    """A tool call stopped at the end of its replica's grace period. ``write``: the last write it sent
+    (None: it sent none), ``status``: that write's answer, if one came."""
+    if write is None:
+        return (
+            f"The call was stopped before it changed anything: {STOPPED_BY_SHUTDOWN}. Nothing was "
+            "changed. Call it again: another replica answers."
+        )
+    if status is None:
+        return describe(OutcomeUnknown(write, STOPPED_BY_SHUTDOWN))
+    return after_write(write, status, STOPPED_BY_SHUTDOWN[0].upper() + STOPPED_BY_SHUTDOWN[1:] + ".")

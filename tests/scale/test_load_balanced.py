@@ -5,6 +5,7 @@ other, two people stay apart, and killing a replica mid-burst loses and duplicat
 from __future__ import annotations
 
 import contextlib
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -40,12 +41,12 @@ class Cluster:
 
 
 @contextmanager
-def cluster(sandbox: SandboxServer, redis: RedisServer, size: int = 2) -> Iterator[Cluster]:
-    """``size`` replicas at one public URL, the load balancer's."""
+def cluster(sandbox: SandboxServer, redis: RedisServer, size: int = 2, **extra: str) -> Iterator[Cluster]:
+    """``size`` replicas at one public URL, the load balancer's; ``extra``: more EDFS_MCP_* settings."""
     lb_port = free_port()
     public = f"http://127.0.0.1:{lb_port}"
     sandbox.accept_web_redirect(f"{public}/auth/callback")
-    env = oauth_env(sandbox, public, EDFS_MCP_REDIS_URL=redis.url, EDFS_MCP_LOG_LEVEL="INFO")
+    env = oauth_env(sandbox, public, EDFS_MCP_REDIS_URL=redis.url, EDFS_MCP_LOG_LEVEL="INFO", **extra)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         with contextlib.ExitStack() as stack:
@@ -137,6 +138,13 @@ async def test_two_people_sign_in_through_the_load_balancer_and_any_replica_serv
 async def test_a_replica_killed_mid_burst_loses_and_duplicates_no_write(
     sandbox: SandboxServer, redis: RedisServer
 ) -> None:
+    """SIGKILL (a node lost, an OOM kill): the process ends at once, so nothing can be sent to the
+    clients of the calls it was running. Each sees its connection close without an answer (the SDK
+    client's "Server disconnected without sending a response", or HAProxy's 502 when it held the
+    connection): no outcome words are possible, since the only process that knew the call's state is
+    gone. What is guaranteed is on the other side: the victim's requests to EDFS die with it (EDFS
+    never runs them), none is retried elsewhere, and the survivor goes on. Kubernetes sends SIGTERM
+    first, which drains and answers every call (the next test)."""
     browser, storage, seen = Browser(seed.USER_ADMIN), MemoryTokens(), Seen()
     burst = 6
     with cluster(sandbox, redis) as running:
@@ -199,6 +207,78 @@ async def test_a_replica_killed_mid_burst_loses_and_duplicates_no_write(
                 result = await c.call_tool("list_timers", {"itwin_id": NORTHGATE})
                 assert not result.is_error, text_of(result)
     await browser.aclose()
+
+
+async def test_a_replica_sigtermed_mid_burst_answers_every_call_it_had_with_its_outcome(
+    sandbox: SandboxServer, redis: RedisServer
+) -> None:
+    """SIGTERM (what Kubernetes sends) with a short grace period while slow package runs are in
+    flight on both replicas: the victim's calls that outlive the grace period are stopped and each is
+    answered, before the process exits, with what became of its write; the survivor's finish; EDFS
+    counts each write exactly once."""
+    browser, storage = Browser(seed.USER_ADMIN), MemoryTokens()
+    burst, drain = 6, 1.5
+    with cluster(sandbox, redis, EDFS_MCP_HTTP_DRAIN_SECONDS=str(drain)) as running:
+        async with through_lb(running.url, browser, Seen(), storage=storage) as client:
+            assert not (await client.call_tool("list_integration_packages", {})).is_error
+        assert storage.tokens is not None
+        headers = {"Authorization": f"Bearer {storage.tokens.access_token}"}
+        sandbox.state.faults.latency(drain + 4.0)  # every run outlives the victim's grace period
+        with sandbox.state.lock:
+            sandbox.state.requests.clear()
+        outcomes: list[tuple[str, str, str]] = []  # ("ok" / "error" / "lost", served by, words)
+
+        async def execute() -> None:
+            served = Seen()
+            try:
+                async with (
+                    httpx2.AsyncClient(
+                        headers=headers, timeout=60, event_hooks={"response": [served.hook]}
+                    ) as h,
+                    Client(streamable_http_client(running.url, http_client=h), read_timeout_seconds=60) as c,
+                ):
+                    result = await c.call_tool(
+                        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": PACKAGE}
+                    )
+                    kind = "error" if result.is_error else "ok"
+                    outcomes.append((kind, served.mcp[-1] if served.mcp else "?", text_of(result)))
+            except Exception as exc:
+                outcomes.append(("lost", "?", "; ".join(f"{type(e).__name__}: {e}" for e in leaves(exc))))
+
+        def executes_arrived() -> int:
+            return sum(1 for m, p in list(sandbox.state.requests) if m == "POST" and "/packages/" in p)
+
+        victim = running.replicas[1]
+        async with anyio.create_task_group() as group:
+            for _ in range(burst):
+                group.start_soon(execute)
+            deadline = anyio.current_time() + 30
+            while executes_arrived() < burst:  # all of them in flight, on both replicas
+                assert anyio.current_time() < deadline, f"{executes_arrived()} of {burst} executes arrived"
+                await anyio.sleep(0.01)
+            started = anyio.current_time()
+            exit_code = await anyio.to_thread.run_sync(victim.terminate)
+            stopped_after = anyio.current_time() - started
+        sandbox.state.faults.clear()
+        stderr = victim.stderr()
+    await browser.aclose()
+    ok = [o for o in outcomes if o[0] == "ok"]
+    stopped = [o for o in outcomes if o[0] == "error"]
+    # Every call got an answer: none saw its connection close.
+    assert len(outcomes) == burst and not [o for o in outcomes if o[0] == "lost"], outcomes
+    assert ok and stopped, outcomes
+    assert {served for _, served, _ in ok} == {"r0"} and {served for _, served, _ in stopped} == {"r1"}
+    # Each stopped call says its run was sent and may or may not have run, and why it was stopped.
+    for _, _, words in stopped:
+        assert "request was sent" in words and "may or may not have run" in words, words
+        assert "shutting down" in words and "EDFS_MCP_HTTP_DRAIN_SECONDS" in words, words
+    # The victim exited cleanly, at the end of its grace period (not uvicorn's later deadline).
+    assert exit_code in (0, -signal.SIGTERM), stderr[-2000:]
+    assert drain <= stopped_after < drain + 3.0, stopped_after
+    assert f"stopping {len(stopped)} tool call(s)" in stderr and "Cancel" not in stderr, stderr[-2000:]
+    # Exactly once: each finished run wrote once; each stopped one was abandoned by EDFS, not run.
+    wait_for(lambda: sandbox.state.abandoned == len(stopped), "EDFS to see the stopped runs abandoned")
+    assert sandbox.state.writes["execute"] == len(ok)
 
 
 async def test_a_result_made_on_one_replica_pages_on_the_other_and_only_for_its_person(
