@@ -5,6 +5,11 @@ token endpoint is polled with ``grant_type=urn:ietf:params:oauth:grant-type:devi
 honouring ``interval``, ``authorization_pending``, ``slow_down`` (+5 s, kept),
 ``access_denied`` and ``expired_token``.
 
+``DeviceSignIn`` is the one orchestrator of a device sign-in: ``start`` asks for the codes and
+shows them through a callback; then ``wait`` polls until the person answers (``edfs-mcp login``),
+or ``poll`` makes one poll when it is due (a sign-in started in a tool call, advanced by the calls
+that need its token). Its clock and sleep are injectable.
+
 What the authority sends is not trusted to pace us: the interval is kept within 1 to 60 s (anything
 invalid — missing, zero, negative, NaN, not a number, absurd — is the default 5 s; see
 ``poll_interval``), ``slow_down`` adds 5 s within that bound, and the code's lifetime is at most an
@@ -32,6 +37,7 @@ logger = logging.getLogger("edfs_mcp.auth")
 __all__ = [
     "DeviceAuthorization",
     "DeviceFlowRefused",
+    "DeviceSignIn",
     "code_lifetime",
     "poll_for_token",
     "poll_interval",
@@ -111,7 +117,12 @@ class DeviceAuthorization:
 
 
 async def start_device_authorization(
-    http: httpx2.AsyncClient, endpoint: str, client_id: str, scope: str
+    http: httpx2.AsyncClient,
+    endpoint: str,
+    client_id: str,
+    scope: str,
+    *,
+    now: Callable[[], float] = time.time,
 ) -> DeviceAuthorization:
     try:
         response = await http.post(endpoint, data={"client_id": client_id, "scope": scope})
@@ -140,7 +151,7 @@ async def start_device_authorization(
         user_code=user_code,
         verification_uri=verification_uri,
         verification_uri_complete=_web_address(body.get("verification_uri_complete")),
-        expires_at=time.time() + code_lifetime(body.get("expires_in")),
+        expires_at=now() + code_lifetime(body.get("expires_in")),
         interval=poll_interval(body.get("interval")),
     )
 
@@ -163,37 +174,98 @@ def _web_address(value: object) -> str | None:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+Show = Callable[[DeviceAuthorization], None]
+EXPIRED = "The sign-in code expired before it was used. Start the sign-in again."
 
 
-async def poll_for_token(
-    oauth: Any, token_endpoint: str, authorization: DeviceAuthorization, *, sleep: Sleep = anyio.sleep
-) -> dict[str, Any]:
-    """Poll until the user approves; return the token response. ``oauth``: an AsyncOAuth2Client.
+class DeviceSignIn:
+    """One device sign-in, from the codes to the token.
 
-    ``sleep`` waits between polls (tests pass one that does not really wait).
+    ``oauth``: an AsyncOAuth2Client for the public app (it makes the token polls). ``now`` and
+    ``sleep``: the clock the code's expiry and the poll pace are read on, and how ``wait`` pauses.
     """
-    interval = poll_interval(authorization.interval)
-    while True:
-        await sleep(interval)
-        if time.time() >= authorization.expires_at:
-            raise AuthError("The sign-in code expired before it was used. Start the sign-in again.")
+
+    def __init__(
+        self,
+        oauth: Any,
+        token_endpoint: str,
+        authorization: DeviceAuthorization,
+        *,
+        now: Callable[[], float] = time.time,
+        sleep: Sleep = anyio.sleep,
+    ) -> None:
+        self.authorization = authorization
+        self.interval = poll_interval(authorization.interval)
+        self.polls = 0
+        self._oauth = oauth
+        self._token_endpoint = token_endpoint
+        self._now = now
+        self._sleep = sleep
+        self._last_poll = now()  # the first poll is due one interval after the codes
+
+    @classmethod
+    async def start(
+        cls,
+        oauth: Any,
+        *,
+        device_endpoint: str,
+        token_endpoint: str,
+        client_id: str,
+        scope: str,
+        show: Show | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        now: Callable[[], float] = time.time,
+        sleep: Sleep = anyio.sleep,
+    ) -> DeviceSignIn:
+        """Ask the authority for the codes and show them (``show``: the terminal, or nothing)."""
+        async with httpx2.AsyncClient(transport=transport, timeout=30) as http:
+            authorization = await start_device_authorization(http, device_endpoint, client_id, scope, now=now)
+        if show is not None:
+            show(authorization)
+        return cls(oauth, token_endpoint, authorization, now=now, sleep=sleep)
+
+    @property
+    def expired(self) -> bool:
+        return self._now() >= self.authorization.expires_at
+
+    @property
+    def due(self) -> bool:
+        """A poll now would respect the interval (and any slow_down)."""
+        return self._now() >= self._last_poll + self.interval
+
+    async def wait(self) -> dict[str, Any]:
+        """Poll every interval until the person answers; the token response, else AuthError."""
+        while True:
+            await self._sleep(self.interval)
+            token = await self.poll()
+            if token is not None:
+                return token
+
+    async def poll(self) -> dict[str, Any] | None:
+        """One token poll: the token response, or None while the person has not answered yet
+        (``slow_down`` lengthens the interval; a network error is retried at the next poll).
+        AuthError when the sign-in ended without a token: expired, denied, refused, junk."""
+        if self.expired:
+            raise AuthError(EXPIRED)
+        self._last_poll = self._now()
+        self.polls += 1
         try:
-            token = await oauth.fetch_token(
-                token_endpoint, grant_type=DEVICE_CODE_GRANT_TYPE, device_code=authorization.device_code
+            token = await self._oauth.fetch_token(
+                self._token_endpoint,
+                grant_type=DEVICE_CODE_GRANT_TYPE,
+                device_code=self.authorization.device_code,
             )
         except OAuthError as exc:
             error = _error_code(exc.error)
             if error == "authorization_pending":
-                continue
+                return None
             if error == "slow_down":
-                interval = slowed_down(interval)
-                continue
+                self.interval = slowed_down(self.interval)
+                return None
             if error == "access_denied":
                 raise AuthError("The sign-in was denied in the browser.") from None
             if error == "expired_token":
-                raise AuthError(
-                    "The sign-in code expired before it was used. Start the sign-in again."
-                ) from None
+                raise AuthError(EXPIRED) from None
             if error in REFUSALS:
                 raise DeviceFlowRefused(
                     f"The authority refused the device flow for this client ({error})."
@@ -202,10 +274,25 @@ async def poll_for_token(
         except httpx2.HTTPError as exc:
             # A network blip while the person is still typing: keep polling until the code expires.
             logger.info("device flow: token poll failed (%s); retrying", type(exc).__name__)
-            continue
+            return None
         except (ValueError, TypeError, KeyError):  # an answer that is not a token response
             raise AuthError("The token endpoint's answer to the sign-in could not be read.") from None
         access = token.get("access_token") if isinstance(token, dict) else None
         if not isinstance(access, str) or not access:
             raise AuthError("The token endpoint answered the sign-in without an access token.")
         return dict(token)
+
+
+async def poll_for_token(
+    oauth: Any,
+    token_endpoint: str,
+    authorization: DeviceAuthorization,
+    *,
+    sleep: Sleep = anyio.sleep,
+    now: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """Poll until the user approves; return the token response. ``oauth``: an AsyncOAuth2Client.
+
+    ``sleep`` waits between polls (tests pass one that does not really wait). ``DeviceSignIn.wait``.
+    """
+    return await DeviceSignIn(oauth, token_endpoint, authorization, now=now, sleep=sleep).wait()

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import anyio
 import anyio.to_thread
 import httpx2
 
-from edfs_mcp.auth.device_flow import (
-    DeviceAuthorization,
-    DeviceFlowRefused,
-    poll_for_token,
-    start_device_authorization,
-)
+from edfs_mcp.auth.device_flow import DeviceAuthorization, DeviceFlowRefused, DeviceSignIn, Sleep
 from edfs_mcp.auth.discovery import Endpoints, discover
 from edfs_mcp.auth.loopback import LoopbackRedirect, sign_in_with_browser
+from edfs_mcp.auth.renewing import Clock
 from edfs_mcp.auth.store import StoredTokens, TokenStore, open_token_store, token_key
 from edfs_mcp.auth.user import UserTokenSource, public_oauth_client, stored_from_response
 from edfs_mcp.config import Settings
@@ -40,7 +37,11 @@ class Presenter(Protocol):
 
 @dataclass
 class SignInSetup:
-    """Everything a person's sign-in needs, derived once from settings."""
+    """Everything a person's sign-in needs, derived once from settings.
+
+    ``now`` and ``sleep``: the clock tokens and codes expire on, and how the device flow waits
+    between polls (tests pass fakes, with the sandbox in-process as ``transport``).
+    """
 
     settings: Settings
     client_id: str
@@ -48,6 +49,8 @@ class SignInSetup:
     key: str
     transport: httpx2.AsyncBaseTransport | None = None
     _endpoints: Endpoints | None = None
+    now: Clock = field(default=time.time)
+    sleep: Sleep = field(default=anyio.sleep)
 
     @classmethod
     def from_settings(
@@ -86,6 +89,7 @@ class SignInSetup:
             endpoints=self.endpoints,
             transport=self.transport,
             sign_in_in_session=sign_in_in_session,
+            now=self.now,
         )
 
 
@@ -93,12 +97,18 @@ async def _with_device(
     setup: SignInSetup, endpoints: Endpoints, oauth: Any, presenter: Presenter
 ) -> dict[str, Any]:
     assert endpoints.device_authorization is not None
-    async with httpx2.AsyncClient(transport=setup.transport, timeout=30) as http:
-        authorization = await start_device_authorization(
-            http, endpoints.device_authorization, setup.client_id, setup.settings.user_scopes
-        )
-    presenter.device_code(authorization)
-    return await poll_for_token(oauth, endpoints.token, authorization)
+    sign_in = await DeviceSignIn.start(
+        oauth,
+        device_endpoint=endpoints.device_authorization,
+        token_endpoint=endpoints.token,
+        client_id=setup.client_id,
+        scope=setup.settings.user_scopes,
+        show=presenter.device_code,
+        transport=setup.transport,
+        now=setup.now,
+        sleep=setup.sleep,
+    )
+    return await sign_in.wait()
 
 
 async def _with_browser(
@@ -139,7 +149,7 @@ async def login(setup: SignInSetup, presenter: Presenter, flow: str = "auto") ->
             response = await _with_browser(setup, endpoints, oauth, presenter)
     finally:
         await oauth.aclose()
-    tokens = stored_from_response(response, used)
+    tokens = stored_from_response(response, used, now=setup.now())
     name, subject = await _who(setup, endpoints, tokens.access_token)
     tokens = StoredTokens(**{**tokens.__dict__, "name": name, "subject": subject})
     await anyio.to_thread.run_sync(setup.store.save, setup.key, tokens)
@@ -205,7 +215,7 @@ async def status(setup: SignInSetup) -> Status:
         signed_in=True,
         name=tokens.name,
         flow=tokens.flow,
-        expires_in=tokens.expires_at - time.time(),
+        expires_in=tokens.expires_at - setup.now(),
         refreshable=tokens.refresh_token is not None,
         location=setup.store.location,
         problem=None,

@@ -1,18 +1,21 @@
 """A person's tokens: cached, refreshed early, one refresh at a time across processes.
 
-``UserTokenSource`` hands out the cached access token and refreshes it before it expires, or as
-soon as the API refuses it (401: revoked while the refresh token is still good). One refresh is in
-flight per process; across processes the store's lock and a re-read make sure a rotated refresh
-token is never presented twice, and the new one is on disk before anything can lose it (see
-``edfs_mcp.auth.refresh``: for a store on disk the exchange runs in a refresher process that
-outlives us). When there is nothing to refresh it raises ``SignInRequired`` — after starting an
-in-session device sign-in when one is allowed, so the next call can succeed once the person has
-approved it in the browser.
+``UserTokenSource`` is a ``RenewingTokenSource``: it hands out the cached access token and renews
+it before it expires, or as soon as the API refuses it (401: revoked while the refresh token is
+still good). One renewal is in flight per process; across processes the store's lock and a re-read
+make sure a rotated refresh token is never presented twice, and the new one is on disk before
+anything can lose it (see ``edfs_mcp.auth.refresh``: for a store on disk the exchange runs in a
+refresher process that outlives us).
+
+When there is nothing to refresh it raises ``SignInRequired``, after starting an in-session device
+sign-in (``DeviceSignIn``) when one is allowed. No task polls for it in the background: the calls
+that need a token advance it, each making one token poll when one is due, so the first call after
+the person approved in the browser gets the token (and saves it). A call that waits for the
+approval in the chat (``edfs_mcp.tools._sign_in``) retries, and so polls, in its own scope.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,10 +26,9 @@ import anyio.to_thread
 import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from edfs_mcp.auth.device_flow import DeviceAuthorization, poll_for_token, start_device_authorization
+from edfs_mcp.auth.device_flow import DeviceSignIn
 from edfs_mcp.auth.discovery import Endpoints
 from edfs_mcp.auth.refresh import (
-    REFRESH_LEEWAY_SECONDS,
     RefreshJob,
     RefreshOutcome,
     refresh_in_own_process,
@@ -36,10 +38,11 @@ from edfs_mcp.auth.refresh import (
     token_digest,
     usable,
 )
+from edfs_mcp.auth.renewing import REFRESH_LEEWAY_SECONDS, Clock, Renewal, RenewingTokenSource
 from edfs_mcp.auth.store import StoredTokens, TokenStore, UnsafeTokenStore
 from edfs_mcp.errors import AuthError, SignInPrompt, SignInRequired
 
-__all__ = ["PendingSignIn", "UserTokenSource", "public_oauth_client", "stored_from_response"]
+__all__ = ["UserTokenSource", "public_oauth_client", "stored_from_response"]
 
 logger = logging.getLogger("edfs_mcp.auth")
 
@@ -62,20 +65,7 @@ def public_oauth_client(
     )
 
 
-class PendingSignIn:
-    """A device sign-in started from inside a tool call, polled in the background."""
-
-    def __init__(self, authorization: DeviceAuthorization, task: asyncio.Task[None]) -> None:
-        self.authorization = authorization
-        self.task = task
-        self.error: AuthError | None = None
-
-    @property
-    def active(self) -> bool:
-        return not self.task.done() and time.time() < self.authorization.expires_at
-
-
-class UserTokenSource:
+class UserTokenSource(RenewingTokenSource):
     """Tokens of a signed-in person (device code or browser + PKCE), kept in a TokenStore."""
 
     def __init__(
@@ -89,10 +79,13 @@ class UserTokenSource:
         transport: httpx2.AsyncBaseTransport | None = None,
         sign_in_in_session: bool = True,
         refresh_in_own_process: bool = True,
+        now: Clock = time.time,
     ) -> None:
         """``transport``: for discovery and the device flow (the refresh always goes to the network).
         ``refresh_in_own_process``: for a store on disk, run each refresh in a refresher process
-        that outlives us (see ``edfs_mcp.auth.refresh``); False refreshes in a worker thread."""
+        that outlives us (see ``edfs_mcp.auth.refresh``); False refreshes in a worker thread.
+        ``now``: the clock expiry and the sign-in's pace are read on."""
+        super().__init__(now=now)
         self._client_id = client_id
         self._scope = scope
         self._key = key
@@ -102,10 +95,9 @@ class UserTokenSource:
         self._sign_in_in_session = sign_in_in_session
         self._own_process = refresh_in_own_process
         self._oauth = public_oauth_client(client_id, scope, transport)
-        self._tokens: StoredTokens | None = None
+        self._tokens: StoredTokens | None = None  # what the cached token came with (the name)
         self._rejected: dict[str, None] = {}  # digests of access tokens the API refused (ordered)
-        self._lock = anyio.Lock()
-        self.pending: PendingSignIn | None = None
+        self.pending: DeviceSignIn | None = None  # the in-session sign-in waiting for approval
         self.refreshes = 0  # refresh attempts made by this source (whoever then did the exchange)
 
     @property
@@ -113,27 +105,26 @@ class UserTokenSource:
         who = f" as {self._tokens.name}" if self._tokens and self._tokens.name else ""
         return f"user sign-in{who} (client id {self._client_id}); tokens in {self._store.location}"
 
-    def _fresh(self, tokens: StoredTokens | None) -> bool:
-        """Good for at least the leeway, and not refused by the API."""
-        return tokens is not None and usable(tokens, tuple(self._rejected), leeway=REFRESH_LEEWAY_SECONDS)
+    def _usable(self, tokens: StoredTokens, *, leeway: float = REFRESH_LEEWAY_SECONDS) -> bool:
+        """Good for at least ``leeway`` more seconds, and not refused by the API."""
+        return usable(tokens, tuple(self._rejected), leeway=leeway, now=self._now())
 
-    async def get_token(self) -> str:
-        tokens = self._tokens
-        if tokens is not None and self._fresh(tokens):
-            return tokens.access_token
-        async with self._lock:
-            if self._tokens is not None and self._fresh(self._tokens):
-                return self._tokens.access_token
-            stored = await anyio.to_thread.run_sync(self._store.load, self._key)
-            if stored is not None and self._fresh(stored):
-                self._tokens = stored
-                return stored.access_token
-            if stored is None or not stored.refresh_token:
-                self._tokens = None
-                raise await self._sign_in_required(self._store.problem)
-            return await self._refresh()
+    def _use(self, tokens: StoredTokens) -> Renewal:
+        self._tokens = tokens
+        self.pending = None  # signed in, whoever did it: a sign-in still waiting is not needed
+        return Renewal(tokens.access_token, tokens.expires_at)
 
-    async def _refresh(self) -> str:
+    async def _renew(self) -> Renewal:
+        """Another process may have refreshed or signed in meanwhile: the store first."""
+        stored = await anyio.to_thread.run_sync(self._store.load, self._key)
+        if stored is not None and self._usable(stored):
+            return self._use(stored)
+        if stored is None or not stored.refresh_token:
+            self._tokens = None
+            return await self._sign_in(self._store.problem)
+        return await self._refresh()
+
+    async def _refresh(self) -> Renewal:
         endpoints = await self._endpoints()
         job = RefreshJob(
             key=self._key,
@@ -160,15 +151,14 @@ class UserTokenSource:
             outcome = await anyio.to_thread.run_sync(self._refresh_here, job)
         if outcome.kind in ("current", "refreshed"):
             latest = await anyio.to_thread.run_sync(self._store.load, self._key)
-            if latest is not None and usable(latest, job.stale):
-                self._tokens = latest
-                return latest.access_token
+            if latest is not None and usable(latest, job.stale, now=self._now()):
+                return self._use(latest)
             raise AuthError("Refreshing the sign-in failed (no usable token was saved).")
         self._tokens = None
         if outcome.kind == "revoked":
-            raise await self._sign_in_required("your sign-in expired or was revoked")
+            return await self._sign_in("your sign-in expired or was revoked")
         if outcome.kind == "signed_out":
-            raise await self._sign_in_required(outcome.detail)
+            return await self._sign_in(outcome.detail)
         if outcome.kind == "unreachable":
             raise AuthError(f"Could not reach the token endpoint {endpoints.token} ({outcome.detail}).")
         raise AuthError(f"Refreshing the sign-in failed ({outcome.detail}).")
@@ -177,82 +167,88 @@ class UserTokenSource:
         with httpx2.Client(timeout=job.timeout) as http:
             return refresh_stored(self._store, job, http)
 
-    async def reject(self, token: str) -> bool:
-        """The API refused ``token`` (401): never hand it out again; the next call refreshes.
-
-        True: a retry gets a refreshed token, or a clear "sign in" when there is nothing to refresh.
-        """
-        async with self._lock:
-            self._rejected[token_digest(token)] = None
-            while len(self._rejected) > REJECTED_KEPT:
-                del self._rejected[next(iter(self._rejected))]
-            if self._tokens is not None and self._tokens.access_token == token:
-                self._tokens = None
-        return True
+    def _refused(self, token: str) -> None:
+        """Never hand ``token`` out again, even from the store: the next call refreshes."""
+        self._rejected[token_digest(token)] = None
+        while len(self._rejected) > REJECTED_KEPT:
+            del self._rejected[next(iter(self._rejected))]
 
     async def aclose(self) -> None:
-        if self.pending is not None and not self.pending.task.done():
-            self.pending.task.cancel()
+        self.pending = None  # nothing runs for it: it is only forgotten
         await self._oauth.aclose()
-
-    def adopt(self, tokens: StoredTokens) -> None:
-        """Use tokens obtained by a sign-in (already saved to the store)."""
-        self._tokens = tokens
 
     # -- in-session sign-in -------------------------------------------------------------------
 
-    async def _sign_in_required(self, why: str | None) -> SignInRequired:
+    async def _sign_in(self, why: str | None) -> Renewal:
+        """Nothing to refresh: the token of the in-session sign-in once the person approved it;
+        until then SignInRequired, carrying the codes of the sign-in (started here if none is)."""
         reason = f" ({why})" if why else ""
         if not self._sign_in_in_session:
-            return SignInRequired(f"Not signed in to Bentley{reason}. Run `edfs-mcp login` in a terminal.")
+            raise SignInRequired(f"Not signed in to Bentley{reason}. Run `edfs-mcp login` in a terminal.")
         try:
             await anyio.to_thread.run_sync(self._store.check)
         except UnsafeTokenStore as exc:  # a sign-in could not be kept: do not ask for one
-            return SignInRequired(f"Not signed in to Bentley: {exc}")
-        try:
-            pending = await self._start_background_sign_in()
-        except AuthError as exc:
-            return SignInRequired(
-                f"Not signed in to Bentley{reason}, and a sign-in could not be started here: {exc} "
-                "Run `edfs-mcp login` in a terminal."
-            )
+            raise SignInRequired(f"Not signed in to Bentley: {exc}") from None
+        pending = await self._advance_sign_in()
+        if isinstance(pending, Renewal):
+            return pending
+        if pending is None:
+            try:
+                pending = self.pending = await self._start_sign_in()
+            except AuthError as exc:
+                raise SignInRequired(
+                    f"Not signed in to Bentley{reason}, and a sign-in could not be started here: {exc} "
+                    "Run `edfs-mcp login` in a terminal."
+                ) from None
         auth = pending.authorization
         prompt = SignInPrompt(
             auth.verification_uri, auth.user_code, auth.verification_uri_complete, auth.expires_at
         )
-        return SignInRequired(f"Not signed in to Bentley{reason}.", prompt)
+        raise SignInRequired(f"Not signed in to Bentley{reason}.", prompt)
 
-    async def _start_background_sign_in(self) -> PendingSignIn:
-        if self.pending is not None and self.pending.active:
-            return self.pending  # one sign-in at a time per process
+    async def _advance_sign_in(self) -> DeviceSignIn | Renewal | None:
+        """Poll the pending sign-in if a poll is due: its token (saved) once approved, the sign-in
+        while it waits, None when there is none (any more: denied, expired, failed)."""
+        pending = self.pending
+        if pending is None:
+            return None
+        if pending.expired:
+            self.pending = None
+            return None
+        if not pending.due:
+            return pending  # one sign-in at a time per process, polled at its pace
+        try:
+            response = await pending.poll()
+        except AuthError as exc:
+            self.pending = None
+            logger.info("in-session sign-in ended without a token: %s", exc)
+            return None
+        if response is None:
+            return pending
+        self.pending = None
+        tokens = stored_from_response(response, "device", now=self._now())
+        try:
+            await anyio.to_thread.run_sync(self._store.save, self._key, tokens)
+        except (UnsafeTokenStore, OSError) as exc:
+            logger.warning("in-session sign-in could not be saved (%s)", type(exc).__name__)
+            raise SignInRequired(
+                f"Not signed in to Bentley: the sign-in could not be saved ({exc})."
+            ) from None
+        logger.info("in-session sign-in complete")
+        return self._use(tokens)
+
+    async def _start_sign_in(self) -> DeviceSignIn:
         endpoints = await self._endpoints()
         if endpoints.device_authorization is None:
             raise AuthError(
                 "the authority offers no device sign-in (set EDFS_MCP_DEVICE_AUTHORIZATION_ENDPOINT)"
             )
-        async with httpx2.AsyncClient(transport=self._transport, timeout=30) as http:
-            authorization = await start_device_authorization(
-                http, endpoints.device_authorization, self._client_id, self._scope
-            )
-        task = asyncio.get_running_loop().create_task(self._finish_sign_in(authorization, endpoints))
-        self.pending = PendingSignIn(authorization, task)
-        return self.pending
-
-    async def _finish_sign_in(self, authorization: DeviceAuthorization, endpoints: Endpoints) -> None:
-        try:
-            response = await poll_for_token(self._oauth, endpoints.token, authorization)
-        except AuthError as exc:
-            if self.pending is not None:
-                self.pending.error = exc
-            logger.info("in-session sign-in ended without a token: %s", exc)
-            return
-        tokens = stored_from_response(response, "device")
-        try:
-            await anyio.to_thread.run_sync(self._store.save, self._key, tokens)
-        except (UnsafeTokenStore, OSError) as exc:
-            if self.pending is not None:
-                self.pending.error = AuthError(f"The sign-in could not be saved: {exc}")
-            logger.warning("in-session sign-in could not be saved (%s)", type(exc).__name__)
-            return
-        self._tokens = tokens
-        logger.info("in-session sign-in complete")
+        return await DeviceSignIn.start(
+            self._oauth,
+            device_endpoint=endpoints.device_authorization,
+            token_endpoint=endpoints.token,
+            client_id=self._client_id,
+            scope=self._scope,
+            transport=self._transport,
+            now=self._now,
+        )

@@ -3,8 +3,10 @@
 When a tool needs a token and a device sign-in was started for the person, clients that
 support URL-mode elicitation are asked to show the verification page — pushed as an
 elicitation request on 2025-11-25, returned as an input-required result on 2026-07-28 —
-and the call waits for the approval and runs. Other clients get a ToolError that tells the
-model to show the URL and code; polling goes on in the background, so the next call works.
+and the call waits for the approval and runs: each retry asks for a token, which makes the
+sign-in's next token poll when one is due (``edfs_mcp.auth.user``; nothing polls in the
+background). Other clients get a ToolError that tells the model to show the URL and code; the
+first call after the approval makes that poll and gets the token.
 """
 
 from __future__ import annotations
