@@ -3,7 +3,8 @@
 - ``redis_server``: a ``redis-server`` from the distribution (append-only file in a temporary
   directory), stoppable and restartable on the same port with its data.
 - ``replica``: a real ``edfs-mcp serve --transport streamable-http`` process sharing that Redis.
-- ``haproxy``: a real HAProxy in front of the replicas (round robin, health-checked on /healthz).
+- ``haproxy``: a real HAProxy in front of the replicas (round robin, routing only to replicas whose
+  ``/readyz`` says 200, as a Kubernetes Service does; a refused connection is re-sent to another).
 
 A part that is not installed skips the test on a developer's machine, saying how to get it (like
 the Node tools); in CI (``CI`` set, as ``.ci/run`` runs) it fails, since ``.ci/run`` installs it.
@@ -233,7 +234,7 @@ frontend mcp
 backend replicas
     balance roundrobin
     http-response set-header X-Served-By %s
-    option httpchk GET /healthz
+    option httpchk GET /readyz
     http-check expect status 200
     default-server inter 200ms fall 2 rise 2
 {servers}
@@ -242,7 +243,7 @@ backend replicas
 
 @contextmanager
 def haproxy(backends: list[int], directory: Path, port: int | None = None) -> Iterator[HAProxy]:
-    """A real HAProxy on a loopback port, round robin over ``backends`` (ports), checking /healthz;
+    """A real HAProxy on a loopback port, round robin over ``backends`` (ports), checking /readyz;
     each answer says which replica gave it (``X-Served-By: r0``, ``r1``...)."""
     program = require("haproxy", "haproxy")
     port = port or free_port()

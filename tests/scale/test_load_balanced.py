@@ -34,10 +34,22 @@ PACKAGE = seed.SQL_CUSTOMERS_TABLE
 class Cluster:
     lb: HAProxy
     replicas: list[Replica]
+    env: dict[str, str]
+    directory: Path
+    stack: contextlib.ExitStack
 
     @property
     def url(self) -> str:
         return f"{self.lb.base}/mcp"
+
+    def restart(self, index: int, generation: int) -> int:
+        """Replica ``index`` SIGTERMed (it drains and exits), then started again on its port, as a
+        rolling upgrade does; the old process's exit code."""
+        old = self.replicas[index]
+        code = old.terminate()
+        name = f"r{index}.{generation}"
+        self.replicas[index] = self.stack.enter_context(replica(name, self.env, self.directory, old.port))
+        return code
 
 
 @contextmanager
@@ -52,7 +64,7 @@ def cluster(sandbox: SandboxServer, redis: RedisServer, size: int = 2, **extra: 
         with contextlib.ExitStack() as stack:
             replicas = [stack.enter_context(replica(f"r{i}", env, directory)) for i in range(size)]
             lb = stack.enter_context(haproxy([r.port for r in replicas], directory, lb_port))
-            yield Cluster(lb, replicas)
+            yield Cluster(lb, replicas, env, directory, stack)
 
 
 @dataclass
