@@ -1,9 +1,13 @@
 """Who you are: token sources the API client asks for bearer tokens.
 
+Every source is a ``RenewingTokenSource`` (``edfs_mcp.auth.renewing``): a static token, a service
+app's client credentials, and a person's sign-in (``edfs_mcp.auth.user``).
+
 This package imports neither ``edfs_mcp.api`` nor ``edfs_mcp.tools``.
 """
 
 from edfs_mcp.auth.base import TokenSource
 from edfs_mcp.auth.providers import ClientCredentialsSource, StaticTokenSource
+from edfs_mcp.auth.renewing import RenewingTokenSource
 
-__all__ = ["ClientCredentialsSource", "StaticTokenSource", "TokenSource"]
+__all__ = ["ClientCredentialsSource", "RenewingTokenSource", "StaticTokenSource", "TokenSource"]
