@@ -29,12 +29,29 @@ from redis.exceptions import LockError, RedisError
 
 from edfs_mcp.remote.stores import StateStoreUnavailable
 
-__all__ = ["RedisStore", "StateStoreUnavailable", "redis_location"]
+__all__ = ["RedisStore", "StateStoreUnavailable", "pooled_client", "redis_location"]
 
 PREFIX = "edfs-mcp:"
 LOCK_SECONDS = 120.0  # longest a refresh may hold the lock (a refresh that dies frees it by then)
 CONNECT_SECONDS = 5.0
 COMMAND_SECONDS = 10.0
+MAX_CONNECTIONS = 64  # per client (each replica has one for its state, one for its results)
+
+
+def pooled_client(url: str, **options: Any) -> redis.Redis:
+    """A client of ``url`` whose connections are bounded (``MAX_CONNECTIONS``): a command past the bound
+    waits for a free connection (up to ``COMMAND_SECONDS``) instead of failing at once, so a burst of
+    calls on one replica queues at its pool rather than erroring."""
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=COMMAND_SECONDS,
+        socket_connect_timeout=CONNECT_SECONDS,
+        socket_timeout=COMMAND_SECONDS,
+        health_check_interval=30,
+        **options,
+    )
+    return redis.Redis.from_pool(pool)
 
 
 def redis_location(url: str) -> str:
@@ -59,14 +76,7 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = PREFIX) -> RedisStore:
-        client = redis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=CONNECT_SECONDS,
-            socket_timeout=COMMAND_SECONDS,
-            health_check_interval=30,
-        )
-        return cls(client, location=redis_location(url), prefix=prefix)
+        return cls(pooled_client(url, decode_responses=True), location=redis_location(url), prefix=prefix)
 
     def _key(self, key: str) -> str:
         return self._prefix + key

@@ -36,7 +36,7 @@ import anyio
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from edfs_mcp.remote.redis_store import COMMAND_SECONDS, CONNECT_SECONDS, redis_location
+from edfs_mcp.remote.redis_store import pooled_client, redis_location
 from edfs_mcp.results import ResultCacheUnavailable, ResultGone, ResultStore, StoredResult
 from edfs_mcp.tabular import Table
 
@@ -109,13 +109,7 @@ class RedisResultStore(ResultStore):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisResultStore:
-        client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=CONNECT_SECONDS,
-            socket_timeout=COMMAND_SECONDS,
-            health_check_interval=30,
-        )
-        return cls(client, location=redis_location(url), **kwargs)
+        return cls(pooled_client(url), location=redis_location(url), **kwargs)
 
     def _ms(self, factor: float = 1.0) -> int:
         return max(1, int(self.ttl_seconds * factor * 1000))

@@ -223,6 +223,9 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout http-keep-alive 5s
+    # A check's whole answer may take this long (unset, it would be 'inter': a busy replica's
+    # /readyz, which asks Redis, would mark it down).
+    timeout check 2s
     option http-server-close
     retries 2
     option redispatch
