@@ -65,6 +65,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, TextContent
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -75,7 +76,6 @@ from edfs_mcp import messages
 from edfs_mcp.api import sent_writes
 from edfs_mcp.errors import ConfigError
 from edfs_mcp.logs import request_id_var
-from edfs_mcp.tools._outcome import failed
 
 if TYPE_CHECKING:
     from edfs_mcp.remote import RemoteAuth
@@ -159,8 +159,11 @@ class InFlightCalls:
             f"after sending {last.operation.key}" if last is not None else "nothing sent",
         )
         if last is None:
-            return failed(messages.call_stopped_by_shutdown(None, None))
-        return failed(messages.call_stopped_by_shutdown(last.operation, last.status))
+            text = messages.call_stopped_by_shutdown(None, None)
+        else:
+            text = messages.call_stopped_by_shutdown(last.operation, last.status)
+        # An error result in our words alone, as tools._outcome makes them.
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
     def stop(self) -> int:
         """Cancel every tool call in progress; how many there were."""
