@@ -8,6 +8,14 @@ This package imports neither ``edfs_mcp.api`` nor ``edfs_mcp.tools``.
 
 from edfs_mcp.auth.base import TokenSource
 from edfs_mcp.auth.providers import ClientCredentialsSource, StaticTokenSource
-from edfs_mcp.auth.renewing import RenewingTokenSource
+from edfs_mcp.auth.renewing import REFRESH_LEEWAY_SECONDS, RenewingTokenSource, token_expiry, token_lifetime
 
-__all__ = ["ClientCredentialsSource", "RenewingTokenSource", "StaticTokenSource", "TokenSource"]
+__all__ = [
+    "REFRESH_LEEWAY_SECONDS",
+    "ClientCredentialsSource",
+    "RenewingTokenSource",
+    "StaticTokenSource",
+    "TokenSource",
+    "token_expiry",
+    "token_lifetime",
+]

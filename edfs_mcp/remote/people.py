@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from edfs_mcp.auth import REFRESH_LEEWAY_SECONDS
 from edfs_mcp.errors import AuthError
 from edfs_mcp.remote.crypto import Sealer
 from edfs_mcp.remote.stores import Clock, KeyValueStore, SharedLocks
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PeopleClients", "PersonTokenSource", "PersonVault"]
 
-REFRESH_LEEWAY_SECONDS = 60.0
 SIGN_IN_LIFETIME_SECONDS = 90 * 24 * 3600.0  # a record unused this long is forgotten
 
 

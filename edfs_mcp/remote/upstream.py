@@ -18,13 +18,12 @@ from urllib.parse import urlencode
 import anyio
 import httpx2
 
+from edfs_mcp.auth import token_expiry
 from edfs_mcp.auth.discovery import Endpoints, discover
 from edfs_mcp.errors import AuthError
 from edfs_mcp.remote.stores import Clock
 
 __all__ = ["BentleyTokens", "BentleyWebApp", "pkce_challenge"]
-
-DEFAULT_LIFETIME = 3600.0
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -158,15 +157,13 @@ class BentleyWebApp:
             subject, name = await self._userinfo(access)
         if previous is not None and subject != previous.subject:
             raise AuthError("Bentley answered a refresh with another person's token.")
-        expires_in = token.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) else DEFAULT_LIFETIME
         refresh: str | None = token.get("refresh_token")
         if not isinstance(refresh, str) or not refresh:  # not rotated: the current one still holds
             refresh = previous.refresh_token if previous is not None else None
         return BentleyTokens(
             access_token=access,
             refresh_token=refresh,
-            expires_at=self._clock() + lifetime,
+            expires_at=token_expiry(token, self._clock()),
             subject=subject,
             name=str(name or subject),
         )
