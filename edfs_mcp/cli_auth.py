@@ -198,7 +198,7 @@ def _person(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "login":
         presenter = TerminalPresenter(open_browser=settings.graphical_session and not args.no_browser)
         try:
-            tokens = anyio.run(login, setup, presenter, args.flow or settings.sign_in_flow)
+            tokens = anyio.run(login, setup, presenter, settings.sign_in_flow)
         except AuthError as exc:
             _say(f"edfs-mcp: sign-in failed: {exc}")
             return EXIT_FAILURE
