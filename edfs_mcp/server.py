@@ -181,6 +181,8 @@ def build_server(
 
     ``client_for`` (``EDFS_MCP_HTTP_AUTH=oauth``): the API client of a person, by Bentley subject;
     every tool call then runs as the person whose MCP token it carries."""
+    from edfs_mcp.state.request_state import request_state_security
+
     sandbox = settings.credential_source() is CredentialSource.SANDBOX
     include, exclude = tuple(include), tuple(exclude)
 
@@ -203,6 +205,8 @@ def build_server(
         read_only=read_only,
         include=include,
         exclude=exclude,
+        # With EDFS_MCP_STATE_KEY every replica seals multi-round requestState under one key.
+        request_state_security=request_state_security(settings),
     )
     if include or exclude:
         server.register_tools()  # unknown names fail now, not on the first tools/list

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.server.request_state import RequestStateSecurity
 
 if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
-
     from edfs_mcp.config import Settings
 
-__all__ = ["request_state_key", "request_state_security", "share_request_state"]
+__all__ = ["request_state_key", "request_state_security"]
 
 _LABEL = b"edfs-mcp/request-state/v1"
 TTL_SECONDS = 600.0
@@ -41,15 +39,3 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     if settings.state_key is None:
         return None
     return RequestStateSecurity(keys=[request_state_key(settings.oauth_key)], ttl=TTL_SECONDS)
-
-
-def share_request_state(server: MCPServer[Any], security: RequestStateSecurity) -> None:
-    """Replace the request-state boundary ``server`` installed (per-process key) with one under
-    ``security``; the same as building it with ``request_state_security=security``."""
-    chain = server._lowlevel_server.middleware
-    boundary = RequestStateBoundary(security, default_audience=server.name)
-    for index, middleware in enumerate(chain):
-        if isinstance(middleware, RequestStateBoundary):
-            chain[index] = boundary
-            return
-    chain.append(boundary)

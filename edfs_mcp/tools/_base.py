@@ -74,7 +74,7 @@ class AppContext:
         return self._client
 
     async def aclose(self) -> None:
-        self.results.close()  # stops the SQL engine's process, if a query started one
+        await self.results.aclose()  # the SQL engine's process, a shared store's connections
         if self._client is not None:
             await self._client.aclose()
 

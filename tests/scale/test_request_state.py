@@ -13,7 +13,7 @@ from mcp.shared.exceptions import MCPError
 
 from edfs_mcp.config import Settings, load_settings
 from edfs_mcp.server import build_server
-from edfs_mcp.state.request_state import request_state_key, request_state_security, share_request_state
+from edfs_mcp.state.request_state import request_state_key, request_state_security
 from tests.remote.harness import STATE_KEY
 
 pytestmark = pytest.mark.anyio
@@ -48,14 +48,9 @@ def oauth_settings(state_key: str) -> Settings:
     )
 
 
-def replica(state_key: str | None = STATE_KEY, shared: bool = True) -> RequestStateBoundary:
-    settings = oauth_settings(state_key) if state_key else Settings()
-    server = build_server(settings)
-    security = request_state_security(settings)
-    if shared:
-        assert security is not None
-        share_request_state(server, security)
-    return boundary_of(server)
+def replica(state_key: str | None = STATE_KEY) -> RequestStateBoundary:
+    """The request-state boundary of a server built as `edfs-mcp serve` builds it."""
+    return boundary_of(build_server(oauth_settings(state_key) if state_key else Settings()))
 
 
 async def first_round(boundary: RequestStateBoundary) -> str:
@@ -89,9 +84,9 @@ async def test_state_minted_by_one_replica_is_continued_by_another_under_the_sha
 
 async def test_without_the_shared_key_another_replica_refuses_it() -> None:
     # As the SDK sets it up by default: a key made by each process at start.
-    sealed = await first_round(replica(None, shared=False))
+    sealed = await first_round(replica(None))
     with pytest.raises(MCPError):
-        await second_round(replica(None, shared=False), sealed)
+        await second_round(replica(None), sealed)
     # Another deployment's state key: refused too.
     with pytest.raises(MCPError):
         await second_round(replica("b" * 43), await first_round(replica()))
