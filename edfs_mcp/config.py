@@ -41,6 +41,7 @@ __all__ = [
     "SERVICE_SETTINGS",
     "CredentialSource",
     "Settings",
+    "environment_without_settings",
     "load_settings",
     "token_endpoint_of",
 ]
@@ -404,6 +405,12 @@ class Settings(BaseModel):
         if sys.platform in ("darwin", "win32"):
             return True
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def environment_without_settings() -> dict[str, str]:
+    """The environment for a helper process of ours: everything but the ``EDFS_MCP_*`` settings, so
+    no secret of ours reaches a process that has no use for it."""
+    return {name: value for name, value in os.environ.items() if not name.upper().startswith(ENV_PREFIX)}
 
 
 def _unknown_name(variable: str) -> ConfigError:

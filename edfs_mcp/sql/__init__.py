@@ -16,7 +16,6 @@ the whole child, one thread, ``MAX_ANSWER_ROWS`` rows kept of an answer.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -191,7 +190,9 @@ class SqlEngine:
         if self._process and self._process[0].poll() is None:
             return self._process[0]
         self._restart()
-        env = {name: value for name, value in os.environ.items() if not name.startswith("EDFS_MCP_")}
+        from edfs_mcp.config import environment_without_settings
+
+        env = environment_without_settings()
         process = subprocess.Popen(  # noqa: S603 - our own module, with the interpreter running us
             [sys.executable, "-m", "edfs_mcp.sql._child", json.dumps(self._limits)],
             stdin=subprocess.PIPE,

@@ -107,3 +107,12 @@ def test_the_import_reader_sees_private_imports() -> None:
     assert not any(name.startswith("edfs_mcp.tools._") for name in server)
     sandbox_http = _imports(PACKAGE / "sandbox" / "router.py")
     assert "edfs_mcp.sandbox._http" in sandbox_http  # relative import, resolved
+
+
+def test_only_config_reads_the_environment() -> None:
+    readers = sorted(
+        _module_name(path)
+        for path in _modules()
+        if path.name != "config.py" and ("os.environ" in (text := path.read_text()) or "getenv(" in text)
+    )
+    assert readers == [], f"read settings through edfs_mcp.config instead: {readers}"
