@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from edfs_mcp.api import EdfsClient, WaitCallback
 from edfs_mcp.render import render_payload
 from edfs_mcp.results import ResultStore
+from edfs_mcp.tools._outcome import first_cause
 from edfs_mcp.untrusted import without_hidden
 
 __all__ = [
@@ -178,9 +179,7 @@ async def heartbeat(ctx: ToolContext, what: str) -> AsyncIterator[None]:
                 group.cancel_scope.cancel()
     except BaseExceptionGroup as group_error:
         # Only the body can fail (beat() just sleeps and reports): re-raise its own exception.
-        if len(group_error.exceptions) == 1:
-            raise group_error.exceptions[0] from None
-        raise
+        raise first_cause(group_error) from None
 
 
 class ToolResult(BaseModel):
