@@ -1,12 +1,20 @@
-"""query_execution_result: a 100 000-row result answered in SQL, through a real MCP client."""
+"""query_execution_result: a 100 000-row result answered in SQL, through a real MCP client.
+
+One server (and so one SQL engine process) and one execution of the 100 000-row package serve the
+whole module: building them per test was most of each test's CPU, and every test here only reads.
+"""
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import bpe_openai
 import pytest
+from mcp import Client
 
+from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import seed
+from edfs_mcp.server import build_server
 from tests.tools.conftest import Tools
 
 pytestmark = pytest.mark.anyio
@@ -14,6 +22,19 @@ pytestmark = pytest.mark.anyio
 BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
 BULK = {"itwin_id": BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK}
 ENCODING = bpe_openai.get_encoding("cl100k_base")
+
+
+@pytest.fixture(scope="module")
+async def tools() -> AsyncIterator[Tools]:
+    """The module's server (tests.tools.conftest's ``tools``, built once)."""
+    async with Client(build_server(Settings(sandbox=True))) as client:
+        yield Tools(client)
+
+
+@pytest.fixture(scope="module")
+async def bulk(tools: Tools) -> tuple[dict[str, Any], str]:
+    """The 100 000-row package, executed once: (structured content, text)."""
+    return await tools.ok("execute_integration_package", BULK)
 
 
 async def _scan(tools: Tools, result_id: str) -> list[dict[str, Any]]:
@@ -33,12 +54,14 @@ async def _scan(tools: Tools, result_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-async def test_the_sensor_question_is_answered_exactly_in_three_calls_and_few_tokens(tools: Tools) -> None:
+async def test_the_sensor_question_is_answered_exactly_in_three_calls_and_few_tokens(
+    tools: Tools, bulk: tuple[dict[str, Any], str]
+) -> None:
     texts = []
-    bulk, text = await tools.ok("execute_integration_package", BULK)
+    executed, text = bulk
     texts.append(text)
-    result_id = bulk["result_id"]
-    assert bulk["columns"] == {
+    result_id = executed["result_id"]
+    assert executed["columns"] == {
         "sensorId": "VARCHAR",
         "timestamp": "VARCHAR",
         "value": "DOUBLE",
@@ -87,19 +110,19 @@ REFUSED = {
 
 @pytest.mark.parametrize(("sql", "what"), REFUSED.items())
 async def test_a_refused_statement_gets_one_sentence_naming_what_is_allowed(
-    tools: Tools, sql: str, what: str
+    tools: Tools, bulk: tuple[dict[str, Any], str], sql: str, what: str
 ) -> None:
-    bulk, _ = await tools.ok("execute_integration_package", BULK)
-    text = await tools.error("query_execution_result", {"result_id": bulk["result_id"], "sql": sql})
+    text = await tools.error("query_execution_result", {"result_id": bulk[0]["result_id"], "sql": sql})
     assert text.startswith(f"Refused: {what}.")
     assert (
         "one read-only SELECT (or WITH … SELECT) over the table result" in text and "nothing was run" in text
     )
 
 
-async def test_a_sql_error_names_the_column_and_lists_the_columns(tools: Tools) -> None:
-    bulk, _ = await tools.ok("execute_integration_package", BULK)
-    arguments = {"result_id": bulk["result_id"], "sql": "SELECT sensor, count(*) FROM result GROUP BY 1"}
+async def test_a_sql_error_names_the_column_and_lists_the_columns(
+    tools: Tools, bulk: tuple[dict[str, Any], str]
+) -> None:
+    arguments = {"result_id": bulk[0]["result_id"], "sql": "SELECT sensor, count(*) FROM result GROUP BY 1"}
     text = await tools.error("query_execution_result", arguments)
     assert '"sensor" not found' in text
     assert "sensorId VARCHAR, timestamp VARCHAR, value DOUBLE, unit VARCHAR, status VARCHAR" in text
@@ -108,10 +131,11 @@ async def test_a_sql_error_names_the_column_and_lists_the_columns(tools: Tools) 
     assert "medain" in text and 'Did you mean "median"' in text
 
 
-async def test_a_long_answer_is_capped_paged_and_kept_for_reading(tools: Tools) -> None:
-    bulk, _ = await tools.ok("execute_integration_package", BULK)
+async def test_a_long_answer_is_capped_paged_and_kept_for_reading(
+    tools: Tools, bulk: tuple[dict[str, Any], str]
+) -> None:
     answer, text = await tools.ok(
-        "query_execution_result", {"result_id": bulk["result_id"], "sql": "FROM result"}
+        "query_execution_result", {"result_id": bulk[0]["result_id"], "sql": "FROM result"}
     )
     assert answer["row_count"] == 10_000 and "only the first 10000 are kept" in text
     assert answer["answer_id"] and answer["next_offset"] == len(answer["rows"])
