@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer
+from tests.e2e.cli_in_process import Cli
 from tests.e2e.harness import Session, serve
 
 
@@ -23,3 +24,9 @@ def _clean_sandbox(sandbox: SandboxServer) -> Iterator[None]:
 async def admin(sandbox: SandboxServer) -> AsyncIterator[Session]:
     async with serve(sandbox, "admin") as session:
         yield session
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """`edfs-mcp <command>` in this process (see cli_in_process)."""
+    return Cli(monkeypatch)

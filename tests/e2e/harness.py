@@ -1,4 +1,5 @@
-"""Drive `edfs-mcp serve` as a subprocess over stdio with a real mcp.Client.
+"""Drive `edfs-mcp serve` as a subprocess over stdio with a real mcp.Client, or the same server
+built in this process (``serve_in_process``) when the process itself is not what a test looks at.
 
 The server talks to the sandbox served over loopback HTTP.
 """
@@ -21,7 +22,9 @@ from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
+from edfs_mcp.config import ENV_PREFIX, Settings
 from edfs_mcp.sandbox import SandboxServer, seed
+from edfs_mcp.server import build_server
 from tests.text_checks import missing_from_text
 
 IDENTITIES = {
@@ -55,7 +58,7 @@ def server_env(
 @dataclass
 class Session:
     client: Client
-    stderr_path: Path
+    stderr_path: Path | None  # None: the server runs in this process and writes no stderr of its own
 
     async def call(self, name: str, arguments: dict[str, Any] | None = None) -> CallToolResult:
         return await self.client.call_tool(name, arguments or {})
@@ -79,6 +82,7 @@ class Session:
         return text_of(result)
 
     def stderr(self) -> str:
+        assert self.stderr_path is not None, "a server in this process has no stderr: use serve()"
         return self.stderr_path.read_text(errors="replace")
 
 
@@ -114,3 +118,34 @@ async def serve(
                 yield Session(client, path)
         finally:
             errlog.flush()
+
+
+def settings_of(env: Mapping[str, str]) -> Settings:
+    """The settings ``serve`` would read from ``env`` (its EDFS_MCP_* variables), as load_settings does."""
+    return Settings.model_validate(
+        {name[len(ENV_PREFIX) :].lower(): value for name, value in env.items() if name.startswith(ENV_PREFIX)}
+    )
+
+
+@asynccontextmanager
+async def serve_in_process(
+    sandbox: SandboxServer,
+    identity: str | None = "admin",
+    *,
+    env: Mapping[str, str] | None = None,
+    elicitation_callback: ElicitationFnT | None = None,
+    mode: str = "auto",
+) -> AsyncIterator[Session]:
+    """``serve``'s server built in this process (build_server with the settings of the same environment,
+    as `edfs-mcp serve` builds it), with a real mcp.Client over the SDK's in-memory transport.
+
+    For what a tool says and does. What only a real process shows (stdout as the MCP wire, stderr,
+    signals, exit codes, processes sharing a token store) stays with ``serve``."""
+    settings = settings_of(server_env(sandbox, identity, env))
+    async with Client(
+        build_server(settings, read_only=settings.read_only),
+        read_timeout_seconds=60,
+        elicitation_callback=elicitation_callback,
+        mode=mode,
+    ) as client:
+        yield Session(client, None)
