@@ -4,7 +4,7 @@ import pytest
 
 from edfs_mcp.sandbox import SandboxServer
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import Session, serve
+from tests.e2e.harness import Session, serve, serve_in_process
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +23,13 @@ def _clean_sandbox(sandbox: SandboxServer) -> Iterator[None]:
 @pytest.fixture(scope="module")
 async def admin(sandbox: SandboxServer) -> AsyncIterator[Session]:
     async with serve(sandbox, "admin") as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+async def admin_in_process(sandbox: SandboxServer) -> AsyncIterator[Session]:
+    """``admin``'s server built in this process: for modules about what tools say and do."""
+    async with serve_in_process(sandbox, "admin") as session:
         yield session
 
 

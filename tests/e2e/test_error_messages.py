@@ -1,11 +1,22 @@
-"""Each failure reaches the model as cause + next step, and bad input never reaches EDFS."""
+"""Each failure reaches the model as cause + next step, and bad input never reaches EDFS.
+
+Asked of `serve`'s server built in this process (harness.serve_in_process), but for the wrong
+secret, which a real server's stderr must not show either.
+"""
 
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session, serve
+from tests.e2e.harness import Session, serve, serve_in_process
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def admin(admin_in_process: Session) -> Session:
+    """The tools here are asked what they say and do, of the server built in this process."""
+    return admin_in_process
+
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 UNKNOWN_GUID = "11111111-2222-4333-8444-555555555555"
@@ -60,7 +71,7 @@ async def test_an_unknown_itwin_for_timers(admin: Session) -> None:
 
 
 async def test_missing_permission_says_which_and_who_grants_it(sandbox: SandboxServer) -> None:
-    async with serve(sandbox, "viewer") as viewer:
+    async with serve_in_process(sandbox, "viewer") as viewer:
         text = await viewer.error(
             "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
         )

@@ -1,13 +1,23 @@
-"""Packages: discovery, details with systems, and running them."""
+"""Packages: discovery, details with systems, and running them.
+
+What the tools say and do, asked of `serve`'s server built in this process (harness.serve_in_process).
+"""
 
 import json
 
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, fixtures, seed
-from tests.e2e.harness import Session, serve, text_of
+from tests.e2e.harness import Session, serve_in_process, text_of
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def admin(admin_in_process: Session) -> Session:
+    """The tools here are asked what they say and do, of the server built in this process."""
+    return admin_in_process
+
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 
@@ -135,7 +145,7 @@ async def test_read_execution_result_rejects_unknown_ids_and_columns(admin: Sess
 async def test_every_row_of_a_100k_result_reads_back_in_order(sandbox: SandboxServer) -> None:
     expected = json.loads(fixtures.sensor_payload(False))["data"]
     arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}
-    async with serve(sandbox, "admin", env={"EDFS_MCP_RESULT_BUDGET_TOKENS": "25000"}) as session:
+    async with serve_in_process(sandbox, "admin", env={"EDFS_MCP_RESULT_BUDGET_TOKENS": "25000"}) as session:
         first = await session.ok("execute_integration_package", arguments)
         rows = list(first["rows"])
         offset, pages = first["next_offset"], 1

@@ -1,4 +1,7 @@
-"""Timers: listing with schedules in words, toggling, and reaching a definite state."""
+"""Timers: listing with schedules in words, toggling, and reaching a definite state.
+
+What the tools say and do, asked of `serve`'s server built in this process (harness.serve_in_process).
+"""
 
 from typing import Any
 
@@ -6,9 +9,16 @@ import pytest
 from mcp.types import ElicitResult
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session, serve, text_of
+from tests.e2e.harness import Session, serve_in_process, text_of
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def admin(admin_in_process: Session) -> Session:
+    """The tools here are asked what they say and do, of the server built in this process."""
+    return admin_in_process
+
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 NIGHTLY = seed.TIMER_NORTHGATE_SAP_NIGHTLY
@@ -108,7 +118,7 @@ async def test_delete_asks_the_user_when_the_client_can(
         questions.append(params.message)
         return ElicitResult(action=action, content={"delete": True} if action == "accept" else None)
 
-    async with serve(sandbox, "admin", elicitation_callback=answer, mode=mode) as session:
+    async with serve_in_process(sandbox, "admin", elicitation_callback=answer, mode=mode) as session:
         era = session.client.protocol_version
         result = await session.call("delete_timer", {"itwin_id": NORTHGATE, "timer_id": NIGHTLY})
     # "auto" negotiates 2026-07-28 (input-required results); "legacy" 2025-11-25 (elicitation requests).
@@ -124,7 +134,7 @@ async def test_delete_asks_the_user_when_the_client_can(
 
 
 async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
-    async with serve(sandbox, "admin", args=["--read-only"]) as session:
+    async with serve_in_process(sandbox, "admin", env={"EDFS_MCP_READ_ONLY": "true"}) as session:
         tools = (await session.client.list_tools()).tools
     names = {tool.name for tool in tools}
     assert names == {
@@ -140,7 +150,7 @@ async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
 
 
 async def test_next_runs_are_shown_in_the_configured_zone(sandbox: SandboxServer) -> None:
-    async with serve(sandbox, "admin", env={"EDFS_MCP_TIMEZONE": "America/New_York"}) as session:
+    async with serve_in_process(sandbox, "admin", env={"EDFS_MCP_TIMEZONE": "America/New_York"}) as session:
         listing = await session.ok("list_timers", {"itwin_id": NORTHGATE})
     monthly = next(t for t in listing["timers"] if t["id"] == seed.TIMER_NORTHGATE_SQL_MONTHLY)
     # 14:15 UTC is 09:15 or 10:15 in New York, depending on daylight saving time.
