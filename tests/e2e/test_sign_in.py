@@ -1,12 +1,16 @@
 """Signing in as a person, against the sandbox's OAuth server on loopback.
 
-The CLI (`edfs-mcp login/status/logout`) and the server run as subprocesses, as a user runs them.
+The CLI (`edfs-mcp login/status/logout`) runs in this process (the ``cli`` fixture: cli.main with the
+environment of a process), and so does the server when what its tools say is the subject
+(harness.serve_in_process). Real processes: two servers refreshing one stored sign-in at once, and a
+`login` that is stopped while it waits for the browser.
 """
 
 import re
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,8 @@ from mcp.types import ElicitResult
 
 from edfs_mcp.auth.store import FileTokenStore, StoredTokens, token_key
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import serve, server_env, text_of
+from tests.e2e.cli_in_process import Cli
+from tests.e2e.harness import serve, serve_in_process, server_env, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -37,15 +42,17 @@ def _env(sandbox: SandboxServer, config: Path, **extra: str) -> dict[str, str]:
     )
 
 
-def _cli(sandbox: SandboxServer, config: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edfs_mcp", *args],
-        env=_env(sandbox, config, **extra),
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+def _cli(
+    cli: Cli, sandbox: SandboxServer, config: Path, *args: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return cli.run(*args, env=_env(sandbox, config, **extra))
+
+
+async def _cli_async(
+    cli: Cli, sandbox: SandboxServer, config: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``_cli`` from a test's event loop: main runs its own, so it runs on a worker thread."""
+    return await anyio.to_thread.run_sync(partial(_cli, cli, sandbox, config, *args))
 
 
 @pytest.fixture
@@ -58,10 +65,12 @@ def _store(config: Path, sandbox: SandboxServer) -> tuple[FileTokenStore, str]:
     return FileTokenStore(config), token_key(sandbox.base_url, seed.PUBLIC_CLIENT_ID)
 
 
-def test_login_with_a_device_code_then_status_then_logout(fast_device: SandboxServer, tmp_path: Path) -> None:
+def test_login_with_a_device_code_then_status_then_logout(
+    cli: Cli, fast_device: SandboxServer, tmp_path: Path
+) -> None:
     sandbox = fast_device
     sandbox.state.auto_approve = True
-    login = _cli(sandbox, tmp_path, "login", "--no-browser")
+    login = _cli(cli, sandbox, tmp_path, "login", "--no-browser")
     assert login.returncode == 0, login.stderr
     assert re.search(r"enter the code: [A-Z]{4}-[A-Z]{4}", login.stderr)
     assert "/device" in login.stderr and "Signed in as Avery Admin (device flow)" in login.stderr
@@ -70,15 +79,15 @@ def test_login_with_a_device_code_then_status_then_logout(fast_device: SandboxSe
     saved = store.load(key)
     assert saved is not None and saved.refresh_token and saved.flow == "device"
 
-    status = _cli(sandbox, tmp_path, "status")
+    status = _cli(cli, sandbox, tmp_path, "status")
     assert status.returncode == 0 and "Signed in as Avery Admin via the device flow" in status.stderr
     assert str(store.path) in status.stderr
     assert saved.access_token not in status.stderr and saved.refresh_token not in status.stderr
 
-    logout = _cli(sandbox, tmp_path, "logout")
+    logout = _cli(cli, sandbox, tmp_path, "logout")
     assert logout.returncode == 0 and "refresh token revoked" in logout.stderr
     assert store.load(key) is None
-    assert _cli(sandbox, tmp_path, "status").returncode == 1
+    assert _cli(cli, sandbox, tmp_path, "status").returncode == 1
     # The revoked refresh token no longer works at the authority.
     refused = httpx2.post(
         f"{sandbox.base_url}/connect/token",
@@ -91,25 +100,22 @@ def test_login_with_a_device_code_then_status_then_logout(fast_device: SandboxSe
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
-def test_a_denied_device_code_fails_login_with_exit_1(fast_device: SandboxServer, tmp_path: Path) -> None:
+def _line_with(text: str, wanted: str) -> str:
+    return next(line for line in text.splitlines() if wanted in line)
+
+
+def test_a_denied_device_code_fails_login_with_exit_1(
+    cli: Cli, fast_device: SandboxServer, tmp_path: Path
+) -> None:
     sandbox = fast_device
-    process = subprocess.Popen(
-        [sys.executable, "-m", "edfs_mcp", "login", "--no-browser"],
-        env=_env(sandbox, tmp_path),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    code = ""
-    while not code:
-        line = process.stderr.readline()
-        assert line, "login ended before showing a code"
-        if "enter the code:" in line:
-            code = line.rsplit(" ", 1)[-1].strip()
-    page = httpx2.post(f"{sandbox.base_url}/device", data={"user_code": code, "action": "deny"})
-    assert page.status_code == 200
-    rest = process.stderr.read()
-    assert process.wait(60) == 1
+    with cli.running("login", "--no-browser", env=_env(sandbox, tmp_path)) as login:
+        shown = login.stderr.wait_for(lambda text: "enter the code:" in text and text.endswith("\n"))
+        line = _line_with(shown, "enter the code:")
+        code = line.rsplit(" ", 1)[-1].strip()
+        page = httpx2.post(f"{sandbox.base_url}/device", data={"user_code": code, "action": "deny"})
+        assert page.status_code == 200
+        assert login.wait() == 1
+    rest = login.stderr.getvalue().split(line, 1)[1]
     assert "denied" in rest
 
 
@@ -129,14 +135,17 @@ def _browser_login(sandbox: SandboxServer, config: Path) -> tuple[subprocess.Pop
             return process, line.strip()
 
 
-def test_login_in_the_browser_with_pkce(sandbox: SandboxServer, tmp_path: Path) -> None:
+def test_login_in_the_browser_with_pkce(cli: Cli, sandbox: SandboxServer, tmp_path: Path) -> None:
     sandbox.state.auto_approve = True
-    process, url = _browser_login(sandbox, tmp_path)
-    assert "code_challenge_method=S256" in url and "state=" in url
-    # A browser would follow the authority's redirect to the loopback listener.
-    landing = httpx2.get(url, follow_redirects=True)
-    assert landing.status_code == 200 and "Signed in" in landing.text
-    assert process.wait(60) == 0, process.stderr.read() if process.stderr else ""
+    env = _env(sandbox, tmp_path, EDFS_MCP_REDIRECT_URI="http://127.0.0.1:0/signin-callback")
+    with cli.running("login", "--flow", "browser", "--no-browser", env=env) as login:
+        shown = login.stderr.wait_for(lambda text: re.search(r"(?m)^http.*\n", text) is not None)
+        url = next(line.strip() for line in shown.splitlines() if line.startswith("http"))
+        assert "code_challenge_method=S256" in url and "state=" in url
+        # A browser would follow the authority's redirect to the loopback listener.
+        landing = httpx2.get(url, follow_redirects=True)
+        assert landing.status_code == 200 and "Signed in" in landing.text
+        assert login.wait() == 0, login.stderr.getvalue()
     store, key = _store(tmp_path, sandbox)
     saved = store.load(key)
     assert saved is not None and saved.flow == "browser" and saved.refresh_token
@@ -163,14 +172,14 @@ def _expire(config: Path, sandbox: SandboxServer) -> StoredTokens:
 
 
 async def test_twenty_concurrent_calls_on_an_expired_token_refresh_once(
-    fast_device: SandboxServer, tmp_path: Path
+    cli: Cli, fast_device: SandboxServer, tmp_path: Path
 ) -> None:
     sandbox = fast_device
     sandbox.state.auto_approve = True
-    assert _cli(sandbox, tmp_path, "login", "--no-browser").returncode == 0
+    assert (await _cli_async(cli, sandbox, tmp_path, "login", "--no-browser")).returncode == 0
     _expire(tmp_path, sandbox)
     before = sandbox.state.token_requests["refresh_token"]
-    async with serve(sandbox, None, env=_env(sandbox, tmp_path)) as session:
+    async with serve_in_process(sandbox, None, env=_env(sandbox, tmp_path)) as session:
         results: list[Any] = []
 
         async def one() -> None:
@@ -183,10 +192,12 @@ async def test_twenty_concurrent_calls_on_an_expired_token_refresh_once(
     assert sandbox.state.token_requests["refresh_token"] - before == 1
 
 
-async def test_two_processes_refreshing_keep_the_session(fast_device: SandboxServer, tmp_path: Path) -> None:
+async def test_two_processes_refreshing_keep_the_session(
+    cli: Cli, fast_device: SandboxServer, tmp_path: Path
+) -> None:
     sandbox = fast_device
     sandbox.state.auto_approve = True
-    assert _cli(sandbox, tmp_path, "login", "--no-browser").returncode == 0
+    assert (await _cli_async(cli, sandbox, tmp_path, "login", "--no-browser")).returncode == 0
     _expire(tmp_path, sandbox)
     before = sandbox.state.token_requests["refresh_token"]
     env = _env(sandbox, tmp_path)
@@ -202,10 +213,10 @@ async def test_two_processes_refreshing_keep_the_session(fast_device: SandboxSer
     assert all(not outcome.is_error for outcome in outcomes), [text_of(o) for o in outcomes]
     # Rotation with reuse detection would have revoked the session had both used the same refresh token.
     assert sandbox.state.token_requests["refresh_token"] - before == 1
-    status = _cli(sandbox, tmp_path, "status")
+    status = await _cli_async(cli, sandbox, tmp_path, "status")
     assert status.returncode == 0
     _expire(tmp_path, sandbox)
-    async with serve(sandbox, None, env=env) as third:
+    async with serve_in_process(sandbox, None, env=env) as third:
         assert not (await third.call("list_integration_packages")).is_error
 
 
@@ -213,7 +224,7 @@ async def test_in_session_sign_in_without_elicitation_tells_the_model_what_to_sh
     fast_device: SandboxServer, tmp_path: Path
 ) -> None:
     sandbox = fast_device
-    async with serve(sandbox, None, env=_env(sandbox, tmp_path)) as session:
+    async with serve_in_process(sandbox, None, env=_env(sandbox, tmp_path)) as session:
         text = await session.error("list_integration_packages")
         assert "Not signed in to Bentley" in text and "/device" in text
         match = re.search(r"enter the code ([A-Z]{4}-[A-Z]{4})", text)
@@ -253,7 +264,7 @@ async def test_in_session_sign_in_with_url_elicitation_finishes_in_the_same_call
         shown.append(params.url)
         return ElicitResult(action="accept")
 
-    async with serve(
+    async with serve_in_process(
         sandbox, None, env=_env(sandbox, tmp_path), elicitation_callback=show, mode=mode
     ) as session:
         result = await session.call("list_integration_packages")
