@@ -1,9 +1,13 @@
 """With DEBUG logging on, no token, refresh token, device code, password or client secret
-appears in anything the server writes to stderr or returns to the model."""
+appears in anything the server writes to stderr or returns to the model.
+
+The servers are real processes: their stderr, at DEBUG, is what is scanned. `edfs-mcp status` runs
+cli.main in this process (the ``cli`` fixture), its stderr with the same logging configuration.
+"""
 
 import json
 import re
-import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,7 @@ import pytest
 
 from edfs_mcp.auth.store import FileTokenStore, StoredTokens, token_key
 from edfs_mcp.sandbox import SandboxServer, seed
+from tests.e2e.cli_in_process import Cli
 from tests.e2e.harness import Session, serve, server_env
 
 pytestmark = pytest.mark.anyio
@@ -94,7 +99,9 @@ async def test_service_client_session_leaks_nothing(sandbox: SandboxServer) -> N
     _assert_clean(texts, SECRETS)
 
 
-async def test_user_sign_in_and_refresh_leak_nothing(sandbox: SandboxServer, tmp_path: Path) -> None:
+async def test_user_sign_in_and_refresh_leak_nothing(
+    cli: Cli, sandbox: SandboxServer, tmp_path: Path
+) -> None:
     sandbox.state.device_poll_interval_seconds = 1
     sandbox.state.auto_approve = True
     env = server_env(
@@ -128,6 +135,6 @@ async def test_user_sign_in_and_refresh_leak_nothing(sandbox: SandboxServer, tmp
     refreshed = store.load(key)
     assert refreshed is not None and refreshed.refresh_token and refreshed.refresh_token != refresh_tokens[0]
     refresh_tokens.append(refreshed.refresh_token)
-    status = await anyio.run_process([sys.executable, "-m", "edfs_mcp", "status"], env=env, check=False)
-    texts.extend([status.stdout.decode(), status.stderr.decode()])
+    status = await anyio.to_thread.run_sync(partial(cli.run, "status", env=env))
+    texts.extend([status.stdout, status.stderr])
     _assert_clean(texts, SECRETS + refresh_tokens + [saved.access_token, refreshed.access_token])
