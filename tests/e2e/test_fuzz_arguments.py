@@ -98,15 +98,16 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
 MISSING = object()
 
 
+@functools.cache  # one strategy per (name, pick), not a new one_of per draw
+def _value_of(name: str, pick: int) -> st.SearchStrategy[Any]:
+    return PLAUSIBLE.get(name, VALUES) if pick else st.one_of(st.just(MISSING), VALUES)
+
+
 def _arguments(properties: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     """Each property: plausible (often valid) three times in four, else hostile or absent; plus stray keys."""
-
-    def value_of(name: str, pick: int) -> st.SearchStrategy[Any]:
-        return PLAUSIBLE.get(name, VALUES) if pick else st.one_of(st.just(MISSING), VALUES)
-
     fields = {
         name: st.one_of(
-            st.sampled_from([0, 1, 2, 3]).flatmap(functools.partial(value_of, name)),
+            st.sampled_from([0, 1, 2, 3]).flatmap(functools.partial(_value_of, name)),
         )
         for name in properties
     }
