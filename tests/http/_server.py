@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -45,6 +48,28 @@ def initialize(http: httpx2.Client, url: str) -> str:
     response = http.post(url, json=INITIALIZE, headers=HEADERS)
     assert response.status_code == 200, response.text
     return response.headers["mcp-session-id"]
+
+
+def initialize_many(url: str, count: int) -> list[str]:
+    """``initialize`` ``count`` times, one after another on one kept-alive connection (as an
+    ``httpx2.Client`` does); their session ids. The standard library's client, for floods: httpx2
+    spends several times the CPU per request, and a flood's subject is the server."""
+    parts = urlsplit(url)
+    body = json.dumps(INITIALIZE).encode()
+    opened = []
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        for _ in range(count):
+            connection.request("POST", parts.path, body, HEADERS)
+            response = connection.getresponse()
+            text = response.read()
+            assert response.status == 200, text.decode(errors="replace")
+            session_id = response.getheader("mcp-session-id")
+            assert session_id, response.headers
+            opened.append(session_id)
+    finally:
+        connection.close()
+    return opened
 
 
 def ping(http: httpx2.Client, url: str, session_id: str) -> httpx2.Response:

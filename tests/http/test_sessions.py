@@ -9,7 +9,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.e2e.harness import text_of
-from tests.http._server import http_server, initialize, ping, wait_for
+from tests.http._server import http_server, initialize, initialize_many, ping, wait_for
 from tests.serving import HEADERS, INITIALIZE
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +40,7 @@ async def test_a_session_flood_does_not_lock_out_a_client() -> None:
         stream = {"Accept": "text/event-stream", "mcp-session-id": listening, "mcp-protocol-version": VERSION}
         with listener.stream("GET", served.url, headers=stream) as events:
             assert events.status_code == 200  # a client waiting for server messages, as SDK clients do
-            flood = [initialize(http, served.url) for _ in range(200)]  # each answered 200, none 503
+            flood = initialize_many(served.url, 200)  # each answered 200, none 503
             assert ping(http, served.url, listening).status_code == 200  # the flood evicted its own
         assert ping(http, served.url, flood[0]).status_code == 404
         assert ping(http, served.url, flood[-1]).status_code == 200
@@ -103,15 +103,10 @@ async def test_the_sessionless_era_takes_no_session_slot() -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_memory_and_log_stay_bounded_under_a_session_flood() -> None:
-    with (
-        http_server(EDFS_MCP_HTTP_MAX_SESSIONS="20") as served,
-        httpx2.Client(timeout=30) as http,
-    ):
-        for _ in range(100):  # warm up: imports, caches, the allocator's arenas
-            initialize(http, served.url)
+    with http_server(EDFS_MCP_HTTP_MAX_SESSIONS="20") as served:
+        initialize_many(served.url, 100)  # warm up: imports, caches, the allocator's arenas
         before = served.rss_bytes()
-        for _ in range(2000):  # unbounded, these took ~75 MB (37 kB each)
-            initialize(http, served.url)
+        initialize_many(served.url, 2000)  # unbounded, these took ~75 MB (37 kB each)
         grown = served.rss_bytes() - before
         assert grown < 25 * 1024 * 1024, f"RSS grew {grown / 2**20:.1f} MiB"
         assert served.stderr_bytes() < 16 * 1024, served.stderr()[-2000:]
