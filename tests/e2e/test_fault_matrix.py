@@ -1,7 +1,7 @@
 """Each fault x each tool family: the call succeeds or fails with an accurate message, and the
 sandbox's write counters show no execute, create, toggle or delete happened more often than asked.
 
-Run with -s to see the matrix as a table.
+Run with -s -n0 (in this process, not a worker) to see the matrix as a table.
 """
 
 from collections.abc import AsyncIterator, Callable, Iterator
