@@ -91,9 +91,8 @@ def test_every_client_has_the_clone_forms_beside_the_published_one() -> None:
             assert clone == original, f"{form}/{name}"
 
 
-@pytest.mark.parametrize("path", _clone_configs(), ids=lambda path: f"{path.parent.name}/{path.name}")
-async def test_a_clone_config_starts_the_server(path: Path, tmp_path: Path) -> None:
-    assert UV is not None, "uv comes with the dev extra: pip install -e '.[dev]'"
+def _launch(path: Path) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """What a client does with the config at ``path``: the command, its arguments and environment."""
     document = _load(path)
     server = document["servers" if path.name == "vscode-mcp.json" else "mcpServers"]["edfs"]
     assert PLACEHOLDER in [server["command"], *server["args"]] or server["command"].startswith(PLACEHOLDER)
@@ -109,11 +108,31 @@ async def test_a_clone_config_starts_the_server(path: Path, tmp_path: Path) -> N
 
     # VS Code asks for its ${input:...} values; left empty, as a newcomer would, they mean the sandbox.
     env = {name: re.sub(r"\$\{input:[\w-]+\}", "", value) for name, value in server["env"].items()}
-    command, args = fill(server["command"]), [fill(arg) for arg in server["args"]]
+    return fill(server["command"]), tuple(fill(arg) for arg in server["args"]), tuple(sorted(env.items()))
+
+
+def _distinct_launches() -> dict[str, list[Path]]:
+    """The clone configs grouped by what they launch: configs that launch the very same command (the
+    Claude Desktop and Cursor files differ only in their file name) are started once, for all."""
+    groups: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], list[Path]] = {}
+    for path in _clone_configs():
+        groups.setdefault(_launch(path), []).append(path)
+    return {" = ".join(f"{p.parent.name}/{p.name}" for p in paths): paths for paths in groups.values()}
+
+
+def test_every_clone_config_is_started_by_the_test_below() -> None:
+    started = [path for paths in _distinct_launches().values() for path in paths]
+    assert sorted(started) == _clone_configs() and len(_clone_configs()) == 6
+
+
+@pytest.mark.parametrize("configs", list(_distinct_launches()))
+async def test_a_clone_config_starts_the_server(configs: str, tmp_path: Path) -> None:
+    assert UV is not None, "uv comes with the dev extra: pip install -e '.[dev]'"
+    command, args, env = _launch(_distinct_launches()[configs][0])
     if command == "uvx":
         assert UVX is not None
         command = UVX
-    await _serves_the_sandbox(command, args, env, tmp_path / "stderr.log")
+    await _serves_the_sandbox(command, list(args), dict(env), tmp_path / "stderr.log")
 
 
 def _claude_code(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
