@@ -212,17 +212,42 @@ class HAProxy:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def command(self, line: str) -> str:
+        """One command on HAProxy's runtime API (its admin socket); its answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.config_path.parent / "admin.sock"))
+            sock.sendall(line.encode() + b"\n")
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        return answer.decode(errors="replace")
+
+    def take_out(self, name: str) -> None:
+        """Send ``name`` no new requests, as Kubernetes takes a terminating pod out of its Service
+        before it sends SIGTERM (the Deployment's preStop pause)."""
+        answer = self.command(f"set server replicas/{name} state drain")
+        assert answer.strip() == "", answer
+
+    def put_back(self, name: str) -> None:
+        """Route to ``name`` again once its health checks pass."""
+        answer = self.command(f"set server replicas/{name} state ready")
+        assert answer.strip() == "", answer
+
 
 HAPROXY_CONFIG = """\
 global
     maxconn 512
+    stats socket {admin} level admin
 
 defaults
     mode http
     timeout connect 2s
     timeout client 120s
     timeout server 120s
-    timeout http-keep-alive 5s
+    # Longer than a client keeps an idle connection (httpx: 5 s), so the client always closes first:
+    # at 5 s against 5 s, a request on a connection HAProxy was closing met no answer at all.
+    timeout http-keep-alive 30s
     # A check's whole answer may take this long (unset, it would be 'inter': a busy replica's
     # /readyz, which asks Redis, would mark it down).
     timeout check 2s
@@ -252,7 +277,8 @@ def haproxy(backends: list[int], directory: Path, port: int | None = None) -> It
     port = port or free_port()
     servers = "\n".join(f"    server r{i} 127.0.0.1:{p} check" for i, p in enumerate(backends))
     config = directory / "haproxy.cfg"
-    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
+    admin = directory / "admin.sock"
+    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers, admin=admin))
     check = subprocess.run([program, "-c", "-f", str(config)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     log_path = directory / "haproxy.log"

@@ -43,12 +43,15 @@ class Cluster:
         return f"{self.lb.base}/mcp"
 
     def restart(self, index: int, generation: int) -> int:
-        """Replica ``index`` SIGTERMed (it drains and exits), then started again on its port, as a
-        rolling upgrade does; the old process's exit code."""
+        """Replica ``index`` taken out of the load balancer, SIGTERMed (it drains and exits), then
+        started again on its port and put back, as a rolling upgrade on Kubernetes does; the old
+        process's exit code."""
         old = self.replicas[index]
+        self.lb.take_out(f"r{index}")  # as Kubernetes does before SIGTERM: no new requests for it
         code = old.terminate()
         name = f"r{index}.{generation}"
         self.replicas[index] = self.stack.enter_context(replica(name, self.env, self.directory, old.port))
+        self.lb.put_back(f"r{index}")
         return code
 
 
