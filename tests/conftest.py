@@ -1,10 +1,18 @@
 import os
+import sys
 
 import pytest
 
 # Most tests wait on sockets, child processes and timers rather than compute, so the suite runs
 # twice as many workers as there are cores (bounded: each worker is a Python process of its own).
 MAX_WORKERS = 8
+
+# The suite starts about a hundred Python processes (servers, CLIs, SQL engines, refreshers), and
+# every worker imports every test module. With bytecode caching off (PYTHONDONTWRITEBYTECODE, set
+# in some CI images and shells) each of them compiles the package and rewrites the tests again:
+# ~0.2 s a process, ~5 s a worker. The caches go to __pycache__ folders, which git ignores.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
