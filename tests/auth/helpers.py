@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx2
 
+from edfs_mcp.auth.discovery import Endpoints
 from edfs_mcp.auth.refresh import stored_from_response
 from edfs_mcp.auth.store import FileTokenStore, token_key
+from edfs_mcp.config import token_endpoint_of
 from edfs_mcp.sandbox import SandboxServer, seed
 
 SCOPE = "itwin-platform offline_access"
+
+
+def endpoints_at(base: str, device_authorization: str | None = None) -> Callable[[], Awaitable[Endpoints]]:
+    """The sandbox's endpoints at ``base``, as discovery finds them, without asking it."""
+    endpoints = Endpoints(
+        issuer=base,
+        token=token_endpoint_of(base),
+        authorization=f"{base}/connect/authorize",
+        device_authorization=device_authorization,
+        revocation=None,
+        userinfo=None,
+    )
+
+    async def discovered() -> Endpoints:
+        return endpoints
+
+    return discovered
 
 
 def sign_in(sandbox: SandboxServer, directory: Path) -> None:

@@ -18,7 +18,6 @@ import httpx2
 import pytest
 
 from edfs_mcp.auth.device_flow import DeviceAuthorization, DeviceSignIn
-from edfs_mcp.auth.discovery import Endpoints
 from edfs_mcp.auth.login import SignInSetup, login
 from edfs_mcp.auth.store import MemoryTokenStore, token_key
 from edfs_mcp.auth.user import UserTokenSource, public_oauth_client
@@ -26,12 +25,12 @@ from edfs_mcp.config import Settings, token_endpoint_of
 from edfs_mcp.errors import AuthError, SignInRequired
 from edfs_mcp.sandbox import SandboxState, build_app, seed
 from edfs_mcp.sandbox.oauth_store import digest
+from tests.auth.helpers import SCOPE, endpoints_at
 
 pytestmark = pytest.mark.anyio
 
 BASE = "http://sandbox.invalid"
 DEVICE_ENDPOINT = f"{BASE}/as/device_authz.oauth2"
-SCOPE = "itwin-platform offline_access"
 INTERVAL = 5.0  # the sandbox's default
 
 
@@ -214,18 +213,7 @@ async def test_the_cli_login_runs_the_same_orchestrator(sandbox: Sandbox) -> Non
 def _source(
     sandbox: Sandbox, store: MemoryTokenStore, *, in_session: bool = True, device: bool = True
 ) -> UserTokenSource:
-    endpoints = Endpoints(
-        issuer=BASE,
-        token=token_endpoint_of(BASE),
-        authorization=f"{BASE}/connect/authorize",
-        device_authorization=DEVICE_ENDPOINT if device else None,
-        revocation=None,
-        userinfo=None,
-    )
-
-    async def discovered() -> Endpoints:
-        return endpoints
-
+    discovered = endpoints_at(BASE, DEVICE_ENDPOINT if device else None)
     return UserTokenSource(
         client_id=seed.PUBLIC_CLIENT_ID,
         scope=SCOPE,

@@ -13,13 +13,12 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from edfs_mcp.auth.discovery import Endpoints
 from edfs_mcp.auth.refresh import RefreshJob, refresh_in_own_process, store_spec, token_digest
 from edfs_mcp.auth.store import FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore, token_key
 from edfs_mcp.auth.user import UserTokenSource, stored_from_response
 from edfs_mcp.errors import SignInRequired
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.auth.helpers import SCOPE, sign_in
+from tests.auth.helpers import SCOPE, endpoints_at, sign_in
 
 pytestmark = pytest.mark.anyio
 
@@ -31,18 +30,7 @@ def _key(sandbox: SandboxServer) -> str:
 
 
 def _source(sandbox: SandboxServer, store: TokenStore, *, own_process: bool = True) -> UserTokenSource:
-    endpoints = Endpoints(
-        issuer=sandbox.base_url,
-        token=f"{sandbox.base_url}/connect/token",
-        authorization=f"{sandbox.base_url}/connect/authorize",
-        device_authorization=None,
-        revocation=None,
-        userinfo=None,
-    )
-
-    async def discovered() -> Endpoints:
-        return endpoints
-
+    discovered = endpoints_at(sandbox.base_url)
     return UserTokenSource(
         client_id=seed.PUBLIC_CLIENT_ID,
         scope=SCOPE,
