@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +150,50 @@ async def test_two_people_sign_in_through_the_load_balancer_and_any_replica_serv
         assert secret not in logs, secret
 
 
+@dataclass
+class Outcome:
+    kind: str  # "ok", "error" (an answer with isError), or "lost" (the connection ended unanswered)
+    served_by: str  # the replica that answered (X-Served-By), "?" when none did
+    words: str
+
+
+async def burst_then(
+    url: str, headers: dict[str, str], sandbox: SandboxServer, burst: int, end: Callable[[], Awaitable[None]]
+) -> list[Outcome]:
+    """``burst`` package runs through the load balancer, each on its own connection; once every one
+    of them is waiting on EDFS, ``end`` runs (a replica's end); what each call ended with."""
+    outcomes: list[Outcome] = []
+
+    async def execute() -> None:
+        served = Seen()
+        try:
+            async with (
+                httpx2.AsyncClient(headers=headers, timeout=60, event_hooks={"response": [served.hook]}) as h,
+                Client(streamable_http_client(url, http_client=h), read_timeout_seconds=60) as c,
+            ):
+                result = await c.call_tool(
+                    "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": PACKAGE}
+                )
+                kind = "error" if result.is_error else "ok"
+                outcomes.append(Outcome(kind, served.mcp[-1] if served.mcp else "?", text_of(result)))
+        except Exception as exc:  # the call was on the replica that ended
+            words = "; ".join(f"{type(e).__name__}: {e}" for e in leaves(exc))
+            outcomes.append(Outcome("lost", "?", words))
+
+    def executes_arrived() -> int:
+        return sum(1 for m, p in list(sandbox.state.requests) if m == "POST" and "/packages/" in p)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(burst):
+            group.start_soon(execute)
+        deadline = anyio.current_time() + 30
+        while executes_arrived() < burst:  # all of them in flight, on both replicas
+            assert anyio.current_time() < deadline, f"{executes_arrived()} of {burst} executes arrived"
+            await anyio.sleep(0.01)
+        await end()
+    return outcomes
+
+
 async def test_a_replica_killed_mid_burst_loses_and_duplicates_no_write(
     sandbox: SandboxServer, redis: RedisServer
 ) -> None:
@@ -170,39 +214,16 @@ async def test_a_replica_killed_mid_burst_loses_and_duplicates_no_write(
         sandbox.state.faults.latency(2.0)  # every call is still waiting on EDFS when the replica dies
         with sandbox.state.lock:
             sandbox.state.requests.clear()
-        outcomes: list[tuple[str, str]] = []  # (served by or "lost", words)
-
-        async def execute() -> None:
-            served = Seen()
-            hooks = {"response": [served.hook]}
-            try:
-                async with (
-                    httpx2.AsyncClient(headers=headers, timeout=60, event_hooks=hooks) as h,
-                    Client(streamable_http_client(running.url, http_client=h), read_timeout_seconds=60) as c,
-                ):
-                    result = await c.call_tool(
-                        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": PACKAGE}
-                    )
-                    outcomes.append(("error" if result.is_error else "ok", text_of(result)))
-            except Exception as exc:  # the call was on the replica that died
-                outcomes.append(("lost", "; ".join(f"{type(e).__name__}: {e}" for e in leaves(exc))))
-
-        def executes_arrived() -> int:
-            return sum(1 for m, p in list(sandbox.state.requests) if m == "POST" and "/packages/" in p)
-
         victim = running.replicas[1]
-        async with anyio.create_task_group() as group:
-            for _ in range(burst):
-                group.start_soon(execute)
-            deadline = anyio.current_time() + 30
-            while executes_arrived() < burst:  # all of them in flight, on both replicas
-                assert anyio.current_time() < deadline, f"{executes_arrived()} of {burst} executes arrived"
-                await anyio.sleep(0.01)
+
+        async def kill() -> None:
             victim.kill()
+
+        outcomes = await burst_then(running.url, headers, sandbox, burst, kill)
         sandbox.state.faults.clear()
-        ok = [words for kind, words in outcomes if kind == "ok"]
-        lost = [words for kind, words in outcomes if kind == "lost"]
-        assert len(outcomes) == burst and not [o for o in outcomes if o[0] == "error"], outcomes
+        ok = [o.words for o in outcomes if o.kind == "ok"]
+        lost = [o.words for o in outcomes if o.kind == "lost"]
+        assert len(outcomes) == burst and not [o for o in outcomes if o.kind == "error"], outcomes
         assert ok and lost, outcomes  # the survivor's calls finished; the victim's ended
         # The victim's calls end at the client as a connection that ended without an answer (or the
         # load balancer's 502): never as a success, never silently.
@@ -241,50 +262,27 @@ async def test_a_replica_sigtermed_mid_burst_answers_every_call_it_had_with_its_
         sandbox.state.faults.latency(drain + 4.0)  # every run outlives the victim's grace period
         with sandbox.state.lock:
             sandbox.state.requests.clear()
-        outcomes: list[tuple[str, str, str]] = []  # ("ok" / "error" / "lost", served by, words)
-
-        async def execute() -> None:
-            served = Seen()
-            try:
-                async with (
-                    httpx2.AsyncClient(
-                        headers=headers, timeout=60, event_hooks={"response": [served.hook]}
-                    ) as h,
-                    Client(streamable_http_client(running.url, http_client=h), read_timeout_seconds=60) as c,
-                ):
-                    result = await c.call_tool(
-                        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": PACKAGE}
-                    )
-                    kind = "error" if result.is_error else "ok"
-                    outcomes.append((kind, served.mcp[-1] if served.mcp else "?", text_of(result)))
-            except Exception as exc:
-                outcomes.append(("lost", "?", "; ".join(f"{type(e).__name__}: {e}" for e in leaves(exc))))
-
-        def executes_arrived() -> int:
-            return sum(1 for m, p in list(sandbox.state.requests) if m == "POST" and "/packages/" in p)
-
         victim = running.replicas[1]
-        async with anyio.create_task_group() as group:
-            for _ in range(burst):
-                group.start_soon(execute)
-            deadline = anyio.current_time() + 30
-            while executes_arrived() < burst:  # all of them in flight, on both replicas
-                assert anyio.current_time() < deadline, f"{executes_arrived()} of {burst} executes arrived"
-                await anyio.sleep(0.01)
+        ended: list[tuple[int, float]] = []  # the victim's exit code, and how long it took to exit
+
+        async def terminate() -> None:
             started = anyio.current_time()
-            exit_code = await anyio.to_thread.run_sync(victim.terminate)
-            stopped_after = anyio.current_time() - started
+            code = await anyio.to_thread.run_sync(victim.terminate)
+            ended.append((code, anyio.current_time() - started))
+
+        outcomes = await burst_then(running.url, headers, sandbox, burst, terminate)
+        [(exit_code, stopped_after)] = ended
         sandbox.state.faults.clear()
         stderr = victim.stderr()
     await browser.aclose()
-    ok = [o for o in outcomes if o[0] == "ok"]
-    stopped = [o for o in outcomes if o[0] == "error"]
+    ok = [o for o in outcomes if o.kind == "ok"]
+    stopped = [o for o in outcomes if o.kind == "error"]
     # Every call got an answer: none saw its connection close.
-    assert len(outcomes) == burst and not [o for o in outcomes if o[0] == "lost"], outcomes
+    assert len(outcomes) == burst and not [o for o in outcomes if o.kind == "lost"], outcomes
     assert ok and stopped, outcomes
-    assert {served for _, served, _ in ok} == {"r0"} and {served for _, served, _ in stopped} == {"r1"}
+    assert {o.served_by for o in ok} == {"r0"} and {o.served_by for o in stopped} == {"r1"}
     # Each stopped call says its run was sent and may or may not have run, and why it was stopped.
-    for _, _, words in stopped:
+    for words in (o.words for o in stopped):
         assert "request was sent" in words and "may or may not have run" in words, words
         assert "shutting down" in words and "EDFS_MCP_HTTP_DRAIN_SECONDS" in words, words
     # The victim exited cleanly, at the end of its grace period (not uvicorn's later deadline).
