@@ -167,7 +167,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _sandbox(args: argparse.Namespace) -> int:
+def _sandbox(args: argparse.Namespace, stop: threading.Event) -> int:
     from edfs_mcp.sandbox import SandboxServer, seed
 
     callback = None
@@ -208,7 +208,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         print(sandbox_guide(base, args.identity, args.auto_approve), file=sys.stderr)
         with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            stop.wait()
     return EXIT_OK
 
 
@@ -266,7 +266,9 @@ def _overrides(command: str, args: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = None) -> int:
+    """The ``edfs-mcp`` command; its exit code. ``stop``: ends ``edfs-mcp sandbox`` as Ctrl-C does
+    (for running it embedded, e.g. on a thread); without it, it serves until interrupted."""
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     if args.command is None:
@@ -279,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json")
     try:
         if command == "sandbox":
-            return _sandbox(args)
+            return _sandbox(args, stop or threading.Event())
         if command in ("login", "logout", "status"):
             from edfs_mcp.cli_auth import run_auth_command
 

@@ -22,7 +22,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import pytest
 
@@ -101,9 +100,9 @@ def _configure_logging(level: str, secrets: Iterable[str] = (), *, json_lines: b
         handler.addFilter(_not_the_sandbox)
 
 
-def _main(args: tuple[str, ...]) -> int:
+def _main(args: tuple[str, ...], stop: threading.Event) -> int:
     try:
-        return cli.main(list(args))
+        return cli.main(list(args), stop=stop)  # `edfs-mcp sandbox` serves until ``stop``
     except SystemExit as exc:  # argparse: --version, bad usage
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 
@@ -130,7 +129,7 @@ class Cli:
     monkeypatch: pytest.MonkeyPatch
 
     @contextmanager
-    def _as_a_process(self, env: Mapping[str, str], stop: threading.Event) -> Iterator[tuple[Stream, Stream]]:
+    def _as_a_process(self, env: Mapping[str, str]) -> Iterator[tuple[Stream, Stream]]:
         """The environment is none of this process's EDFS_MCP_* settings, then ``env``."""
         out, err = Stream(), Stream()
         with self.monkeypatch.context() as patch, _logging_put_back():
@@ -142,8 +141,6 @@ class Cli:
             patch.setattr(sys, "stdout", out)
             patch.setattr(sys, "stderr", err)
             patch.setattr(cli, "configure_logging", _configure_logging)
-            # `edfs-mcp sandbox` serves until Ctrl-C (a wait on a threading.Event): here until ``stop``.
-            patch.setattr(cli, "threading", SimpleNamespace(Event=lambda: stop))
             try:
                 yield out, err
             finally:
@@ -154,20 +151,20 @@ class Cli:
         """`edfs-mcp *args` to its end. Not from a running event loop: main runs its own (anyio.run)."""
         stop = threading.Event()
         stop.set()
-        with self._as_a_process(env or {}, stop) as (out, err):
-            code = _main(args)
+        with self._as_a_process(env or {}) as (out, err):
+            code = _main(args, stop)
         return subprocess.CompletedProcess(["edfs-mcp", *args], code, out.getvalue(), err.getvalue())
 
     @contextmanager
     def running(self, *args: str, env: Mapping[str, str] | None = None) -> Iterator[Running]:
         """`edfs-mcp *args` on a thread while the test goes on; stopped (sandbox) and awaited on exit."""
         stop = threading.Event()
-        with self._as_a_process(env or {}, stop) as (out, err):
+        with self._as_a_process(env or {}) as (out, err):
             result: list[int] = []
 
             def run() -> None:
                 try:
-                    result.append(_main(args))
+                    result.append(_main(args, stop))
                 finally:
                     out.finish()
                     err.finish()
