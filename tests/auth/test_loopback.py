@@ -38,6 +38,17 @@ class FakeOAuth:
         return {"access_token": "access", "expires_in": 3600}
 
 
+async def _sign_in(oauth: FakeOAuth) -> Any:
+    """The browser sign-in on a free loopback port, against an authority that is never reached."""
+    return await sign_in_with_browser(
+        oauth,
+        authorization_endpoint="http://authority.invalid/connect/authorize",
+        token_endpoint="http://authority.invalid/connect/token",
+        redirect=LoopbackRedirect(f"http://127.0.0.1:0{PATH}"),
+        show_url=lambda url: oauth.url_shown.set(),
+    )
+
+
 async def _exchange(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:
     """Send raw bytes, read until the listener closes; the status line, headers and body."""
     received = b""
@@ -62,15 +73,7 @@ async def _with_listener(requests: list[bytes]) -> tuple[list[tuple[str, dict[st
     outcome: list[Any] = []
 
     async def run() -> None:
-        outcome.append(
-            await sign_in_with_browser(
-                oauth,
-                authorization_endpoint="http://authority.invalid/connect/authorize",
-                token_endpoint="http://authority.invalid/connect/token",
-                redirect=LoopbackRedirect(f"http://127.0.0.1:0{PATH}"),
-                show_url=lambda url: oauth.url_shown.set(),
-            )
-        )
+        outcome.append(await _sign_in(oauth))
 
     async with anyio.create_task_group() as group:
         group.start_soon(run)
@@ -137,13 +140,7 @@ async def test_an_error_from_the_authority_is_a_clear_auth_error() -> None:
     async with anyio.create_task_group() as group:
         group.start_soon(answer)
         try:
-            await sign_in_with_browser(
-                oauth,
-                authorization_endpoint="http://authority.invalid/connect/authorize",
-                token_endpoint="http://authority.invalid/connect/token",
-                redirect=LoopbackRedirect(f"http://127.0.0.1:0{PATH}"),
-                show_url=lambda url: oauth.url_shown.set(),
-            )
+            await _sign_in(oauth)
         except AuthError as exc:
             refused.append(exc)
     assert len(refused) == 1 and "access_denied" in str(refused[0])
