@@ -85,7 +85,6 @@ class RenewingTokenSource(ABC):
         self._access_token: str | None = None
         self._expires_at = 0.0
         self._lock = anyio.Lock()
-        self.renewals = 0  # times _renew was called (whatever it then did)
 
     @property
     @abstractmethod
@@ -112,7 +111,6 @@ class RenewingTokenSource(ABC):
             token = self._fresh()  # renewed while we waited for the lock
             if token is not None:
                 return token
-            self.renewals += 1
             renewal = await self._renew()
             self._access_token, self._expires_at = renewal.access_token, renewal.expires_at
             return renewal.access_token

@@ -48,12 +48,14 @@ class Numbered(RenewingTokenSource):
         self.lifetime = lifetime
         self.gate: anyio.Event | None = None
         self.renewing = anyio.Event()
+        self.renewals = 0  # times the base asked for a new token
 
     @property
     def description(self) -> str:
         return "numbered"
 
     async def _renew(self) -> Renewal:
+        self.renewals += 1
         self.renewing.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -132,6 +134,7 @@ async def test_a_failed_renewal_leaves_the_next_call_to_try_again() -> None:
 
         async def _renew(self) -> Renewal:
             if self.fail:
+                self.renewals += 1  # an attempt all the same
                 raise AuthError("the authority is down")
             return await super()._renew()
 
