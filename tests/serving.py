@@ -24,6 +24,7 @@ __all__ = [
     "Serving",
     "clean_env",
     "free_port",
+    "serve_http_command",
     "serving_http",
     "wait_until_listening",
 ]
@@ -107,6 +108,21 @@ class Serving:
         return self.stderr_path.read_text(errors="replace")
 
 
+def serve_http_command(port: int, *args: str) -> list[str]:
+    """``edfs-mcp serve --transport streamable-http --port <port> *args``, with this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "edfs_mcp",
+        "serve",
+        "--transport",
+        "streamable-http",
+        "--port",
+        str(port),
+        *args,
+    ]
+
+
 @contextmanager
 def serving_http(
     args: Sequence[str] = (),
@@ -122,17 +138,7 @@ def serving_http(
         stderr_path = Path(tmp) / "stderr"
         with stderr_path.open("wb") as stderr:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "edfs_mcp",
-                    "serve",
-                    "--transport",
-                    "streamable-http",
-                    "--port",
-                    str(port),
-                    *args,
-                ],
+                serve_http_command(port, *args),
                 env=clean_env(env),
                 stderr=stderr,
                 preexec_fn=preexec,  # only setrlimit-style calls: no threads to deadlock on before exec

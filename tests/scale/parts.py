@@ -17,7 +17,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import free_port
+from tests.serving import clean_env, free_port, serve_http_command
 
 __all__ = ["HAProxy", "RedisServer", "Replica", "haproxy", "redis_server", "replica", "require", "wait_for"]
 
@@ -158,22 +157,11 @@ class Replica:
 def replica(name: str, env: dict[str, str], directory: Path, port: int | None = None) -> Iterator[Replica]:
     """A real ``edfs-mcp serve --transport streamable-http`` with ``env`` (EDFS_MCP_* only)."""
     port = port or free_port()
-    full = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
-    full.update(env)
     stderr_path = directory / f"{name}.stderr"
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "edfs_mcp",
-                "serve",
-                "--transport",
-                "streamable-http",
-                "--port",
-                str(port),
-            ],
-            env=full,
+            serve_http_command(port),
+            env=clean_env(env),
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
