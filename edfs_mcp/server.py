@@ -78,11 +78,16 @@ class _LazyAppContext:
     """The tools' AppContext, made on first use: making it imports the tools, after ``initialize``."""
 
     def __init__(
-        self, settings: Settings, sandbox: bool, client_for: Callable[[str], EdfsClient] | None = None
+        self,
+        settings: Settings,
+        sandbox: bool,
+        client_for: Callable[[str], EdfsClient] | None = None,
+        results: Callable[[Settings], ResultStore] | None = None,
     ) -> None:
         self._settings = settings
         self._sandbox = sandbox
         self._client_for = client_for
+        self._results = results or _result_store
         self._context: AppContext | None = None
 
     def _made(self) -> AppContext:
@@ -95,7 +100,7 @@ class _LazyAppContext:
             settings = self._settings
             self._context = AppContext(
                 open_client=lambda: open_client(settings),
-                results=_result_store(settings),
+                results=self._results(settings),
                 budget_tokens=settings.result_budget_tokens,
                 sandbox=self._sandbox,
                 zone=ZoneInfo(settings.timezone),
@@ -176,11 +181,13 @@ def build_server(
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     client_for: Callable[[str], EdfsClient] | None = None,
+    results: Callable[[Settings], ResultStore] | None = None,
 ) -> EdfsServer:
     """The MCP server for ``settings``. Raises ConfigError/ValueError for bad settings, before serving.
 
     ``client_for`` (``EDFS_MCP_HTTP_AUTH=oauth``): the API client of a person, by Bentley subject;
-    every tool call then runs as the person whose MCP token it carries."""
+    every tool call then runs as the person whose MCP token it carries. ``results``: makes the result
+    store (default: in this process, or in Redis with EDFS_MCP_REDIS_URL), on the first tool call."""
     from edfs_mcp.state.request_state import request_state_security
 
     sandbox = settings.credential_source() is CredentialSource.SANDBOX
@@ -188,7 +195,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[AppContext]:
-        context = _LazyAppContext(settings, sandbox, client_for)
+        context = _LazyAppContext(settings, sandbox, client_for, results)
         try:
             yield cast("AppContext", context)
         finally:

@@ -10,10 +10,10 @@ import anyio
 import pytest
 from mcp import Client
 
-from edfs_mcp import server
 from edfs_mcp.config import Settings
 from edfs_mcp.results import ResultCacheUnavailable
 from edfs_mcp.sandbox import SandboxServer, seed
+from edfs_mcp.server import build_server
 from edfs_mcp.state.redis_results import RedisResultStore
 from tests.e2e.harness import IDENTITIES
 from tests.scale.parts import RedisServer
@@ -27,30 +27,30 @@ UNREACHABLE = "the shared result cache (Redis at 127.0.0.1:"
 
 
 @asynccontextmanager
-async def tools_sharing(
-    sandbox: SandboxServer, redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Tools]:
+async def tools_sharing(sandbox: SandboxServer, redis_url: str) -> AsyncIterator[Tools]:
     """The server in this process, its results in ``redis_url`` (as with EDFS_MCP_REDIS_URL, which
     otherwise needs people signed in over OAuth), as the sandbox's Org Admin."""
     client_id, secret = IDENTITIES["admin"]
     settings = Settings(
         api_base=sandbox.base_url, authority=sandbox.base_url, client_id=client_id, client_secret=secret
     )
-    monkeypatch.setattr(server, "_result_store", lambda _: RedisResultStore.from_url(redis_url))
-    async with Client(server.build_server(settings)) as client:
+    shared = lambda _: RedisResultStore.from_url(redis_url)  # noqa: E731
+    async with Client(build_server(settings, results=shared)) as client:
         yield Tools(client)
 
 
 async def test_redis_stopped_mid_run_the_run_is_reported_as_done_and_reads_say_try_again(
-    sandbox: SandboxServer, redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+    sandbox: SandboxServer, redis: RedisServer
 ) -> None:
-    async with tools_sharing(sandbox, redis.url, monkeypatch) as tools:
+    async with tools_sharing(sandbox, redis.url) as tools:
         made, _ = await tools.ok("execute_integration_package", BULK)
         result_id = made["result_id"]
         assert made["rows"] and result_id
 
         # Redis stops while a run is waiting on EDFS: the run completes upstream, keeping it fails.
         sandbox.state.faults.latency(1.0)
+        with sandbox.state.lock:
+            sandbox.state.requests.clear()
         writes = sandbox.state.writes["execute"]
         outcome: list[tuple[bool, str, dict[str, object]]] = []
 
@@ -60,7 +60,10 @@ async def test_redis_stopped_mid_run_the_run_is_reported_as_done_and_reads_say_t
 
         async with anyio.create_task_group() as group:
             group.start_soon(run)
-            await anyio.sleep(0.3)  # the execute is on its way to EDFS
+            deadline = anyio.current_time() + 30
+            while not any(m == "POST" and "/packages/" in p for m, p in list(sandbox.state.requests)):
+                assert anyio.current_time() < deadline, "the execute never reached EDFS"
+                await anyio.sleep(0.01)
             await anyio.to_thread.run_sync(redis.stop)
         sandbox.state.faults.clear()
         ((failed, text, content),) = outcome
