@@ -14,19 +14,12 @@ from edfs_mcp.messages._errors import after_write, describe
 from edfs_mcp.results import ResultCacheUnavailable
 
 __all__ = [
-    "STOPPED_BY_SHUTDOWN",
     "call_stopped_by_shutdown",
     "result_cache_down_after_run",
     "result_cache_down_answer",
     "result_cache_down_odata",
     "result_cache_down_read",
-    "result_cache_unreachable",
 ]
-
-
-def result_cache_unreachable(down: ResultCacheUnavailable) -> str:
-    text = _unreachable(down)
-    return text[0].upper() + text[1:]
 
 
 def _unreachable(down: ResultCacheUnavailable) -> str:
