@@ -586,8 +586,8 @@ def http_app(
     or (``remote``) behind our own tokens, with the authorization server's routes beside it; the
     probes before both, and a request id around everything."""
     lifecycle = lifecycle or Lifecycle(remote.ready if remote is not None else None)
-    if lifecycle.calls not in server._lowlevel_server.middleware:
-        server._lowlevel_server.middleware.append(lifecycle.calls)
+    if lifecycle.calls not in server.middleware:
+        server.middleware.append(lifecycle.calls)
     return RequestIds(Probes(_mcp_app(server, host, bearer, extra_hosts, limits, remote), lifecycle))
 
 
