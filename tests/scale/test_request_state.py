@@ -32,7 +32,7 @@ class Round:
 
 
 def boundary_of(server: Any) -> RequestStateBoundary:
-    found = [m for m in server._lowlevel_server.middleware if isinstance(m, RequestStateBoundary)]
+    found = [m for m in server.middleware if isinstance(m, RequestStateBoundary)]
     assert len(found) == 1
     return found[0]
 
