@@ -39,7 +39,6 @@ __all__ = [
     "DeviceFlowRefused",
     "DeviceSignIn",
     "code_lifetime",
-    "poll_for_token",
     "poll_interval",
     "slowed_down",
     "start_device_authorization",
@@ -281,18 +280,3 @@ class DeviceSignIn:
         if not isinstance(access, str) or not access:
             raise AuthError("The token endpoint answered the sign-in without an access token.")
         return dict(token)
-
-
-async def poll_for_token(
-    oauth: Any,
-    token_endpoint: str,
-    authorization: DeviceAuthorization,
-    *,
-    sleep: Sleep = anyio.sleep,
-    now: Callable[[], float] = time.time,
-) -> dict[str, Any]:
-    """Poll until the user approves; return the token response. ``oauth``: an AsyncOAuth2Client.
-
-    ``sleep`` waits between polls (tests pass one that does not really wait). ``DeviceSignIn.wait``.
-    """
-    return await DeviceSignIn(oauth, token_endpoint, authorization, now=now, sleep=sleep).wait()

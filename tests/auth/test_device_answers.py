@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from edfs_mcp.auth.device_flow import DeviceAuthorization, poll_for_token, start_device_authorization
+from edfs_mcp.auth.device_flow import DeviceAuthorization, DeviceSignIn, start_device_authorization
 from edfs_mcp.auth.user import public_oauth_client
 from edfs_mcp.errors import AuthError
 
@@ -95,7 +95,7 @@ async def test_a_token_answer_of_any_shape_ends_the_polling_in_words(
 
     try:
         with pytest.raises(AuthError, match=words) as caught:
-            await poll_for_token(oauth, f"{AUTHORITY}/token", authorization, sleep=no_wait)
+            await DeviceSignIn(oauth, f"{AUTHORITY}/token", authorization, sleep=no_wait).wait()
     finally:
         await oauth.aclose()
     assert pauses == [5.0] and "y" * 100 not in str(caught.value)

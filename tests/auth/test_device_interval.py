@@ -19,8 +19,8 @@ from edfs_mcp.auth.device_flow import (
     DEFAULT_INTERVAL,
     MAX_INTERVAL,
     MIN_INTERVAL,
+    DeviceSignIn,
     code_lifetime,
-    poll_for_token,
     poll_interval,
     slowed_down,
     start_device_authorization,
@@ -134,7 +134,7 @@ async def _poll_for(sandbox: SandboxServer, sleep: VirtualSleep) -> int:
     before = sandbox.state.token_requests[seed.DEVICE_CODE_GRANT]
     try:
         with pytest.raises(_Stop):  # nothing else escapes: no ValueError, no AuthError
-            await poll_for_token(oauth, f"{sandbox.base_url}/connect/token", authorization, sleep=sleep)
+            await DeviceSignIn(oauth, f"{sandbox.base_url}/connect/token", authorization, sleep=sleep).wait()
     finally:
         await oauth.aclose()
     return sandbox.state.token_requests[seed.DEVICE_CODE_GRANT] - before
@@ -197,8 +197,8 @@ async def test_a_denied_sign_in_still_ends_with_a_clear_error(sandbox: SandboxSe
     oauth = public_oauth_client(seed.PUBLIC_CLIENT_ID, SCOPE)
     try:
         with pytest.raises(AuthError, match="denied"):
-            await poll_for_token(
+            await DeviceSignIn(
                 oauth, f"{sandbox.base_url}/connect/token", authorization, sleep=VirtualSleep(until=60)
-            )
+            ).wait()
     finally:
         await oauth.aclose()
