@@ -43,6 +43,7 @@ __all__ = [
     "Settings",
     "environment_without_settings",
     "load_settings",
+    "settings_in",
     "token_endpoint_of",
 ]
 
@@ -435,8 +436,14 @@ def load_settings(**overrides: object) -> Settings:
     Raises ConfigError with one line naming the variable: a bad value, an unknown name,
     or a configuration that is only half there.
     """
+    return settings_in(os.environ, **overrides)
+
+
+def settings_in(environ: Mapping[str, str], **overrides: object) -> Settings:
+    """``load_settings`` for another environment than this process's (the one a server process
+    would get, say)."""
     values: dict[str, object] = {}
-    for variable, value in sorted(os.environ.items()):
+    for variable, value in sorted(environ.items()):
         if not variable.upper().startswith(ENV_PREFIX):
             continue
         field = variable[len(ENV_PREFIX) :].lower()

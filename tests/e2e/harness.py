@@ -22,7 +22,7 @@ from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
-from edfs_mcp.config import ENV_PREFIX, Settings
+from edfs_mcp.config import settings_in
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from tests.text_checks import missing_from_text
@@ -120,13 +120,6 @@ async def serve(
             errlog.flush()
 
 
-def settings_of(env: Mapping[str, str]) -> Settings:
-    """The settings ``serve`` would read from ``env`` (its EDFS_MCP_* variables), as load_settings does."""
-    return Settings.model_validate(
-        {name[len(ENV_PREFIX) :].lower(): value for name, value in env.items() if name.startswith(ENV_PREFIX)}
-    )
-
-
 @asynccontextmanager
 async def serve_in_process(
     sandbox: SandboxServer,
@@ -141,7 +134,7 @@ async def serve_in_process(
 
     For what a tool says and does. What only a real process shows (stdout as the MCP wire, stderr,
     signals, exit codes, processes sharing a token store) stays with ``serve``."""
-    settings = settings_of(server_env(sandbox, identity, env))
+    settings = settings_in(server_env(sandbox, identity, env))
     async with Client(
         build_server(settings, read_only=settings.read_only),
         read_timeout_seconds=60,

@@ -31,10 +31,11 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, METHOD_NOT_FOUND
 
 from edfs_mcp import __version__
+from edfs_mcp.config import settings_in
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import settings_of, text_of
+from tests.e2e.harness import text_of
 from tests.serving import clean_env, free_port
 
 pytestmark = pytest.mark.anyio
@@ -117,7 +118,7 @@ async def test_sandbox_command_prints_exports_that_point_serve_at_it(cli: Cli) -
         }
         assert exports["EDFS_MCP_API_BASE"].startswith("http://127.0.0.1:")
         # `edfs-mcp serve`'s server with the settings these exports give it.
-        async with Client(build_server(settings_of(exports))) as client:
+        async with Client(build_server(settings_in(exports))) as client:
             assert "SANDBOX" not in (client.instructions or "")
             result = await client.call_tool("list_integration_packages", {})
             assert not result.is_error, text_of(result)
@@ -139,7 +140,7 @@ async def test_sandbox_as_person_with_auto_approve_then_login_and_serve(cli: Cli
         login = await anyio.to_thread.run_sync(partial(cli.run, "login", "--no-browser", env=env))
         assert login.returncode == 0, login.stderr
         assert "Signed in as Avery Admin" in login.stderr
-        async with Client(build_server(settings_of(env))) as client:
+        async with Client(build_server(settings_in(env))) as client:
             result = await client.call_tool("list_timers", {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE})
             assert not result.is_error, text_of(result)
     assert sandbox.wait() == 0
@@ -353,7 +354,7 @@ async def test_only_tools_are_advertised_and_unknown_prompts_or_resources_are_in
 ) -> None:
     """Asked of the zero-config server built in this process; its log is what `serve` writes to stderr."""
     caplog.set_level(logging.INFO)
-    async with Client(build_server(settings_of({"EDFS_MCP_LOG_LEVEL": "INFO"})), mode=mode) as client:
+    async with Client(build_server(settings_in({"EDFS_MCP_LOG_LEVEL": "INFO"})), mode=mode) as client:
         capabilities = client.server_capabilities
         assert capabilities is not None and capabilities.tools is not None
         assert not capabilities.tools.list_changed  # the tool list never changes
