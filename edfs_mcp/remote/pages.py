@@ -16,8 +16,11 @@ who signed in: another person gets the consent page.
 from __future__ import annotations
 
 import logging
+import re
+from contextlib import suppress
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
@@ -39,26 +42,64 @@ CONSENT_PATH = "/consent"
 CALLBACK_PATH = "/auth/callback"
 CONSENT_COOKIE = "edfs_mcp_consent"
 PERSON_COOKIE = "edfs_mcp_person"
-PAGE_HEADERS = {
+# What each header is for, and why it does not get in a real browser's way (README, "What a
+# person sees"):
+# - no-store: a sign-in page or answer is never replayed from a cache;
+# - X-Frame-Options / frame-ancestors: no other page can frame ours and have the person click in it;
+# - default-src 'none': no script, image or font runs or loads; only the inline style;
+# - form-action: the form may go to this server only, and (browsers apply it to the redirects
+#   after the POST too) on to exactly where its answer goes next: Bentley's sign-in or the MCP
+#   client's redirect URI. Each page lists its own (``_page_headers``);
+# - Referrer-Policy same-origin: the page's URL (it names the sign-in request) is never sent to
+#   another site, while the form's own POST keeps its real ``Origin`` (``no-referrer`` makes a
+#   browser send ``Origin: null``, which cannot be told from a sandboxed attacker frame).
+_BASE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
-    "form-action 'self'",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_HOST = re.compile(r"[a-z0-9.-]+")
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}"
     "code{word-break:break-all}button{margin:1rem .5rem 0 0;padding:.4rem 1.2rem}.note{color:#555}"
 )
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def form_action_source(url: str) -> str | None:
+    """The CSP source that lets a form's answer go on to ``url``: its origin for http(s), its scheme
+    for a private-use scheme (``cursor://…``, RFC 8252). ``None`` when ``url`` cannot be written as a
+    source (it is the client's, untrusted: nothing of it may add a directive to the header)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if not _SCHEME.fullmatch(scheme):
+        return None
+    if scheme not in ("http", "https"):
+        return f"{scheme}:"
+    if ":" in host:  # an IPv6 literal has no CSP host-source form: allow the scheme
+        return f"{scheme}:"
+    if not _HOST.fullmatch(host):
+        return None
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _page_headers(onward: tuple[str, ...] = ()) -> dict[str, str]:
+    sources = " ".join(dict.fromkeys(s for url in onward if (s := form_action_source(url))))
+    return {**_BASE_HEADERS, "Content-Security-Policy": f"{_CSP} {sources}".rstrip()}
+
+
+def _page(title: str, body: str, status: int = 200, onward: tuple[str, ...] = ()) -> HTMLResponse:
     html = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style>'
         f"</head><body><h1>{escape(title)}</h1>{body}</body></html>"
     )
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=_page_headers(onward))
 
 
 def _problem(title: str, text: str, status: int) -> HTMLResponse:
@@ -66,7 +107,15 @@ def _problem(title: str, text: str, status: int) -> HTMLResponse:
 
 
 def _cross_site(request: Request, public_origin: str) -> bool:
-    """A POST a browser sent from another origin (or an opaque one: ``Origin: null``)."""
+    """A POST a browser sent from anything but our own page.
+
+    Browsers say so in ``Sec-Fetch-Site`` (only ``same-origin`` is ours: ``same-site`` is another
+    port or subdomain of the host). Older ones send ``Origin``, which must be ours; ``null`` (an
+    opaque origin, such as a sandboxed frame) is refused. A request with neither is not from a
+    browser; the consent cookie still binds the approval to the browser that saw the page."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.lower() != "same-origin"
     origin = request.headers.get("origin")
     own = f"{request.url.scheme}://{request.url.netloc}".lower()
     return origin is not None and origin.rstrip("/").lower() not in (own, public_origin.lower())
@@ -126,7 +175,12 @@ def consent_routes(
             '<button type="submit" name="action" value="approve">Approve</button>'
             '<button type="submit" name="action" value="deny">Deny</button></form>'
         )
-        response = _page("Allow access to EDFS?", body)
+        # Approve goes on to Bentley's sign-in (or, when Bentley already said who, to the client);
+        # Deny goes back to the client.
+        onward = [pending["redirect_uri"]]
+        with suppress(AuthError):  # unreachable: Approve answers with our page saying so
+            onward.append((await bentley.endpoints()).authorization)
+        response = _page("Allow access to EDFS?", body, onward=tuple(onward))
         set_cookie(
             response, CONSENT_COOKIE, sealer.seal(request_id.encode(), f"cookie:{CONSENT_COOKIE}"), 900
         )

@@ -222,6 +222,13 @@ async def test_consent_cannot_be_skipped(
         headers={"Origin": "https://attacker.example"},
     )
     assert cross.status_code == 403
+    # A browser that names the sender in Sec-Fetch-Site: only our own page may post (a page on
+    # another port of the same host is "same-site", not ours), and an opaque origin is refused.
+    for sender in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": "null"}):
+        sent = await browser.http.post(
+            f"{server.base}/consent", data={"request": request_id, "action": "approve"}, headers=sender
+        )
+        assert sent.status_code == 403, sender
     # Going to the callback without an approval: there is no sign-in to finish.
     forged = await browser.http.get(f"{server.base}/auth/callback", params={"state": "guess", "code": "x"})
     assert forged.status_code == 400
