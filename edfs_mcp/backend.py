@@ -73,7 +73,10 @@ def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> Edf
         api_base=api_base,
         tokens=tokens,
         timeouts=Timeouts(
-            connect=settings.connect_timeout, read=settings.read_timeout, long_read=settings.execute_timeout
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            long_read=settings.execute_timeout,
+            call=settings.call_timeout,
         ),
         max_rate_limit_wait=settings.max_rate_limit_wait,
         max_response_bytes=settings.max_response_bytes,

@@ -149,7 +149,15 @@ class Settings(BaseModel):
     read_only: bool = Field(False, description="Serve only read-only tools.")
 
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
-    read_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a read-only answer.")
+    read_timeout: float = Field(
+        15.0, gt=0, description="Seconds one try gets for its whole answer (a read is tried up to 3 times)."
+    )
+    call_timeout: float = Field(
+        50.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds a call other than a package run takes at most, every try and wait included.",
+    )
     execute_timeout: float = Field(600.0, gt=0, description="Seconds to wait for a package run.")
     max_rate_limit_wait: float = Field(
         60.0, ge=0, description="Most seconds spent waiting out 429 answers before giving up."
@@ -171,7 +179,7 @@ class Settings(BaseModel):
         5.0,
         ge=0.1,
         le=60,
-        description="Seconds between progress notifications while a package runs (when the client asks).",
+        description="Seconds between progress notifications while a tool call runs (when the client asks).",
     )
     timezone: str = Field("UTC", description="IANA zone for next run times shown by list_timers.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

@@ -249,12 +249,20 @@ class ResponseTooLarge(AnswerRefused):
 
 @dataclass(eq=False)
 class DeadlineExceeded(AnswerRefused):
-    """The complete answer did not arrive within ``seconds`` (send, wait, and read the body)."""
+    """The complete answer did not arrive within ``seconds`` (send, wait, and read the body), on
+    each of ``attempts`` tries that took ``elapsed`` seconds in all (0: not measured)."""
 
     seconds: float
+    attempts: int = 1
+    elapsed: float = 0.0
 
     def what(self) -> str:
-        return f"no complete answer within {self.seconds:g} s ({self.setting})"
+        if self.attempts <= 1:
+            return f"no complete answer within {self.seconds:g} s ({self.setting})"
+        return (
+            f"no complete answer within {self.seconds:g} s on any of {self.attempts} tries, "
+            f"{self.elapsed:.0f} s in all ({self.setting})"
+        )
 
 
 def _size(limit: int) -> str:

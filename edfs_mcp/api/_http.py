@@ -5,6 +5,8 @@ do (the rules are written there). Around every attempt:
 
 - a deadline for the whole answer (send, wait, read the body): the read timeout, or the execute
   timeout for a package run, counted from the moment the request starts to be written;
+- a deadline for the whole call, every try and wait included (``Timeouts.call``; package runs have
+  only their execute timeout): no try runs past it and no retry starts that would not fit;
 - a byte cap on the body, counted after decompression while it streams: ``max_response_bytes``
   for answers below 400, ``ERROR_BODY_LIMIT`` for error answers (only code, message and details
   are needed);
@@ -81,11 +83,13 @@ Sleep = Callable[[float], Awaitable[None]]
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds. ``read`` / ``long_read`` bound each read *and* the whole answer of one attempt
-    (from the first byte written to the last byte read); ``long_read`` is for package runs."""
+    (from the first byte written to the last byte read); ``long_read`` is for package runs.
+    ``call`` bounds a whole call other than a package run: its tries, backoff and 429 waits."""
 
     connect: float
     read: float
     long_read: float
+    call: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -317,9 +321,10 @@ class _SendWatch:
     """httpcore's ``trace`` hook: tells whether the request started to be written, and starts the
     answer deadline then. No event at all (an ASGI transport) means "unknown": assume it was sent."""
 
-    def __init__(self, scope: anyio.CancelScope, answer_seconds: float) -> None:
+    def __init__(self, scope: anyio.CancelScope, answer_seconds: float, call_deadline: float) -> None:
         self._scope = scope
         self._answer_seconds = answer_seconds
+        self._call_deadline = call_deadline
         self.traced = False
         self.sending = False
 
@@ -327,7 +332,7 @@ class _SendWatch:
         self.traced = True
         if not self.sending and event.endswith(".send_request_headers.started"):
             self.sending = True
-            self._scope.deadline = anyio.current_time() + self._answer_seconds
+            self._scope.deadline = min(anyio.current_time() + self._answer_seconds, self._call_deadline)
 
     @property
     def surely_unsent(self) -> bool:
@@ -399,6 +404,8 @@ class HttpSession:
         read_timeout = self._timeouts.long_read if long_running else self._timeouts.read
         timeout = httpx2.Timeout(read_timeout, connect=self._timeouts.connect)
         tally = Tally()
+        started = anyio.current_time()
+        deadline = started + (math.inf if long_running else self._timeouts.call)
         while True:
             token = await self._tokens.get_token()
             request = self._client.build_request(
@@ -409,14 +416,20 @@ class HttpSession:
                 headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                 timeout=timeout,
             )
-            attempt = await self._attempt(operation, request, path_params, read_timeout)
+            attempt = await self._attempt(operation, request, path_params, read_timeout, deadline)
             tally = tally.sent()
             outcome = attempt.outcome
             if outcome.failure is None and outcome.status is not None and outcome.status < 400:
                 assert attempt.headers is not None
                 return Answer(outcome.status, attempt.headers, attempt.content, request.url.path)
             decision = decide(
-                self._policy, operation, outcome, tally, now=self._clock(), jitter=self._jitter()
+                self._policy,
+                operation,
+                outcome,
+                tally,
+                now=self._clock(),
+                jitter=self._jitter(),
+                remaining=deadline - anyio.current_time(),
             )
             if isinstance(decision, RefreshToken):
                 tally = tally.after(decision)
@@ -430,7 +443,8 @@ class HttpSession:
                 await self._sleep(decision.delay)
                 tally = tally.after(decision)
                 continue
-            raise self._error(operation, path_params, attempt, tally, decision, long_running)
+            elapsed = anyio.current_time() - started
+            raise self._error(operation, path_params, attempt, tally, decision, long_running, elapsed)
 
     async def _attempt(
         self,
@@ -438,15 +452,19 @@ class HttpSession:
         request: httpx2.Request,
         path_params: Mapping[str, str],
         answer_seconds: float,
+        call_deadline: float,
     ) -> _Attempt:
-        """Send once and read the answer within the deadline and the byte cap; never raises for
+        """Send once and read the answer within the deadlines and the byte cap; never raises for
         what the server or the network does."""
         # Over httpcore, connect and pool timeouts bound the wait until the request starts to be
         # written (this first deadline is only a backstop); from then on the answer has
         # answer_seconds. A transport that reports nothing gets answer_seconds from the start.
+        # Neither runs past the call's own deadline.
         backstop = 2 * self._timeouts.connect if self._traced else 0.0
-        scope = anyio.move_on_after(answer_seconds + backstop)
-        watch = _SendWatch(scope, answer_seconds)
+        scope = anyio.CancelScope(
+            deadline=min(anyio.current_time() + answer_seconds + backstop, call_deadline)
+        )
+        watch = _SendWatch(scope, answer_seconds, call_deadline)
         request.extensions = {**request.extensions, "trace": watch}
         entry = _journal.record(operation, path_params) if operation.write else None
         attempt: _Attempt | None = None
@@ -493,6 +511,7 @@ class HttpSession:
         tally: Tally,
         decision: Stop,
         long_running: bool,
+        elapsed: float,
     ) -> EdfsMcpError:
         failure = attempt.outcome.failure
         logger.info("%s: giving up (%s)", operation.name, decision.reason)
@@ -501,7 +520,7 @@ class HttpSession:
         if failure is Failure.NO_ANSWER:
             return OutcomeUnknown(operation, attempt.cause)
         if failure is not None:
-            limit = self._limit(operation, failure, long_running)
+            limit = self._limit(operation, failure, long_running, tally.attempts, elapsed)
             return OutcomeUnknown(operation, limit.what(), limit=limit) if operation.write else limit
         assert attempt.headers is not None and attempt.outcome.status is not None
         retry_after = decision.retry_after
@@ -517,11 +536,15 @@ class HttpSession:
             attempts=tally.attempts,
         )
 
-    def _limit(self, operation: Operation, failure: Failure, long_running: bool) -> AnswerRefused:
+    def _limit(
+        self, operation: Operation, failure: Failure, long_running: bool, attempts: int, elapsed: float
+    ) -> AnswerRefused:
         if failure is Failure.TOO_LARGE:
             return ResponseTooLarge(
                 operation, "EDFS_MCP_MAX_RESPONSE_BYTES", limit_bytes=self._max_response_bytes
             )
         if long_running:
-            return DeadlineExceeded(operation, "EDFS_MCP_EXECUTE_TIMEOUT", seconds=self._timeouts.long_read)
-        return DeadlineExceeded(operation, "EDFS_MCP_READ_TIMEOUT", seconds=self._timeouts.read)
+            setting, seconds = "EDFS_MCP_EXECUTE_TIMEOUT", self._timeouts.long_read
+        else:
+            setting, seconds = "EDFS_MCP_READ_TIMEOUT", self._timeouts.read
+        return DeadlineExceeded(operation, setting, seconds=seconds, attempts=attempts, elapsed=elapsed)

@@ -17,6 +17,9 @@ The rules:
   (``read_retries`` times); a write is never re-sent once it may have left this machine.
 - An answer larger than the size cap: never retried (it would be as large again).
 - Any other status: the answer stands.
+- Nothing is retried past the call's own deadline (``remaining``): a retry whose wait would leave
+  less than ``min_try`` seconds for the next try stops the call instead, so a call ends within its
+  budget (``EDFS_MCP_CALL_TIMEOUT``) and the person hears back before their client gives up.
 """
 
 from __future__ import annotations
@@ -133,11 +136,12 @@ class RetryPolicy:
     read_retries: int = 2
     backoff_base: float = 0.25
     backoff_cap: float = 4.0
+    min_try: float = 1.0  # the least time worth giving a retry before the call's deadline
 
     def __post_init__(self) -> None:
-        waits = (self.max_rate_limit_wait, self.min_wait, self.backoff_base, self.backoff_cap)
-        if not all(math.isfinite(value) for value in waits) or self.max_rate_limit_wait < 0:
-            raise ValueError("the policy's seconds must be finite, and max_rate_limit_wait >= 0")
+        waits = (self.max_rate_limit_wait, self.min_wait, self.backoff_base, self.backoff_cap, self.min_try)
+        if not all(math.isfinite(value) for value in waits) or min(waits[0], self.min_try) < 0:
+            raise ValueError("the policy's seconds must be finite, and max_rate_limit_wait, min_try >= 0")
         if self.min_wait <= 0 or self.backoff_base <= 0 or self.backoff_cap <= 0:
             raise ValueError("min_wait, backoff_base and backoff_cap must be > 0")
         if self.max_rate_limit_retries < 0 or self.connect_attempts < 1 or self.read_retries < 0:
@@ -203,6 +207,7 @@ class StopReason(StrEnum):
     READ_RETRIES = "read retries"  # the read was already retried read_retries times
     TOO_LARGE = "too large"  # the answer would be as large again
     TOKEN_REFUSED = "token refused"  # noqa: S105 - 401 again with a fresh token
+    CALL_TIMEOUT = "call timeout"  # the wait and another try would not fit before the call's deadline
 
 
 @dataclass(frozen=True)
@@ -230,9 +235,27 @@ def rate_limit_wait(retry_after: str | None, now: float, policy: RetryPolicy) ->
 
 
 def decide(
+    policy: RetryPolicy,
+    operation: Operation,
+    outcome: Outcome,
+    tally: Tally,
+    *,
+    now: float,
+    jitter: float,
+    remaining: float = math.inf,
+) -> Decision:
+    """Retry or stop after ``outcome``; ``tally`` is what the call did before (this attempt counted),
+    ``remaining`` the seconds left before the call's deadline."""
+    decision = _decide(policy, operation, outcome, tally, now=now, jitter=jitter)
+    if isinstance(decision, Retry) and decision.delay + policy.min_try > remaining:
+        rate_limited = decision.counter == "rate_limited"
+        return Stop(StopReason.CALL_TIMEOUT, retry_after=decision.delay if rate_limited else None)
+    return decision
+
+
+def _decide(
     policy: RetryPolicy, operation: Operation, outcome: Outcome, tally: Tally, *, now: float, jitter: float
 ) -> Decision:
-    """Retry or stop after ``outcome``; ``tally`` is what the call did before (this attempt counted)."""
     failure, status = outcome.failure, outcome.status
     if failure is Failure.NOT_SENT:
         if tally.not_sent + 1 >= policy.connect_attempts:

@@ -322,8 +322,8 @@ def _refused(error: AnswerRefused) -> str:
             f"user to raise {error.setting}."
         )
     return (
-        f"Could not {error.operation.name}: {error.what()}, also on retry. Nothing was changed. Try again "
-        "in a minute; if it keeps happening, EDFS is slow right now: tell the user."
+        f"Could not {error.operation.name}: {error.what()}. Nothing was changed. Try again in a minute; "
+        "if it keeps happening, EDFS is slow right now: tell the user."
     )
 
 

@@ -320,3 +320,25 @@ async def test_in_process_the_deadline_is_the_read_timeout_itself(waits: Waits) 
         assert isinstance(unknown.value.limit, DeadlineExceeded)
     finally:
         await client.aclose()
+
+
+async def hang(request: Request, out: Out) -> None:
+    await asyncio.sleep(3600)
+
+
+async def test_a_hung_upstream_ends_within_the_call_timeout_saying_how_long_and_how_many_tries(
+    waits: Waits,
+) -> None:
+    """Each try gets the read timeout; the call as a whole gets the call timeout, not 3 x read."""
+    timeouts = Timeouts(connect=1, read=0.5, long_read=5, call=2.2)
+    async with hostile(hang) as server, session_at(server.url, waits, timeouts=timeouts) as http:
+        started = anyio.current_time()
+        with pytest.raises(DeadlineExceeded) as caught:
+            await http.request(READ, "GET", "/edfs/x")
+        elapsed = anyio.current_time() - started
+    error = caught.value
+    # After two tries (1 s; backoff is not really waited here) the second retry's backoff (0.5-1 s)
+    # plus a try's minimum (1 s) would pass 2.2 s: the call stops, though read_retries allows one more.
+    assert error.attempts == len(server.requests) == 2
+    assert 1.0 <= error.elapsed <= elapsed < 2.2
+    assert "within 0.5 s on any of 2 tries, 1 s in all (EDFS_MCP_READ_TIMEOUT)" in str(error)

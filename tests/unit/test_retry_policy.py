@@ -353,3 +353,29 @@ def test_a_read_after_503_is_retried_read_retries_times(policy: RetryPolicy, jit
     tally, end, waits = run(policy, READ, [Outcome(503)], jitter)
     assert end == Stop(StopReason.READ_RETRIES)
     assert tally.attempts == 1 + policy.read_retries and len(waits) == policy.read_retries
+
+
+# -- the call's deadline --------------------------------------------------------------------------
+
+
+@given(policies, operations, outcomes, tallies(), jitters, st.floats(min_value=0, max_value=120))
+def test_no_retry_is_started_that_would_not_fit_before_the_deadline(
+    policy: RetryPolicy, operation: Operation, outcome: Outcome, tally: Tally, jitter: float, remaining: float
+) -> None:
+    decision = decide(policy, operation, outcome, tally, now=NOW, jitter=jitter, remaining=remaining)
+    unbounded = decide(policy, operation, outcome, tally, now=NOW, jitter=jitter)
+    if isinstance(decision, Retry):
+        assert decision.delay + policy.min_try <= remaining and decision == unbounded
+    elif isinstance(unbounded, Retry):  # only the deadline stopped it
+        assert isinstance(decision, Stop) and decision.reason is StopReason.CALL_TIMEOUT
+        if unbounded.counter == "rate_limited":  # a 429 is still reported with when to come back
+            assert decision.retry_after == unbounded.delay
+    else:
+        assert decision == unbounded
+
+
+def test_a_429_whose_wait_passes_the_deadline_stops_with_its_retry_after() -> None:
+    outcome, tally = Outcome(status=429, retry_after="30"), Tally().sent()
+    assert isinstance(decide(RetryPolicy(), READ, outcome, tally, now=NOW, jitter=0, remaining=45), Retry)
+    stopped = decide(RetryPolicy(), READ, outcome, tally, now=NOW, jitter=0, remaining=30.5)
+    assert stopped == Stop(StopReason.CALL_TIMEOUT, retry_after=30.0)
