@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 
 from edfs_mcp.errors import SignInRequired
 from edfs_mcp.tools import execution, itwins, odata, packages, query, timers
-from edfs_mcp.tools._base import AppContext, ToolSpec
+from edfs_mcp.tools._base import AppContext, ToolSpec, heartbeat
 from edfs_mcp.tools._outcome import reporting_outcomes
 from edfs_mcp.tools._schema import compact_schema
 from edfs_mcp.tools._sign_in import finish_sign_in_in_chat
@@ -66,16 +66,22 @@ def select_tools(
 def _translating(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = kwargs.get("ctx")
+
         async def call() -> Any:
             try:
                 return await fn(*args, **kwargs)
             except SignInRequired as needed:
-                ctx = kwargs.get("ctx")
                 if ctx is None:
                     raise
                 return await finish_sign_in_in_chat(ctx, needed, lambda: fn(*args, **kwargs))
 
-        return await reporting_outcomes(call)
+        if ctx is None:
+            return await reporting_outcomes(call)
+        # Every call, not only package runs: a client that asked for progress hears from a call
+        # that waits on EDFS (retries, 429s, a slow answer) instead of timing out in silence.
+        async with heartbeat(ctx, fn.__name__):
+            return await reporting_outcomes(call)
 
     return wrapper
 

@@ -49,7 +49,7 @@ class AppContext:
     _client: EdfsClient | None = None
     # EDFS_MCP_HTTP_AUTH=oauth: the API client of the person whose MCP token the call carries.
     client_for: Callable[[str], EdfsClient] | None = None
-    # Between progress notifications while a package runs (EDFS_MCP_PROGRESS_SECONDS).
+    # Between progress notifications while a tool call runs (EDFS_MCP_PROGRESS_SECONDS).
     progress_seconds: float = 5.0
 
     @property
@@ -152,7 +152,7 @@ def waiter(ctx: ToolContext) -> WaitCallback:
 
 @asynccontextmanager
 async def heartbeat(ctx: ToolContext, what: str) -> AsyncIterator[None]:
-    """Progress notifications every ``progress_seconds`` while the body runs (long package runs).
+    """Progress notifications every ``progress_seconds`` while the body (a whole tool call) runs.
 
     Only when the caller asked for progress: a task per call is not free (bench: ~55 µs).
     """

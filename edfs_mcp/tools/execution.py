@@ -28,7 +28,6 @@ from edfs_mcp.tools._base import (
     ToolResult,
     ToolSpec,
     app,
-    heartbeat,
     principal,
     reply,
     waiter,
@@ -119,14 +118,13 @@ async def execute_integration_package(
     """
     state = app(ctx)
     undocumented = await checked_variable_names(state.client, ctx, unique_name, variables)
-    async with heartbeat(ctx, f"running {unique_name}"):
-        payload = await state.client.execute_package(
-            itwin_id,
-            unique_name,
-            [Variable(name=name, value=value) for name, value in variables.items()],
-            return_as_xml=return_as_xml,
-            on_wait=waiter(ctx),
-        )
+    payload = await state.client.execute_package(
+        itwin_id,
+        unique_name,
+        [Variable(name=name, value=value) for name, value in variables.items()],
+        return_as_xml=return_as_xml,
+        on_wait=waiter(ctx),
+    )
     size, box, media_type = len(payload.content), [payload.content], payload.media_type
     del payload
     if size > PARSE_IN_THREAD_BYTES:

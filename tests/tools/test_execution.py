@@ -1,12 +1,8 @@
 """execute_integration_package: variable names checked before a run."""
 
 import pytest
-from mcp import Client
 
-from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import SandboxServer, seed
-from edfs_mcp.server import build_server
-from tests.e2e.harness import IDENTITIES
 from tests.tools.conftest import Tools, tools_as
 
 pytestmark = pytest.mark.anyio
@@ -85,33 +81,3 @@ async def test_a_page_that_ends_at_its_limit_is_not_called_cut(tools: Tools) -> 
     page, text = await tools.ok("read_execution_result", {"result_id": bulk["result_id"], "limit": 10})
     assert len(page["rows"]) == 10 and page["next_offset"] == 10
     assert "size budget" not in text and "offset=10)" in text
-
-
-async def test_a_long_package_run_reports_progress_every_progress_seconds(sandbox: SandboxServer) -> None:
-    """EDFS_MCP_PROGRESS_SECONDS sets the heartbeat (5 s by default); here 1 s against a 2.5 s run."""
-    client_id, secret = IDENTITIES["admin"]
-    settings = Settings(
-        api_base=sandbox.base_url,
-        authority=sandbox.base_url,
-        client_id=client_id,
-        client_secret=secret,
-        progress_seconds=1,
-    )
-    messages: list[str] = []
-
-    async def progress(progress: float, total: float | None, message: str | None) -> None:
-        messages.append(message or "")
-
-    sandbox.state.faults.latency(2.5, path_prefix=f"/edfs/itwins/{BRIDGE}/packages/")
-    try:
-        # JSON-RPC framing (legacy mode): the in-process direct dispatcher sends no progressToken.
-        async with Client(build_server(settings), mode="legacy") as client:
-            result = await client.call_tool(
-                "execute_integration_package",
-                {"itwin_id": BRIDGE, "unique_name": seed.SQL_CUSTOMERS_TABLE},
-                progress_callback=progress,
-            )
-    finally:
-        sandbox.state.faults.clear()
-    assert not result.is_error
-    assert messages[:2] == [f"running SQL_CUSTOMERS_TABLE: {seconds} s so far" for seconds in (1, 2)]
