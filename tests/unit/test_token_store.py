@@ -98,6 +98,8 @@ def _entry(access: str, refresh: str = "refresh-x") -> dict[str, object]:
         json.dumps({**_document(3, {KEY: _entry("a")}), "checksum": None}).encode(),
         json.dumps(_document(3, {KEY: _entry("a")})).encode()[:-40],  # cut short
     ],
+    # Named, not shown: the documents hold a time, and xdist workers must collect the same ids.
+    ids=["not-json", "unknown-version", "not-an-object", "bad-entry", "wrong-checksum", "no-checksum", "cut"],
 )
 def test_a_corrupt_file_reads_as_signed_out_with_a_reason(tmp_path: Path, content: bytes) -> None:
     store = FileTokenStore(tmp_path)
