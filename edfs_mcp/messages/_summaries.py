@@ -13,6 +13,7 @@ __all__ = [
     "confirm_delete_question",
     "delete_declined",
     "delete_needs_confirm",
+    "delete_unclear",
     "entity_sets_summary",
     "execution_summary",
     "invalid_arguments",
@@ -216,6 +217,14 @@ def delete_needs_confirm(name: str) -> str:
 def delete_declined(timer_id: str, action: str) -> str:
     how = "declined" if action == "decline" else "cancelled the confirmation"
     return f"Not deleted: the user {how} for timer {timer_id}. Nothing was changed."
+
+
+def delete_unclear(timer_id: str) -> str:
+    return (
+        f"Not deleted: the confirmation for timer {timer_id} came back without a yes or no (the client's "
+        "answer did not fit the question). Nothing was changed. Ask the user whether to delete it; if "
+        "they agree, call delete_timer again with confirm=true."
+    )
 
 
 def timer_deleted(name: str) -> str:

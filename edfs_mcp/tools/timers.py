@@ -11,7 +11,14 @@ from mcp.server.mcpserver import ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import AcceptedElicitation, Elicit
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 from edfs_mcp import messages
 from edfs_mcp.api import EdfsClient
@@ -254,7 +261,29 @@ async def _find_created(
 
 
 class ConfirmDelete(BaseModel):
-    delete: bool = Field(description="Delete this timer? This cannot be undone.")
+    delete: bool = Field(False, description="Delete this timer? This cannot be undone.")
+    _unclear: bool = PrivateAttr(False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _anything_but_a_yes_or_no_is_unclear(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # A client may accept the question with content that does not fit it ({}, a string): that is
+        # not a yes. Reading it as "unclear" (not as the SDK's schema error) lets delete_timer say that
+        # nothing was deleted and what to do.
+        if isinstance(data, ConfirmDelete):
+            return data
+        try:
+            answer = handler(data) if isinstance(data, dict) and "delete" in data else None
+        except ValidationError:
+            answer = None
+        if answer is None:
+            answer = handler({})
+            answer._unclear = True
+        return answer
+
+    @property
+    def unclear(self) -> bool:
+        return self._unclear
 
 
 @dataclass(frozen=True)
@@ -308,6 +337,8 @@ async def delete_timer(
             raise ToolError(messages.delete_needs_confirm(decision.timer.name))
         timer = decision.timer
     else:
+        if decision.unclear:
+            raise ToolError(messages.delete_unclear(timer_id))
         if not decision.delete:
             raise ToolError(messages.delete_declined(timer_id, "decline"))
         found = await _find_timer(client, ctx, itwin_id, timer_id)

@@ -133,6 +133,23 @@ async def test_delete_asks_the_user_when_the_client_can(
     assert sandbox.state.writes["timer_delete"] == int(deleted)
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("content", [{}, {"delete": "perhaps"}, {"remove": True}])
+async def test_an_accepted_answer_that_does_not_fit_deletes_nothing_and_says_so(
+    sandbox: SandboxServer, content: dict[str, Any], mode: str
+) -> None:
+    async def answer(context: Any, params: Any) -> ElicitResult:
+        return ElicitResult(action="accept", content=content)
+
+    async with serve_in_process(sandbox, "admin", elicitation_callback=answer, mode=mode) as session:
+        result = await session.call("delete_timer", {"itwin_id": NORTHGATE, "timer_id": NIGHTLY})
+    text = text_of(result)
+    assert result.is_error and "Nothing was changed" in text and "confirm=true" in text, text
+    assert "Resolver" not in text and "_ask_before_delete" not in text
+    assert NIGHTLY in {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}
+    assert sandbox.state.writes["timer_delete"] == 0
+
+
 async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
     async with serve_in_process(sandbox, "admin", env={"EDFS_MCP_READ_ONLY": "true"}) as session:
         tools = (await session.client.list_tools()).tools
