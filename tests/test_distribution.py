@@ -1,13 +1,15 @@
 """What people install, run as they would run it.
 
-- The client configs for a clone (`manifests/clients/from-clone`, `from-venv`): the path filled in,
-  each command is started by a real MCP client and serves the sandbox.
+- The client configs for a clone (`manifests/clients/from-clone`, `from-venv`): the paths filled in,
+  each command is started as a GUI client starts it (the config's env, no shell's PATH) by a real MCP
+  client and serves the sandbox.
 - The MCP Bundle: `python manifests/mcpb/pack.py` packs it; its contents are checked, and the server
   is started from the unpacked bundle exactly as the manifest's `mcp_config` says (uv installs the
   dependencies from `pyproject.toml`, as the host does).
 - The sdist and wheel hold the package and its metadata, not the tests.
 
-uv comes with the dev extra. The first uv run downloads the dependencies into uv's cache.
+uv comes with the dev extra. The first uv run downloads the dependencies into uv's cache (the clone
+configs: a fresh cache per test module, so they build the clone as it is now, as a first run does).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from email.parser import Parser
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -36,12 +39,32 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ROOT / "manifests" / "clients"
 PLACEHOLDER = "/ABSOLUTE/PATH/TO/edfs-mcp"
+UVX_PLACEHOLDER = "/ABSOLUTE/PATH/TO/uvx"  # README: the output of `command -v uvx`
 PACK = ROOT / "manifests" / "mcpb" / "pack.py"
 MCPB_CLI = ROOT / "tests" / "clients" / "node_modules" / "@anthropic-ai" / "mcpb" / "dist" / "cli" / "cli.js"
 BIN = Path(sys.executable).parent
 UV = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
 UVX = shutil.which("uvx", path=str(BIN)) or shutil.which("uvx")
 SNAPSHOTS = {path.stem for path in (ROOT / "tests" / "__toolsnaps__").glob("*.json")}
+# What Claude Desktop, Cursor or VS Code started from the desktop give a server: not the shell's PATH
+# (that a bare `uvx` needs: `spawn uvx ENOENT`), just the system's.
+GUI_PATH = "/usr/bin:/bin"
+# Passed on as they are: how this machine reaches PyPI (certificates, proxies, index), and coverage's
+# subprocess measurement. Nothing here says where a program is.
+PASSED_ON = re.compile(
+    r"SSL_CERT_(FILE|DIR)|(HTTPS?|ALL|NO)_PROXY|UV_(INDEX|INDEX_URL|DEFAULT_INDEX|EXTRA_INDEX_URL|NATIVE_TLS)"
+    r"|COVERAGE_\w+",
+    re.IGNORECASE,
+)
+
+
+def _gui_env(extra: dict[str, str], uv_cache: Path) -> dict[str, str]:
+    """A GUI client's environment for a server: HOME (uv's Python and tool dirs under it), the system's
+    PATH, and the config's env; uv's cache in ``uv_cache``."""
+    env = {name: value for name, value in os.environ.items() if PASSED_ON.fullmatch(name)}
+    env.update(HOME=os.environ["HOME"], PATH=GUI_PATH, UV_CACHE_DIR=str(uv_cache))
+    env.update(extra)
+    return env
 
 
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
@@ -53,14 +76,21 @@ def _server_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 async def _serves_the_sandbox(command: str, args: list[str], env: dict[str, str], errlog: Path) -> None:
-    params = StdioServerParameters(command=command, args=args, env=_server_env(env))
-    with errlog.open("w") as stderr:
-        async with Client(stdio_client(params, errlog=stderr), read_timeout_seconds=300) as client:
-            assert client.server_info is not None and client.server_info.name == "edfs-mcp"
-            assert "SANDBOX" in (client.instructions or "")
-            assert {tool.name for tool in (await client.list_tools()).tools} == SNAPSHOTS
-            result = await client.call_tool("list_integration_packages", {})
-            assert not result.is_error, text_of(result)
+    """``command`` started with exactly ``env`` serves the sandbox to a real MCP client."""
+    params = StdioServerParameters(command=command, args=args, env=env)
+    try:
+        with errlog.open("w") as stderr:
+            async with Client(stdio_client(params, errlog=stderr), read_timeout_seconds=300) as client:
+                assert client.server_info is not None and client.server_info.name == "edfs-mcp"
+                assert "SANDBOX" in (client.instructions or "")
+                tools = {tool.name for tool in (await client.list_tools()).tools}
+                assert "execute_integration_package" in tools and tools == SNAPSHOTS
+                result = await client.call_tool("list_integration_packages", {})
+                assert not result.is_error, text_of(result)
+    except Exception as error:
+        raise AssertionError(
+            f"{command} {' '.join(args)}: {error!r}; its stderr:\n{await anyio.Path(errlog).read_text()}"
+        ) from error
 
 
 # --- client configs for a clone --------------------------------------------------------------------
@@ -104,6 +134,8 @@ def _launch(path: Path) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ..
         # script of the environment running the tests (CI's is .ci-venv).
         if value == f"{PLACEHOLDER}/.venv/bin/edfs-mcp":
             return script
+        if value == UVX_PLACEHOLDER:  # what `command -v uvx` prints: uv's, of the dev extra
+            return os.path.abspath(UVX) if UVX else value
         return value.replace(PLACEHOLDER, str(ROOT))
 
     # VS Code asks for its ${input:...} values; left empty, as a newcomer would, they mean the sandbox.
@@ -125,14 +157,21 @@ def test_every_clone_config_is_started_by_the_test_below() -> None:
     assert sorted(started) == _clone_configs() and len(_clone_configs()) == 6
 
 
+@pytest.fixture(scope="module")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("uv-cache")
+
+
 @pytest.mark.parametrize("configs", list(_distinct_launches()))
-async def test_a_clone_config_starts_the_server(configs: str, tmp_path: Path) -> None:
-    assert UV is not None, "uv comes with the dev extra: pip install -e '.[dev]'"
+async def test_a_clone_config_starts_the_server(configs: str, uv_cache: Path, tmp_path: Path) -> None:
+    """Started as a GUI client starts it: the command as the config names it, found without the
+    shell's PATH (so it must be absolute: on a machine with /usr/bin/uvx a bare one would pass)."""
+    assert UV is not None and UVX is not None, "uv comes with the dev extra: pip install -e '.[dev]'"
     command, args, env = _launch(_distinct_launches()[configs][0])
-    if command == "uvx":
-        assert UVX is not None
-        command = UVX
-    await _serves_the_sandbox(command, list(args), dict(env), tmp_path / "stderr.log")
+    assert os.path.isabs(command), (
+        f"{configs}: a GUI client does not find {command!r} without the shell's PATH"
+    )
+    await _serves_the_sandbox(command, list(args), _gui_env(dict(env), uv_cache), tmp_path / "stderr.log")
 
 
 def _claude_code(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -229,7 +268,7 @@ async def test_the_bundled_server_starts_as_its_manifest_says(bundle: Path, tmp_
     manifest = json.loads((unpacked / "manifest.json").read_text())
     command, args, env = _resolved_mcp_config(manifest, unpacked)
     assert command == "uv" and args[:3] == ["run", "--directory", str(unpacked)]
-    await _serves_the_sandbox(UV, args, env, tmp_path / "stderr.log")
+    await _serves_the_sandbox(UV, args, _server_env(env), tmp_path / "stderr.log")
     assert {tool["name"] for tool in manifest["tools"]} == SNAPSHOTS
 
 
