@@ -37,28 +37,38 @@ class _Identity:
         return b""
 
 
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "zlib": zlib.MAX_WBITS, "raw": -zlib.MAX_WBITS}
+
+
 class _Zlib:
-    """gzip, or deflate (zlib-wrapped as RFC 9110 says, or raw as some servers send it)."""
+    """gzip (one member or several, RFC 1952), or deflate (zlib-wrapped as RFC 9110 says, or raw as
+    some servers send it). Bytes after the end of a deflate stream, or a gzip or zlib stream cut
+    short, make a corrupt body: never skipped, never waited on."""
 
     def __init__(self, encoding: str) -> None:
-        self._deflate = encoding == "deflate"
-        wbits = zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16
-        self._inflater = zlib.decompressobj(wbits)
+        self._kind = "zlib" if encoding == "deflate" else "gzip"
+        self._inflater = zlib.decompressobj(_WBITS[self._kind])
         self._started = False
 
     def pieces(self, data: bytes) -> Iterator[bytes]:
         while True:
+            if self._inflater.eof and data:
+                if self._kind != "gzip":
+                    raise UndecodableBody("corrupt compressed body: data after the end of the stream")
+                self._inflater = zlib.decompressobj(_WBITS["gzip"])  # the next member
             try:
                 out = self._inflater.decompress(data, STEP)
             except zlib.error as exc:
-                if self._deflate and not self._started:
+                if self._kind == "zlib" and not self._started:
                     # Not zlib-wrapped: start over as raw deflate.
-                    self._deflate = False
-                    self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._kind = "raw"
+                    self._inflater = zlib.decompressobj(_WBITS["raw"])
                     continue
                 raise UndecodableBody(f"corrupt compressed body: {exc}") from None
             self._started = True
-            data = self._inflater.unconsumed_tail
+            # At the end of a stream the bytes after it are in unused_data; unconsumed_tail then
+            # repeats them and never shrinks (looping on it spun the event loop for good).
+            data = self._inflater.unused_data if self._inflater.eof else self._inflater.unconsumed_tail
             if out:
                 yield out
             if len(out) < STEP and not data:
@@ -66,9 +76,13 @@ class _Zlib:
 
     def flush(self) -> bytes:
         try:
-            return self._inflater.flush()
+            tail = self._inflater.flush()
         except zlib.error as exc:
             raise UndecodableBody(f"corrupt compressed body: {exc}") from None
+        # Raw deflate has no trailer: some servers end it without a final block.
+        if self._started and not self._inflater.eof and self._kind != "raw":
+            raise UndecodableBody("corrupt compressed body: it ends before the end of its stream")
+        return tail
 
 
 def _decoder_for(headers: httpx2.Headers) -> _Identity | _Zlib:

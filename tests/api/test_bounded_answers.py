@@ -342,3 +342,76 @@ async def test_a_hung_upstream_ends_within_the_call_timeout_saying_how_long_and_
     assert error.attempts == len(server.requests) == 2
     assert 1.0 <= error.elapsed <= elapsed < 2.2
     assert "within 0.5 s on any of 2 tries, 1 s in all (EDFS_MCP_READ_TIMEOUT)" in str(error)
+
+
+# -- what follows the end of a compressed stream (hostile input round two) ------------------------
+
+GZIP, ZLIB, RAW = zlib.MAX_WBITS | 16, zlib.MAX_WBITS, -15
+SMALL = b'{"timers": []}'
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", gzip_of_zeros(400_000) + b"x"),  # a member, then one trailing byte (spun for good)
+        ("gzip", gzip_of_zeros(400_000) + b"\x1f\x8b\x08\x00"),  # a member, then a cut one
+        ("gzip", gzip_of_zeros(400_000) + b"not gzip at all"),  # a member, then garbage
+        ("deflate", gzip_of_zeros(400_000, ZLIB) + b"x"),  # a stream, then one trailing byte
+        ("deflate", gzip_of_zeros(400_000, ZLIB) + gzip_of_zeros(10, ZLIB)),  # two streams
+        ("gzip", gzip_of_zeros(400_000)[:-4]),  # cut inside the trailer
+    ],
+    ids=["gzip+byte", "gzip+cut-member", "gzip+garbage", "deflate+byte", "deflate+deflate", "gzip-cut"],
+)
+async def test_bytes_after_or_missing_from_a_stream_are_a_corrupt_answer_not_a_hang(
+    waits: Waits, encoding: str, body: bytes
+) -> None:
+    async def answer(request: Request, out: Out) -> None:
+        if request.path.endswith("/small"):
+            await out.head(200, {}, SMALL)
+        else:
+            await out.head(200, {"Content-Encoding": encoding}, body)
+
+    order: list[str] = []
+
+    async def hostile_call(http: HttpSession) -> None:
+        with pytest.raises(OutcomeUnknown, match="corrupt compressed body"):
+            await http.request(READ, "GET", "/edfs/x")
+        order.append("hostile")
+
+    async with (
+        hostile(answer) as server,
+        session_at(server.url, waits, max_response_bytes=CAP) as http,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(hostile_call, http)
+        assert (await http.request(READ, "GET", "/edfs/small")).content == SMALL
+        order.append("small")
+    assert sorted(order) == ["hostile", "small"]
+    assert len([r for r in server.requests if r.path == "/edfs/x"]) == 3  # a read: retried, bounded
+
+
+async def test_several_gzip_members_are_one_body(waits: Waits) -> None:
+    first, second = b'{"timers": [', b"]}"
+    body = compressed(first, GZIP) + compressed(second, GZIP)
+
+    async def answer(request: Request, out: Out) -> None:
+        await out.head(200, {"Content-Encoding": "gzip"}, body)
+
+    async with hostile(answer) as server, session_at(server.url, waits, max_response_bytes=CAP) as http:
+        assert (await http.request(READ, "GET", "/edfs/x")).json() == {"timers": []}
+
+
+@pytest.mark.parametrize("size", [1 << 30, 2 << 30], ids=["1GiB", "2GiB"])
+async def test_a_huge_bomb_stops_at_the_cap_and_lets_other_calls_run(waits: Waits, size: int) -> None:
+    bomb = gzip_of_zeros(size)  # ~1 MB and ~2 MB on the wire
+
+    async def answer(request: Request, out: Out) -> None:
+        if request.path.endswith("/small"):
+            await out.head(200, {}, SMALL)
+        else:
+            await out.head(200, {"Content-Encoding": "gzip"}, bomb)
+
+    async with hostile(answer) as server, session_at(server.url, waits) as http:  # the default 64 MiB cap
+        with pytest.raises(ResponseTooLarge):
+            await http.request(READ, "GET", "/edfs/x")
+        assert (await http.request(READ, "GET", "/edfs/small")).content == SMALL
