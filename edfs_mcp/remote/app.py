@@ -20,6 +20,7 @@ from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -136,6 +137,47 @@ class RemoteAuth:
         close = getattr(self.store, "aclose", None)
         if close is not None:
             await close()
+
+
+class BoundedBody:
+    """The whole request body, at most ``MAX_FORM_BYTES``, read before the endpoint sees any of it.
+
+    Every body these endpoints take (a consent form, a registration, a token or revocation request)
+    is small; a larger one is answered 413 without being parsed, and nothing of it is kept."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_FORM_BYTES) -> None:
+        self._app = app
+        self._limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        too_large = not declared.isdigit() or int(declared) > self._limit
+        body, more = bytearray(), not too_large
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            too_large = len(body) > self._limit
+            more = message.get("more_body", False) and not too_large
+        if too_large:
+            del body
+            refusal = PlainTextResponse(
+                f"Request body too large: at most {self._limit // 1024} KiB.\n", status_code=413
+            )
+            await refusal(scope, receive, send)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self._app(scope, replay, send)
 
 
 class PublicClientRevocation:
@@ -265,12 +307,15 @@ def build_remote_auth(
         )
         if route.path != AS_METADATA_PATH
     ]
-    routes = [
-        *_metadata_routes(base),
+    bodies = [
         *sdk_routes,
         *consent_routes(
             provider=provider, store=store, sealer=sealer, vault=vault, bentley=bentley, public_origin=base
         ),
+    ]
+    routes = [
+        *_metadata_routes(base),
+        *(Route(route.path, BoundedBody(route.app), methods=route.methods) for route in bodies),
     ]
     people = PeopleClients(
         lambda subject: open_client(settings, tokens=PersonTokenSource(subject, vault, bentley, clock))

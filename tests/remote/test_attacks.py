@@ -346,3 +346,22 @@ async def test_another_person_cannot_ride_a_session(server: InProcess, http: htt
         headers={**headers, "Authorization": f"Bearer {viewer_tokens['access_token']}"},
     )
     assert ridden.status_code in (403, 404), ridden.text
+
+
+@pytest.mark.parametrize("path", ["/consent", "/register", "/token", "/revoke"])
+async def test_a_body_over_64_kib_is_refused_unparsed(
+    server: InProcess, http: httpx2.AsyncClient, path: str
+) -> None:
+    """The 999 x 1000 KB consent form, in small (~1 MB, chunked): no endpoint reads past 64 KiB."""
+    data = "&".join(f"f{n}=" + "x" * 1000 for n in range(999)).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 16 * 1024):
+            yield data[start : start + 16 * 1024]
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = await http.post(f"{server.base}{path}", content=chunks(), headers=headers)
+    assert response.status_code == 413 and "at most 64 KiB" in response.text
+    # A small body still reaches the endpoint (its own answer, not the size refusal).
+    small = await http.post(f"{server.base}{path}", content=b"a=1", headers=headers)
+    assert small.status_code != 413
