@@ -52,9 +52,17 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
         return self._form
 
 
+MAX_FORM_BYTES = 64 * 1024
+
+
 async def read_form(request: Request) -> dict[str, str]:
-    """The url-encoded body as a dict (the last value of a repeated field wins); {} if unreadable."""
-    raw = await request.body()
+    """The url-encoded body as a dict (the last value of a repeated field wins); {} if unreadable
+    or larger than ``MAX_FORM_BYTES`` (then it is not read further: a sign-in form is tiny)."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FORM_BYTES:
+            return {}
     try:
         return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
     except (UnicodeDecodeError, ValueError):

@@ -294,3 +294,12 @@ def test_auto_approve_does_not_approve_an_expired_code(
     clock.advance(601)
     assert oauth_error(poll(http, device_code)) == "expired_token"
     assert oauth_error(poll(http, device_code)) == "expired_token"
+
+
+def test_a_device_form_over_64_kib_is_not_read(http: httpx2.Client, server: SandboxServer) -> None:
+    body = start_device(http)
+    form = {"user_code": body["user_code"], "username": seed.USER_OPERATOR, "action": "approve"}
+    padded = {**form, "password": seed.SANDBOX_PASSWORD, "pad": "x" * (70 * 1024)}
+    refused = http.post("/device", data=padded)
+    assert refused.status_code == 400 and "Choose Approve or Deny" in page_text(refused)
+    assert server.state.oauth.pending_device(body["user_code"]) is not None  # nothing was decided
