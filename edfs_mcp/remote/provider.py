@@ -40,7 +40,14 @@ from edfs_mcp.remote.crypto import Sealer, new_secret
 from edfs_mcp.remote.people import PersonVault
 from edfs_mcp.remote.stores import Clock, KeyValueStore
 
-__all__ = ["EdfsAccessToken", "EdfsAuthorizationProvider", "EdfsCode", "EdfsRefreshToken", "Lifetimes"]
+__all__ = [
+    "EdfsAccessToken",
+    "EdfsAuthorizationProvider",
+    "EdfsCode",
+    "EdfsRefreshToken",
+    "Lifetimes",
+    "registration_size_problem",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +145,9 @@ class EdfsAuthorizationProvider:
         return client
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        too_big = registration_size_problem(client_info)
+        if too_big:
+            raise RegistrationError("invalid_client_metadata", too_big)
         for uri in client_info.redirect_uris or []:
             problem = _redirect_problem(str(uri))
             if problem:
@@ -347,6 +357,30 @@ class EdfsAuthorizationProvider:
 
 def _same_resource(given: str, ours: str) -> bool:
     return given.rstrip("/").lower() == ours.rstrip("/").lower()
+
+
+# What one registration may hold (RFC 7591 sets no limits; these are far above any real client's).
+MAX_REDIRECT_URIS = 10
+MAX_URI_CHARS = 2048
+MAX_FIELD_CHARS = 512
+MAX_REGISTRATION_BYTES = 8 * 1024
+
+
+def registration_size_problem(client_info: OAuthClientInformationFull) -> str | None:
+    """Why a registration is too large to keep, or None: every registration is stored (unsigned
+    callers may register), so each is bounded in URIs, field lengths and size in all."""
+    uris = client_info.redirect_uris or []
+    if len(uris) > MAX_REDIRECT_URIS:
+        return f"at most {MAX_REDIRECT_URIS} redirect_uris"
+    if any(len(str(uri)) > MAX_URI_CHARS for uri in uris):
+        return f"a redirect URI may have at most {MAX_URI_CHARS} characters"
+    record = client_info.model_dump(mode="json", exclude_none=True)
+    for name, value in record.items():
+        if name != "redirect_uris" and isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return f"{name} may have at most {MAX_FIELD_CHARS} characters"
+    if len(client_info.model_dump_json(exclude_none=True)) > MAX_REGISTRATION_BYTES:
+        return f"a registration may have at most {MAX_REGISTRATION_BYTES // 1024} KiB of metadata"
+    return None
 
 
 def _redirect_problem(uri: str) -> str | None:

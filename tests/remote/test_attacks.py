@@ -365,3 +365,34 @@ async def test_a_body_over_64_kib_is_refused_unparsed(
     # A small body still reaches the endpoint (its own answer, not the size refusal).
     small = await http.post(f"{server.base}{path}", content=b"a=1", headers=headers)
     assert small.status_code != 413
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ({"client_name": "n" * 513}, "client_name may have at most 512 characters"),
+        (
+            {"redirect_uris": [f"http://127.0.0.1:{5000 + n}/cb" for n in range(11)]},
+            "at most 10 redirect_uris",
+        ),
+        ({"redirect_uris": ["https://client.example/" + "p" * 2100]}, "at most 2048 characters"),
+        ({"contacts": ["c" * 400 + f"{n}@x.example" for n in range(25)]}, "at most 8 KiB of metadata"),
+    ],
+)
+async def test_a_registration_too_large_to_keep_is_refused(
+    server: InProcess, http: httpx2.AsyncClient, extra: dict[str, object], problem: str
+) -> None:
+    metadata = {
+        "client_name": "Big client",
+        "redirect_uris": [CLIENT_REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        **extra,
+    }
+    response = await http.post(f"{server.base}/register", json=metadata)
+    assert response.status_code == 400, response.text
+    assert (
+        response.json()["error"] == "invalid_client_metadata"
+        and problem in response.json()["error_description"]
+    )
