@@ -111,29 +111,43 @@ class EdfsAuthorizationProvider:
         """The SDK compares expiry with the wall clock: express ours as the same time left."""
         return time.time() + (expires_at - self._clock())
 
-    async def _json(self, key: str) -> dict[str, Any] | None:
-        raw = await self._store.get(key)
-        return json.loads(raw) if raw is not None else None
+    # Every record that says who a token, code or client belongs to (or where a code may go) is
+    # sealed under the state key, bound to its own key: whoever can write to the store (Redis)
+    # cannot make one person another, move a record to another key, or add a redirect URI.
+
+    async def _sealed_text(self, key: str, take: bool = False) -> str | None:
+        raw = await (self._store.take(key) if take else self._store.get(key))
+        if raw is None:
+            return None
+        opened = self._sealer.open(raw, key)
+        if opened is None:
+            logger.warning(
+                "refused a stored %s record this server did not seal (tampered?)", key.split(":")[0]
+            )
+            return None
+        return opened.decode()
 
     async def _sealed(self, key: str, take: bool = False) -> dict[str, Any] | None:
-        raw = await (self._store.take(key) if take else self._store.get(key))
-        opened = self._sealer.open(raw, key) if raw is not None else None
+        opened = await self._sealed_text(key, take)
         return json.loads(opened) if opened is not None else None
 
+    async def _put_sealed_text(self, key: str, value: str, ttl: float) -> None:
+        await self._store.put(key, self._sealer.seal(value.encode(), key), ttl)
+
     async def _put_sealed(self, key: str, value: dict[str, Any], ttl: float) -> None:
-        await self._store.put(key, self._sealer.seal(json.dumps(value).encode(), key), ttl)
+        await self._put_sealed_text(key, json.dumps(value), ttl)
 
     # --- clients ----------------------------------------------------------------------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         if is_metadata_url(client_id):
             return await self._metadata_client(client_id)
-        record = await self._store.get(f"client:{client_id}")
+        record = await self._sealed_text(f"client:{client_id}")
         return OAuthClientInformationFull.model_validate_json(record) if record else None
 
     async def _metadata_client(self, url: str) -> OAuthClientInformationFull | None:
         key = f"cimd:{self._sealer.lookup(url)}"
-        cached = await self._store.get(key)
+        cached = await self._sealed_text(key)
         if cached:
             return OAuthClientInformationFull.model_validate_json(cached)
         try:
@@ -141,7 +155,7 @@ class EdfsAuthorizationProvider:
         except CimdError as exc:
             logger.warning("client metadata document refused: %s", exc)
             return None
-        await self._store.put(key, client.model_dump_json(), self.lifetimes.cimd_cache)
+        await self._put_sealed_text(key, client.model_dump_json(), self.lifetimes.cimd_cache)
         return client
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
@@ -153,7 +167,7 @@ class EdfsAuthorizationProvider:
             if problem:
                 raise RegistrationError("invalid_redirect_uri", f"{uri}: {problem}")
         client_info.scope = SCOPE
-        await self._store.put(
+        await self._put_sealed_text(
             f"client:{client_info.client_id}", client_info.model_dump_json(), self.lifetimes.client
         )
 
@@ -189,7 +203,7 @@ class EdfsAuthorizationProvider:
             "expires_at": self._clock() + self.lifetimes.code,
             "family": new_secret(""),
         }
-        await self._store.put(f"code:{self._sealer.lookup(code)}", json.dumps(record), self.lifetimes.code)
+        await self._put_sealed(f"code:{self._sealer.lookup(code)}", record, self.lifetimes.code)
         return code
 
     # --- consent ----------------------------------------------------------------------------------
@@ -211,7 +225,7 @@ class EdfsAuthorizationProvider:
         self, client: OAuthClientInformationFull, authorization_code: str
     ) -> EdfsCode | None:
         lookup = self._sealer.lookup(authorization_code)
-        record = await self._json(f"code:{lookup}")
+        record = await self._sealed(f"code:{lookup}")
         if record is None:
             family = await self._store.get(f"used-code:{lookup}")
             if family is not None:
@@ -237,10 +251,9 @@ class EdfsAuthorizationProvider:
         self, client: OAuthClientInformationFull, authorization_code: EdfsCode
     ) -> OAuthToken:
         lookup = self._sealer.lookup(authorization_code.code)
-        raw = await self._store.take(f"code:{lookup}")
-        if raw is None:  # another request used it first
+        record = await self._sealed(f"code:{lookup}", take=True)
+        if record is None:  # another request used it first
             raise TokenError("invalid_grant", "authorization code does not exist")
-        record = json.loads(raw)
         await self._store.put(f"used-code:{lookup}", record["family"], self.lifetimes.refresh)
         return await self._issue(
             client.client_id, record["subject"], record["name"], record["scopes"], record["family"]
@@ -263,15 +276,11 @@ class EdfsAuthorizationProvider:
         }
         access_key = f"access:{self._sealer.lookup(access)}"
         refresh_key = f"refresh:{self._sealer.lookup(refresh)}"
-        await self._store.put(
-            access_key,
-            json.dumps({**common, "expires_at": now + self.lifetimes.access}),
-            self.lifetimes.access,
+        await self._put_sealed(
+            access_key, {**common, "expires_at": now + self.lifetimes.access}, self.lifetimes.access
         )
-        await self._store.put(
-            refresh_key,
-            json.dumps({**common, "expires_at": now + self.lifetimes.refresh}),
-            self.lifetimes.refresh,
+        await self._put_sealed(
+            refresh_key, {**common, "expires_at": now + self.lifetimes.refresh}, self.lifetimes.refresh
         )
         for key in (access_key, refresh_key):
             await self._store.add_member(f"family:{family}", key, self.lifetimes.refresh)
@@ -286,7 +295,7 @@ class EdfsAuthorizationProvider:
         self, client: OAuthClientInformationFull, refresh_token: str
     ) -> EdfsRefreshToken | None:
         lookup = self._sealer.lookup(refresh_token)
-        record = await self._json(f"refresh:{lookup}")
+        record = await self._sealed(f"refresh:{lookup}")
         if record is None:
             family = await self._store.get(f"used-refresh:{lookup}")
             if family is not None:
@@ -309,10 +318,9 @@ class EdfsAuthorizationProvider:
         self, client: OAuthClientInformationFull, refresh_token: EdfsRefreshToken, scopes: list[str]
     ) -> OAuthToken:
         lookup = self._sealer.lookup(refresh_token.token)
-        raw = await self._store.take(f"refresh:{lookup}")
-        if raw is None:
+        record = await self._sealed(f"refresh:{lookup}", take=True)
+        if record is None:
             raise TokenError("invalid_grant", "refresh token does not exist")
-        record = json.loads(raw)
         await self._store.put(f"used-refresh:{lookup}", record["family"], self.lifetimes.refresh)
         if await self._vault.load(record["subject"]) is None:
             raise TokenError(
@@ -325,7 +333,7 @@ class EdfsAuthorizationProvider:
     async def load_access_token(self, token: str) -> EdfsAccessToken | None:
         if not token.startswith(ACCESS_PREFIX):
             return None  # never a Bentley token, nor anything else
-        record = await self._json(f"access:{self._sealer.lookup(token)}")
+        record = await self._sealed(f"access:{self._sealer.lookup(token)}")
         if record is None or record["expires_at"] <= self._clock():
             return None
         if await self._vault.load(record["subject"]) is None:

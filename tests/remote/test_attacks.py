@@ -7,6 +7,7 @@ sign-in page.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -396,3 +397,31 @@ async def test_a_registration_too_large_to_keep_is_refused(
         response.json()["error"] == "invalid_client_metadata"
         and problem in response.json()["error_description"]
     )
+
+
+async def test_a_record_rewritten_in_the_store_is_refused(
+    sandbox: SandboxServer, http: httpx2.AsyncClient, browser: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Write access to the store (Redis) is not access to everyone: a token record whose subject is
+    rewritten (in the clear, as it was once kept) no longer opens, and the token stops working."""
+    store = MemoryStore()
+    with in_process(sandbox, store=store) as running:
+        _, tokens = await signed_in_tokens(http, browser, running.base)
+        assert (await mcp_ping(http, running.url, tokens["access_token"])).status_code == 200
+        access_keys = [key for key in store._values if key.startswith("access:")]
+        assert access_keys
+        for key in access_keys:
+            sealed, _ = store._values[key]
+            assert isinstance(sealed, str) and seed.IDENTITY_ADMIN not in sealed  # nothing in the clear
+            forged = {
+                "client_id": "x",
+                "subject": seed.IDENTITY_HARBOR_ADMIN,
+                "name": "Hana",
+                "scopes": ["edfs"],
+            }
+            await store.put(
+                key, json.dumps({**forged, "expires_at": 1e12, "family": "f", "resource": running.url}), 3600
+            )
+        refused = await mcp_ping(http, running.url, tokens["access_token"])
+    assert refused.status_code == 401
+    assert "refused a stored access record this server did not seal" in caplog.text
