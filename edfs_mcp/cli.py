@@ -266,6 +266,13 @@ def _overrides(command: str, args: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
+def _configuration_error(exc: ConfigError) -> int:
+    """One line per problem (config reports every bad setting at once), then the usage exit code."""
+    for problem in str(exc).splitlines():
+        print(f"edfs-mcp: configuration error: {problem}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = None) -> int:
     """The ``edfs-mcp`` command; its exit code. ``stop``: ends ``edfs-mcp sandbox`` as Ctrl-C does
     (for running it embedded, e.g. on a thread); without it, it serves until interrupted."""
@@ -276,8 +283,7 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
     try:
         settings = load_settings(**_overrides(command, args))
     except ConfigError as exc:
-        print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _configuration_error(exc)
     configure_logging(settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json")
     try:
         if command == "sandbox":
@@ -288,8 +294,7 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
             return run_auth_command(command, args, settings)
         return _serve(args, settings)
     except ConfigError as exc:
-        print(f"edfs-mcp: configuration error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _configuration_error(exc)
     except KeyboardInterrupt:
         what = "sign-in cancelled; nothing was saved" if command == "login" else "interrupted"
         print(f"edfs-mcp: {what}.", file=sys.stderr)

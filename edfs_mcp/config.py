@@ -6,7 +6,9 @@ Nothing else in the package reads the environment: the CLI builds a
 Rules a newcomer can predict:
 
 - An empty variable is the same as an unset one (client configs ship empty placeholders).
+- A choice may be written in any case (``debug`` or ``DEBUG``).
 - A name that is not a setting fails at start, with the closest setting's name.
+- Every bad setting is reported at once, one line each, so one start shows all there is to fix.
 - The sandbox runs when asked for (``EDFS_MCP_SANDBOX=true``, ``serve --sandbox``) or when no
   credential or service setting is present at all. Half a configuration (a secret without its
   client id, an API address without any credential) fails with one line saying what to add,
@@ -20,7 +22,7 @@ import sys
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -75,6 +77,13 @@ class CredentialSource(StrEnum):
 
 def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
+
+
+def _choices_of(annotation: Any) -> dict[str, str]:
+    """The choices of a ``Literal[...]`` type (or of one in a union), by their lower-case spelling."""
+    if get_origin(annotation) is Literal:
+        return {choice.lower(): choice for choice in get_args(annotation) if isinstance(choice, str)}
+    return {key: choice for member in get_args(annotation) for key, choice in _choices_of(member).items()}
 
 
 class Settings(BaseModel):
@@ -200,6 +209,18 @@ class Settings(BaseModel):
                 if not (isinstance(value, str) and not value.strip())
                 and not (isinstance(value, SecretStr) and not value.get_secret_value().strip())
             }
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _choices_in_any_case(cls, data: Any) -> Any:
+        """``debug`` is ``DEBUG``: a choice matches in any case, then is kept as the setting spells it."""
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if field is not None and isinstance(value, str):
+                    data[name] = _choices_of(field.annotation).get(value.strip().lower(), value)
         return data
 
     @field_validator("client_id", "scopes")
@@ -422,7 +443,7 @@ def environment_without_settings() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.upper().startswith(ENV_PREFIX)}
 
 
-def _unknown_name(variable: str) -> ConfigError:
+def _unknown_name(variable: str) -> str:
     import difflib
 
     given = variable[len(ENV_PREFIX) :].upper()
@@ -435,14 +456,14 @@ def _unknown_name(variable: str) -> ConfigError:
         for match in difflib.get_close_matches(given.replace("_", ""), list(squeezed), n=1, cutoff=0.7)
     ]
     hint = f"did you mean {ENV_PREFIX}{close[0]}?" if close else "the README's Configuration table lists them"
-    return ConfigError(f"{variable} is not an edfs-mcp setting; {hint}")
+    return f"{variable} is not an edfs-mcp setting; {hint}"
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the ``EDFS_MCP_*`` environment variables, plus ``overrides``.
 
-    Raises ConfigError with one line naming the variable: a bad value, an unknown name,
-    or a configuration that is only half there.
+    Raises ConfigError with one line per problem, each naming its variable: a bad value, an
+    unknown name, or a configuration that is only half there (told once the values are good).
     """
     return settings_in(os.environ, **overrides)
 
@@ -451,19 +472,33 @@ def settings_in(environ: Mapping[str, str], **overrides: object) -> Settings:
     """``load_settings`` for another environment than this process's (the one a server process
     would get, say)."""
     values: dict[str, object] = {}
+    problems: list[str] = []
     for variable, value in sorted(environ.items()):
         if not variable.upper().startswith(ENV_PREFIX):
             continue
         field = variable[len(ENV_PREFIX) :].lower()
         if field not in Settings.model_fields:
-            raise _unknown_name(variable)
+            problems.append(_unknown_name(variable))
+            continue
         values[field] = value
     values.update(overrides)
     try:
-        return Settings.model_validate(values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if not first["loc"]:  # a whole-configuration rule: its message names the variables
-            raise ConfigError(message) from None
-        raise ConfigError(f"{env_name(str(first['loc'][0]))}: {message}") from None
+        problems += _problems(exc)
+    if problems:
+        raise ConfigError("\n".join(problems)) from None
+    return settings
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming its variable (a field may fail more than one way: the first)."""
+    lines: dict[str, str] = {}
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a whole-configuration rule: its message names the variables
+            lines.setdefault(message, message)
+        else:
+            name = env_name(str(error["loc"][0]))
+            lines.setdefault(name, f"{name}: {message}")
+    return list(lines.values())

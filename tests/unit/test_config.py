@@ -164,3 +164,45 @@ def test_secrets_are_not_in_the_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDFS_MCP_ACCESS_TOKEN", "eyJ-token-value")
     settings = load_settings()
     assert "hunter2" not in repr(settings) and "eyJ-token" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "written", "meant"),
+    [
+        ("LOG_LEVEL", "debug", "DEBUG"),
+        ("LOG_LEVEL", " Warning ", "WARNING"),
+        ("LOG_FORMAT", "JSON", "json"),
+        ("TOKEN_STORE", "File", "file"),
+        ("SIGN_IN_FLOW", "DEVICE", "device"),
+    ],
+)
+def test_a_choice_may_be_written_in_any_case(
+    monkeypatch: pytest.MonkeyPatch, name: str, written: str, meant: str
+) -> None:
+    monkeypatch.setenv(f"EDFS_MCP_{name}", written)
+    assert getattr(load_settings(), name.lower()) == meant
+
+
+def test_a_choice_in_any_case_is_still_a_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _error(monkeypatch, EDFS_MCP_LOG_LEVEL="debugging").startswith("EDFS_MCP_LOG_LEVEL:")
+
+
+def test_every_bad_setting_is_reported_at_once_one_line_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "EDFS_MCP_LOG_LEVEL": "loud",
+        "EDFS_MCP_READ_TIMEOUT": "-5",
+        "EDFS_MCP_CLIENTID": "app",
+        "EDFS_MCP_API_BASE": "not a url",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    lines = str(caught.value).splitlines()
+    assert [line.split(":")[0].split(" ")[0] for line in lines] == [
+        "EDFS_MCP_CLIENTID",  # unknown names first, then the values in the settings' order
+        "EDFS_MCP_API_BASE",
+        "EDFS_MCP_READ_TIMEOUT",
+        "EDFS_MCP_LOG_LEVEL",
+    ]
+    assert "did you mean EDFS_MCP_CLIENT_ID?" in lines[0]
+    assert not any(value in str(caught.value) for value in ("loud", "-5", "not a url"))
