@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
 from edfs_mcp._version import __version__
-from edfs_mcp.config import CredentialSource, Settings, env_name, load_settings
+from edfs_mcp.config import CredentialSource, Settings, env_name, load_settings, requested_log_format
 from edfs_mcp.errors import ConfigError
-from edfs_mcp.logs import configure_logging
+from edfs_mcp.logs import configure_logging, say
 
 __all__ = ["main"]
 
@@ -28,8 +30,17 @@ def _names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its usage errors written as log lines (JSON with EDFS_MCP_LOG_FORMAT=json): the same
+    words and exit code in text."""
+
+    def error(self, message: str) -> NoReturn:
+        say(f"{self.format_usage().rstrip()}\n{self.prog}: error: {message}", logging.ERROR)
+        raise SystemExit(EXIT_USAGE)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="edfs-mcp", description="MCP server for Bentley iTwin EDFS (Enterprise Data Federation Service)."
     )
     parser.add_argument("--version", action="version", version=f"edfs-mcp {__version__}")
@@ -96,7 +107,7 @@ def _stop_now(signum: int, frame: FrameType | None) -> None:
     way. (MCP clients normally stop a server by closing stdin, which ends it cleanly.)
     """
     with contextlib.suppress(Exception):
-        print("edfs-mcp: interrupted; stopped.", file=sys.stderr, flush=True)
+        say("edfs-mcp: interrupted; stopped.")
     os._exit(EXIT_INTERRUPTED)
 
 
@@ -113,11 +124,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         remote = build_remote_auth(settings)
     if source is CredentialSource.SANDBOX:
-        print(_sandbox_banner(settings), file=sys.stderr)
+        say(_sandbox_banner(settings), logging.WARNING)
     else:
-        print(f"edfs-mcp {__version__}: EDFS at {settings.api_root}, {source.value}.", file=sys.stderr)
+        say(f"edfs-mcp {__version__}: EDFS at {settings.api_root}, {source.value}.")
     if remote is not None:
-        print(f"edfs-mcp: {remote.startup_note()}.", file=sys.stderr)
+        say(f"edfs-mcp: {remote.startup_note()}.")
     from edfs_mcp.server import build_server
 
     try:
@@ -129,16 +140,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             client_for=remote.client_for if remote is not None else None,
         )
     except ValueError as exc:
-        print(f"edfs-mcp: {exc}", file=sys.stderr)
+        say(f"edfs-mcp: {exc}", logging.ERROR)
         return EXIT_USAGE
     if args.transport == "stdio":
         signal.signal(signal.SIGINT, _stop_now)  # before the notice that invites Ctrl-C
         if sys.stdin is not None and sys.stdin.isatty():
-            print(
+            say(
                 "edfs-mcp: waiting for an MCP client on stdin. This command is meant to be started by "
                 "one (Claude Desktop, VS Code, Cursor, the MCP Inspector...): see `Connect a client` in "
-                "the README. Press Ctrl-C to stop.",
-                file=sys.stderr,
+                "the README. Press Ctrl-C to stop."
             )
         server.run("stdio")
         return EXIT_OK
@@ -168,7 +178,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox(args: argparse.Namespace, stop: threading.Event) -> int:
-    from edfs_mcp.sandbox import SandboxServer, seed
+    from edfs_mcp.sandbox import SandboxServer
 
     callback = None
     if args.identity == "web":
@@ -181,35 +191,46 @@ def _sandbox(args: argparse.Namespace, stop: threading.Event) -> int:
         except ValidationError:
             raise ConfigError(f"--public-url {args.public_url!r} is not an http(s) URL") from None
         callback = public + CALLBACK_PATH
-    with SandboxServer(
-        host=args.host,
-        port=args.port,
-        auto_approve=args.auto_approve,
-        web_redirect_uris=(callback,) if callback else (),
-    ) as running:
-        base = running.base_url
+    # Ctrl-C is how the sandbox stops once it serves: a normal end, exit 0.
+    with (
+        SandboxServer(
+            host=args.host,
+            port=args.port,
+            auto_approve=args.auto_approve,
+            web_redirect_uris=(callback,) if callback else (),
+        ) as running,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
         # stdout carries only the export lines, so `eval "$(edfs-mcp sandbox)"`-style use works.
-        print(f"export EDFS_MCP_API_BASE={base}")
-        print(f"export EDFS_MCP_AUTHORITY={base}")
-        if args.identity == "service":
-            print(f"export EDFS_MCP_CLIENT_ID={seed.CLIENT_ADMIN_ID}")
-            print(f"export EDFS_MCP_CLIENT_SECRET={seed.CLIENT_ADMIN_SECRET}")
-        elif args.identity == "web":
-            import secrets
-
-            print(f"export EDFS_MCP_CLIENT_ID={seed.WEB_CLIENT_ID}")
-            print(f"export EDFS_MCP_CLIENT_SECRET={seed.WEB_CLIENT_SECRET}")
-            print("export EDFS_MCP_HTTP_AUTH=oauth")
-            print(f"export EDFS_MCP_PUBLIC_URL={args.public_url.rstrip('/')}")
-            print(f"export EDFS_MCP_STATE_KEY={secrets.token_urlsafe(32)}")
-        else:
-            print(f"export EDFS_MCP_CLIENT_ID={seed.PUBLIC_CLIENT_ID}")
-            print("unset EDFS_MCP_CLIENT_SECRET")
-        sys.stdout.flush()
-        print(sandbox_guide(base, args.identity, args.auto_approve), file=sys.stderr)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        print("\n".join(sandbox_exports(running.base_url, args.identity, args.public_url)), flush=True)
+        say(sandbox_guide(running.base_url, args.identity, args.auto_approve))
+        stop.wait()
     return EXIT_OK
+
+
+def sandbox_exports(base: str, identity: str, public_url: str) -> list[str]:
+    """The shell lines that point `edfs-mcp serve` at the sandbox at ``base`` as ``identity``."""
+    from edfs_mcp.sandbox import seed
+
+    lines = [f"export EDFS_MCP_API_BASE={base}", f"export EDFS_MCP_AUTHORITY={base}"]
+    if identity == "service":
+        return [
+            *lines,
+            f"export EDFS_MCP_CLIENT_ID={seed.CLIENT_ADMIN_ID}",
+            f"export EDFS_MCP_CLIENT_SECRET={seed.CLIENT_ADMIN_SECRET}",
+        ]
+    if identity == "web":
+        import secrets
+
+        return [
+            *lines,
+            f"export EDFS_MCP_CLIENT_ID={seed.WEB_CLIENT_ID}",
+            f"export EDFS_MCP_CLIENT_SECRET={seed.WEB_CLIENT_SECRET}",
+            "export EDFS_MCP_HTTP_AUTH=oauth",
+            f"export EDFS_MCP_PUBLIC_URL={public_url.rstrip('/')}",
+            f"export EDFS_MCP_STATE_KEY={secrets.token_urlsafe(32)}",
+        ]
+    return [*lines, f"export EDFS_MCP_CLIENT_ID={seed.PUBLIC_CLIENT_ID}", "unset EDFS_MCP_CLIENT_SECRET"]
 
 
 def sandbox_guide(base: str, identity: str, auto_approve: bool) -> str:
@@ -269,13 +290,15 @@ def _overrides(command: str, args: argparse.Namespace) -> dict[str, object]:
 def _configuration_error(exc: ConfigError) -> int:
     """One line per problem (config reports every bad setting at once), then the usage exit code."""
     for problem in str(exc).splitlines():
-        print(f"edfs-mcp: configuration error: {problem}", file=sys.stderr)
+        say(f"edfs-mcp: configuration error: {problem}", logging.ERROR)
     return EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = None) -> int:
     """The ``edfs-mcp`` command; its exit code. ``stop``: ends ``edfs-mcp sandbox`` as Ctrl-C does
     (for running it embedded, e.g. on a thread); without it, it serves until interrupted."""
+    # Logging first, in the format asked for, so that usage and configuration errors are in it too.
+    configure_logging("WARNING", json_lines=requested_log_format() == "json")
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     if args.command is None:
@@ -297,5 +320,5 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
         return _configuration_error(exc)
     except KeyboardInterrupt:
         what = "sign-in cancelled; nothing was saved" if command == "login" else "interrupted"
-        print(f"edfs-mcp: {what}.", file=sys.stderr)
+        say(f"edfs-mcp: {what}.")
         return EXIT_INTERRUPTED

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 import time
 from typing import Any
 
@@ -25,6 +24,7 @@ import anyio
 
 from edfs_mcp.config import CredentialSource, Settings
 from edfs_mcp.errors import AuthError
+from edfs_mcp.logs import say
 
 __all__ = ["run_auth_command"]
 
@@ -33,10 +33,6 @@ PERSON_HOW_TO = (
     "To sign in to Bentley as a person, set EDFS_MCP_CLIENT_ID to the client id of a Desktop/Mobile "
     "app (scope itwin-platform) and run `edfs-mcp login`."
 )
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -69,7 +65,7 @@ def _people(command: str, settings: Settings) -> int:
     from edfs_mcp.remote import CALLBACK_PATH, public_base
 
     base = public_base(str(settings.public_url))
-    _say(
+    say(
         f"edfs-mcp: EDFS_MCP_HTTP_AUTH=oauth: each person signs in with their Bentley account from their MCP "
         f"client at {base}/mcp (web app {settings.client_id}, callback {base}{CALLBACK_PATH}); "
         + {
@@ -89,15 +85,15 @@ def _sandbox(command: str, settings: Settings) -> int:
 
     why = "the sandbox was asked for" if settings.sandbox else "no credentials are configured"
     if command == "status":
-        _say(
+        say(
             f"Sandbox: {why}, so edfs-mcp serve uses the built-in EDFS sandbox (demo data) as its "
             f"Org Admin service client {seed.CLIENT_ADMIN_ID}. No sign-in is needed."
         )
         return EXIT_OK
     if command == "logout":
-        _say(f"Sandbox: {why}; there is no sign-in to forget.")
+        say(f"Sandbox: {why}; there is no sign-in to forget.")
         return EXIT_OK
-    _say(f"Nothing to sign in to: {why}, and the built-in sandbox needs no sign-in. {PERSON_HOW_TO}")
+    say(f"Nothing to sign in to: {why}, and the built-in sandbox needs no sign-in. {PERSON_HOW_TO}")
     return EXIT_USAGE
 
 
@@ -118,13 +114,13 @@ def _claims(token: str) -> dict[str, Any] | None:
 
 def _static_token(command: str, settings: Settings) -> int:
     if command == "login":
-        _say(
+        say(
             "Nothing to sign in to: EDFS_MCP_ACCESS_TOKEN is set, and edfs-mcp uses it as given "
             f"(it takes precedence). Unset it first. {PERSON_HOW_TO}"
         )
         return EXIT_USAGE
     if command == "logout":
-        _say(
+        say(
             "Static access token (EDFS_MCP_ACCESS_TOKEN): nothing is stored; "
             "unset the variable to stop using it."
         )
@@ -140,13 +136,13 @@ def _static_token(command: str, settings: Settings) -> int:
     line = "Static access token (EDFS_MCP_ACCESS_TOKEN)" + (f" for {who}" if isinstance(who, str) else "")
     expires = claims.get("exp")
     if not isinstance(expires, int | float):
-        _say(f"{line}: its expiry cannot be read (not a JWT); it is never renewed.")
+        say(f"{line}: its expiry cannot be read (not a JWT); it is never renewed.")
         return EXIT_OK
     left = expires - time.time()
     if left <= 0:
-        _say(f"{line}: expired {_duration(-left)} ago. Get a new token or configure an app instead.")
+        say(f"{line}: expired {_duration(-left)} ago. Get a new token or configure an app instead.")
         return EXIT_FAILURE
-    _say(f"{line}: {_duration(left)} left; never renewed, so replace it before it expires.")
+    say(f"{line}: {_duration(left)} left; never renewed, so replace it before it expires.")
     return EXIT_OK
 
 
@@ -167,10 +163,10 @@ async def _service_token_lifetime(settings: Settings) -> float:
 def _service_app(command: str, settings: Settings) -> int:
     app = f"Service app {settings.client_id}"
     if command == "logout":
-        _say(f"{app}: it signs itself in with its client secret; nothing is stored to forget.")
+        say(f"{app}: it signs itself in with its client secret; nothing is stored to forget.")
         return EXIT_OK
     if command == "login":
-        _say(
+        say(
             f"{app}: EDFS_MCP_CLIENT_SECRET is set, so edfs-mcp signs in as this app by itself; there "
             "is no person to sign in (unset EDFS_MCP_CLIENT_SECRET to sign in as one). "
             "Checking the credentials..."
@@ -178,9 +174,9 @@ def _service_app(command: str, settings: Settings) -> int:
     try:
         lifetime = anyio.run(_service_token_lifetime, settings)
     except AuthError as exc:
-        _say(f"{app}: {exc}")
+        say(f"{app}: {exc}")
         return EXIT_FAILURE
-    _say(
+    say(
         f"{app}: {settings.authority_root} accepted its credentials (a token lasts {_duration(lifetime)}; "
         "the server renews it by itself). Nothing is stored."
     )
@@ -200,12 +196,12 @@ def _person(command: str, args: argparse.Namespace, settings: Settings) -> int:
         try:
             tokens = anyio.run(login, setup, presenter, settings.sign_in_flow)
         except AuthError as exc:
-            _say(f"edfs-mcp: sign-in failed: {exc}")
+            say(f"edfs-mcp: sign-in failed: {exc}")
             return EXIT_FAILURE
         who = f" as {tokens.name}" if tokens.name else ""
-        _say(f"Signed in{who} ({tokens.flow} flow). Token saved in {setup.store.location}.")
+        say(f"Signed in{who} ({tokens.flow} flow). Token saved in {setup.store.location}.")
         if tokens.refresh_token is None:
-            _say(
+            say(
                 "No refresh token was issued (scope offline_access missing?): "
                 "you will sign in again in an hour."
             )
@@ -213,9 +209,9 @@ def _person(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "logout":
         had, revoked = anyio.run(logout, setup)
         if not had:
-            _say(f"Not signed in; nothing to forget ({setup.store.location}).")
+            say(f"Not signed in; nothing to forget ({setup.store.location}).")
         else:
-            _say(
+            say(
                 f"Signed out: token deleted from {setup.store.location}"
                 + ("; refresh token revoked." if revoked else ".")
             )
@@ -223,11 +219,11 @@ def _person(command: str, args: argparse.Namespace, settings: Settings) -> int:
     state = anyio.run(status, setup)
     if not state.signed_in:
         why = f" ({state.problem})" if state.problem else ""
-        _say(f"Not signed in{why}. Run `edfs-mcp login`. Tokens are kept in {state.location}.")
+        say(f"Not signed in{why}. Run `edfs-mcp login`. Tokens are kept in {state.location}.")
         return EXIT_FAILURE
     who = state.name or "unknown user"
     expiry = _duration(state.expires_in or 0)
     renew = "renewed automatically" if state.refreshable else "not renewable; sign in again when it expires"
-    _say(f"Signed in as {who} via the {state.flow} flow (client id {setup.client_id}).")
-    _say(f"Access token: {expiry} left, {renew}. Stored in {state.location}.")
+    say(f"Signed in as {who} via the {state.flow} flow (client id {setup.client_id}).")
+    say(f"Access token: {expiry} left, {renew}. Stored in {state.location}.")
     return EXIT_OK

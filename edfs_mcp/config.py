@@ -45,6 +45,7 @@ __all__ = [
     "Settings",
     "environment_without_settings",
     "load_settings",
+    "requested_log_format",
     "settings_in",
     "token_endpoint_of",
 ]
@@ -466,6 +467,13 @@ def load_settings(**overrides: object) -> Settings:
     unknown name, or a configuration that is only half there (told once the values are good).
     """
     return settings_in(os.environ, **overrides)
+
+
+def requested_log_format(environ: Mapping[str, str] = os.environ) -> Literal["text", "json"]:
+    """``EDFS_MCP_LOG_FORMAT`` as far as it can be read on its own: the format of the lines written
+    before the settings are (usage and configuration errors), so a log collector reads those too."""
+    wanted = [value for name, value in environ.items() if name.upper() == env_name("log_format")]
+    return "json" if any(value.strip().lower() == "json" for value in wanted) else "text"
 
 
 def settings_in(environ: Mapping[str, str], **overrides: object) -> Settings:

@@ -4,6 +4,10 @@ The code never logs a secret on purpose; the filter is defence in depth against 
 library that does (authlib logs tokens at DEBUG, for one): it masks JWTs, bearer
 values, and every secret value the settings hold.
 
+The lines a person reads (the banner, where the server listens, why a command stopped) are log
+records too, of the logger ``SAY_LOGGER`` (:func:`say`): in text they read as plain sentences, in
+JSON they are objects like every other line, and they show whatever the level (they always did).
+
 Lines written while an HTTP request is served carry its id (``request_id``; see
 ``http_transport.RequestIds``). ``EDFS_MCP_LOG_FORMAT=json`` writes each line as one JSON object
 (time, level, logger, message, request_id), for a log collector.
@@ -25,6 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import TracebackType
 
 __all__ = [
     "JsonFormatter",
@@ -35,12 +40,15 @@ __all__ = [
     "configure_logging",
     "redact",
     "request_id_var",
+    "say",
 ]
 
 # The id of the HTTP request being served, if any (set by http_transport.RequestIds).
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "edfs_mcp_request_id", default=None
 )
+
+SAY_LOGGER = "edfs_mcp.say"
 
 MASK = "[redacted]"
 PATTERNS = (
@@ -159,6 +167,8 @@ class TextFormatter(logging.Formatter):
         self._with_id = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
+        if record.name == SAY_LOGGER:
+            return record.getMessage()
         if getattr(record, "request_id", None):
             return self._with_id.format(record)
         return super().format(record)
@@ -186,7 +196,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+def say(text: str, level: int = logging.INFO) -> None:
+    """Tell the person running the command ``text``, on stderr, in the log's format."""
+    logging.getLogger(SAY_LOGGER).log(level, text)
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, trace: TracebackType | None) -> None:
+    logging.getLogger("edfs_mcp").critical("uncaught %s", kind.__name__, exc_info=(kind, exc, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
+
+
 def configure_logging(level: str, secrets: Iterable[str] = (), *, json_lines: bool = False) -> None:
+    """Every line this process writes on stderr goes through one handler: masked, cut when it repeats,
+    and in one format (with ``json_lines``, Python's warnings and uncaught tracebacks too)."""
     secrets = tuple(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(secrets) if json_lines else TextFormatter())
@@ -196,6 +222,15 @@ def configure_logging(level: str, secrets: Iterable[str] = (), *, json_lines: bo
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger(SAY_LOGGER).setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    if json_lines:
+        sys.excepthook, threading.excepthook = _log_uncaught, _log_uncaught_in_thread
+    else:  # Python's own, if ours were put in before
+        if sys.excepthook is _log_uncaught:
+            sys.excepthook = sys.__excepthook__
+        if threading.excepthook is _log_uncaught_in_thread:
+            threading.excepthook = threading.__excepthook__
     # authlib logs tokens at DEBUG: keep it above that whatever the level asked for.
     logging.getLogger("authlib").setLevel(max(logging.WARNING, root.level))
     # The MCP SDK's OAuth handlers and clients may log requests carrying codes and tokens at DEBUG.

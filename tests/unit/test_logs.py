@@ -1,8 +1,13 @@
+import json
 import logging
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
 
 import pytest
 
-from edfs_mcp.logs import MASK, RedactingFilter, redact
+from edfs_mcp.logs import MASK, RedactingFilter, configure_logging, redact, say
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdmVyeSIsImV4cCI6MX0.c2lnbmF0dXJlLXZhbHVl"
 
@@ -49,3 +54,47 @@ def test_the_filter_rewrites_records(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="edfs_mcp.test_logs"):
         logger.info("sent %s with %s", "top-secret-value", JWT)
     assert "top-secret-value" not in caplog.text and JWT not in caplog.text and MASK in caplog.text
+
+
+@pytest.fixture
+def logging_put_back() -> Iterator[None]:
+    """The process's logging and hooks as they were before the test configured its own."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    hooks = (sys.excepthook, threading.excepthook)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        sys.excepthook, threading.excepthook = hooks
+        logging.captureWarnings(False)
+
+
+@pytest.mark.usefixtures("logging_put_back")
+def test_what_is_said_reads_as_a_sentence_in_text_and_shows_whatever_the_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("ERROR")
+    say("edfs-mcp: listening on http://127.0.0.1:8000/mcp")
+    logging.getLogger("edfs_mcp.test_logs").warning("below the level")
+    assert capsys.readouterr().err == "edfs-mcp: listening on http://127.0.0.1:8000/mcp\n"
+
+
+@pytest.mark.usefixtures("logging_put_back")
+def test_in_json_what_is_said_warnings_and_uncaught_exceptions_are_json_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("WARNING", ["hunter2-secret"], json_lines=True)
+    say("edfs-mcp: configuration error: EDFS_MCP_READ_TIMEOUT: bad", logging.ERROR)
+    warnings.warn("a library's warning", UserWarning, stacklevel=1)
+    try:
+        raise RuntimeError("it broke with hunter2-secret")
+    except RuntimeError as exc:
+        sys.excepthook(RuntimeError, exc, exc.__traceback__)
+    written = capsys.readouterr().err
+    said, warned, uncaught = (json.loads(line) for line in written.splitlines())
+    assert said["level"] == "ERROR" and said["message"].startswith("edfs-mcp: configuration error")
+    assert "a library's warning" in warned["message"]
+    assert uncaught["level"] == "CRITICAL" and "RuntimeError" in uncaught["exception"]
+    assert "hunter2-secret" not in written
