@@ -53,7 +53,8 @@ SAY_LOGGER = "edfs_mcp.say"
 MASK = "[redacted]"
 PATTERNS = (
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/-]+=*"),
+    # "Bearer <value>", not the word after a setting's name (EDFS_MCP_HTTP_BEARER is, =bearer needs).
+    re.compile(r"(?i)(?<![\w=])(bearer\s+)[A-Za-z0-9._~+/-]+=*"),
     re.compile(
         r"(?i)((?:access|refresh|id)_token|device_code|client_secret|code_verifier|password)"
         r"(['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"

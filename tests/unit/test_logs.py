@@ -98,3 +98,15 @@ def test_in_json_what_is_said_warnings_and_uncaught_exceptions_are_json_lines(
     assert "a library's warning" in warned["message"]
     assert uncaught["level"] == "CRITICAL" and "RuntimeError" in uncaught["exception"]
     assert "hunter2-secret" not in written
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "edfs-mcp: refusing to serve on 0.0.0.0: Set EDFS_MCP_HTTP_BEARER to a long random secret",
+        "EDFS_MCP_HTTP_AUTH=bearer needs EDFS_MCP_HTTP_BEARER, the secret MCP clients send",
+        "EDFS_MCP_HTTP_BEARER is set but EDFS_MCP_HTTP_AUTH is none: unset one of them",
+    ],
+)
+def test_a_setting_named_bearer_does_not_mask_the_next_word(text: str) -> None:
+    assert redact(text) == text
