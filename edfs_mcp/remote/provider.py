@@ -63,7 +63,10 @@ class Lifetimes:
     access: float = 3600.0
     refresh: float = 30 * 24 * 3600.0
     pending: float = 600.0  # from /authorize to the callback: consent and Bentley's sign-in page
-    client: float = 90 * 24 * 3600.0  # a registered client unused this long is forgotten
+    client: float = 90 * 24 * 3600.0  # a registered client is forgotten this long after its last tokens
+    # ...and one nobody signed in with, this long after it registered: anyone may register, so
+    # unused registrations must not pile up for months.
+    unused_client: float = 24 * 3600.0
     cimd_cache: float = 3600.0
     consent: float = 90 * 24 * 3600.0
 
@@ -168,8 +171,16 @@ class EdfsAuthorizationProvider:
                 raise RegistrationError("invalid_redirect_uri", f"{uri}: {problem}")
         client_info.scope = SCOPE
         await self._put_sealed_text(
-            f"client:{client_info.client_id}", client_info.model_dump_json(), self.lifetimes.client
+            f"client:{client_info.client_id}", client_info.model_dump_json(), self.lifetimes.unused_client
         )
+
+    async def _keep_client(self, client_id: str) -> None:
+        """A client that got tokens is kept ``lifetimes.client`` from now (metadata-document clients
+        are fetched again, not kept)."""
+        key = f"client:{client_id}"
+        record = await self._sealed_text(key)
+        if record is not None:
+            await self._put_sealed_text(key, record, self.lifetimes.client)
 
     # --- authorization ----------------------------------------------------------------------------
 
@@ -284,6 +295,7 @@ class EdfsAuthorizationProvider:
         )
         for key in (access_key, refresh_key):
             await self._store.add_member(f"family:{family}", key, self.lifetimes.refresh)
+        await self._keep_client(client_id)
         return OAuthToken(
             access_token=access,
             expires_in=int(self.lifetimes.access),

@@ -425,3 +425,13 @@ async def test_a_record_rewritten_in_the_store_is_refused(
         refused = await mcp_ping(http, running.url, tokens["access_token"])
     assert refused.status_code == 401
     assert "refused a stored access record this server did not seal" in caplog.text
+
+
+async def test_a_registration_nobody_signs_in_with_is_forgotten_after_a_day(
+    server: InProcess, http: httpx2.AsyncClient, browser: Browser
+) -> None:
+    unused = await register(http, server.base, name="Never used")
+    used_id, _ = await signed_in_tokens(http, browser, server.base)
+    server.clock.advance(25 * 3600)
+    assert await server.remote.provider.get_client(unused["client_id"]) is None
+    assert await server.remote.provider.get_client(used_id) is not None  # kept 90 days from its tokens
