@@ -1,6 +1,8 @@
 """edfs-mcp command line: argument parsing, stderr, exit codes. No logic of its own.
 
-Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration, 130 interrupted (Ctrl-C).
+Exit codes (the README's Troubleshooting lists them per command): 0 ok, 1 failure, 2 bad usage or
+configuration or an address that cannot be listened on, 130 interrupted (Ctrl-C); uvicorn's 3 when
+the HTTP app fails to start.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import NoReturn
 from edfs_mcp._version import __version__
 from edfs_mcp.config import CredentialSource, Settings, env_name, load_settings, requested_log_format
 from edfs_mcp.errors import ConfigError
+from edfs_mcp.listening import CannotListen
 from edfs_mcp.logs import configure_logging, say
 
 __all__ = ["main"]
@@ -318,6 +321,10 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
         return _serve(args, settings)
     except ConfigError as exc:
         return _configuration_error(exc)
+    except CannotListen as exc:
+        remedy = "choose another with --port" if exc.in_use else "check --host and --port"
+        say(f"edfs-mcp: {exc}; {remedy}", logging.ERROR)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         what = "sign-in cancelled; nothing was saved" if command == "login" else "interrupted"
         say(f"edfs-mcp: {what}.")

@@ -75,7 +75,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from edfs_mcp import messages
 from edfs_mcp.api import sent_writes
 from edfs_mcp.errors import ConfigError
-from edfs_mcp.logs import request_id_var
+from edfs_mcp.listening import http_url, listening_socket
+from edfs_mcp.logs import request_id_var, say
 
 if TYPE_CHECKING:
     from edfs_mcp.remote import RemoteAuth
@@ -640,7 +641,8 @@ def serve_http(
     limits: HttpLimits | None = None,
     remote: RemoteAuth | None = None,
 ) -> None:
-    """Run ``server`` on streamable HTTP at ``/mcp``. Refuses unsafe setups."""
+    """Run ``server`` on streamable HTTP at ``/mcp``. Refuses unsafe setups; CannotListen when the
+    address cannot be had."""
     if not is_loopback(host) and not bearer and remote is None:
         raise ConfigError(
             f"refusing to serve on {host}: only loopback is safe without a credential. "
@@ -659,6 +661,7 @@ def serve_http(
         lifecycle=lifecycle,
     )
     connections, backlog = fd_plan(limits.max_connections)
+    listener = listening_socket(host, port, backlog=backlog)
     config = uvicorn.Config(
         app,
         host=host,
@@ -677,7 +680,7 @@ def serve_http(
         # The drain, then the answers of the calls it stopped; uvicorn cancels what is left after that.
         timeout_graceful_shutdown=math.ceil(limits.drain_seconds + ANSWER_SECONDS),
     )
-    DrainingServer(config, lifecycle, limits.drain_seconds).run()
+    DrainingServer(config, lifecycle, limits.drain_seconds).run(sockets=[listener])
 
 
 class DrainingServer(uvicorn.Server):
@@ -690,6 +693,11 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self._lifecycle = lifecycle
         self._drain_seconds = drain_seconds
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and sockets:  # every mode says where it listens, here (uvicorn's line is INFO)
+            say(f"edfs-mcp: listening on {http_url(sockets[0], MCP_PATH)}")
 
     async def shutdown(self, sockets: list[Any] | None = None) -> None:
         loop = asyncio.get_running_loop()

@@ -8,6 +8,8 @@ from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from edfs_mcp.listening import listening_socket
+
 from . import seed
 from .app import build_app
 from .state import SandboxState
@@ -58,11 +60,14 @@ class SandboxServer:
         return f"http://{host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
-        """Start serving and return once the socket listens."""
+        """Start serving and return once the socket listens; CannotListen when ``host:port`` cannot be
+        had (a port in use)."""
         import uvicorn  # imported here so importing the sandbox stays light
 
         if self._thread is not None:
             raise RuntimeError("the sandbox server is already running")
+        listener = listening_socket(self.host, self.port)
+        self.port = int(listener.getsockname()[1])
         # log_config=None leaves the process's logging alone; warnings only, and no access log
         # (request lines would carry query strings into logs).
         config = uvicorn.Config(
@@ -77,18 +82,18 @@ class SandboxServer:
             server_header=False,
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="edfs-mcp-sandbox", daemon=True)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [listener]}, name="edfs-mcp-sandbox", daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + timeout
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 server.should_exit = True
+                listener.close()
                 raise RuntimeError(f"the sandbox server did not start on {self.host}:{self.port}")
             time.sleep(0.005)
         self._server, self._thread = server, thread
-        sockets = [s for srv in server.servers for s in (srv.sockets or ())]
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

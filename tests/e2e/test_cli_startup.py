@@ -4,15 +4,20 @@ JSON log lines, the sandbox's guide. (The commands' everyday use: test_cli.py.)"
 from __future__ import annotations
 
 import json
+import secrets
 import signal
+import socket
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 
 from edfs_mcp import __version__
-from tests.serving import clean_env, free_port
+from edfs_mcp.cli import sandbox_exports
+from edfs_mcp.sandbox import SandboxServer
+from tests.serving import Serving, clean_env, free_port, serving_http
 
 COMMAND = [sys.executable, "-m", "edfs_mcp"]
 
@@ -105,3 +110,63 @@ def test_in_json_the_sandbox_command_writes_json_lines_and_its_exports_on_stdout
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# --- a port in use: one line naming it and the flag, exit 2 ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["sandbox"], ["serve", "--sandbox", "--transport", "streamable-http"]],
+    ids=["sandbox", "serve"],
+)
+def test_a_port_in_use_is_one_line_naming_it_and_the_flag_exit_2(args: list[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _run(*args, "--port", str(port))
+    assert result.returncode == 2 and result.stdout == "", result.stderr
+    assert "Traceback" not in result.stderr
+    # serve says what it serves first (the banner); then one line, the last
+    assert result.stderr.splitlines()[-1] == (
+        f"edfs-mcp: cannot listen on 127.0.0.1:{port}: port {port} is in use; choose another with --port"
+    )
+    if args == ["sandbox"]:
+        assert len(result.stderr.splitlines()) == 1
+
+
+# --- streamable HTTP says where it listens, in every mode ------------------------------------------
+
+
+def _listen_lines(serving: Serving) -> list[str]:
+    deadline = time.monotonic() + 30
+    while not (lines := [line for line in serving.stderr().splitlines() if "listening on" in line]):
+        assert time.monotonic() < deadline, serving.stderr()
+        time.sleep(0.05)
+    return lines
+
+
+def _web_exports(sandbox: SandboxServer, public_url: str) -> dict[str, str]:
+    """What `edfs-mcp sandbox --as web` exports, for ``sandbox``."""
+    lines = sandbox_exports(sandbox.base_url, "web", public_url)
+    return dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
+
+
+@pytest.mark.parametrize("mode", ["none", "bearer", "oauth"])
+def test_streamable_http_says_where_it_listens_in_one_line(mode: str, sandbox: SandboxServer) -> None:
+    port = free_port()
+    args, env = {
+        "none": (["--sandbox"], {}),
+        "bearer": (["--sandbox"], {"EDFS_MCP_HTTP_BEARER": secrets.token_urlsafe(32)}),
+        "oauth": ([], _web_exports(sandbox, f"http://127.0.0.1:{port}")),
+    }[mode]
+    with serving_http(args, env, port=port) as serving:
+        assert _listen_lines(serving) == [f"edfs-mcp: listening on http://127.0.0.1:{port}/mcp"]
+
+
+def test_in_json_streamable_http_writes_json_lines_where_it_listens_included() -> None:
+    with serving_http(
+        ["--sandbox"], {"EDFS_MCP_LOG_FORMAT": "json", "EDFS_MCP_LOG_LEVEL": "INFO"}
+    ) as serving:
+        (line,) = _listen_lines(serving)
+        assert json.loads(line)["message"] == f"edfs-mcp: listening on {serving.url}"
+        _objects(serving.stderr())

@@ -1,0 +1,42 @@
+"""The socket an HTTP server of ours listens on, bound before the server runs.
+
+uvicorn binds inside its event loop and, when it cannot, logs the OS error and ends the process with
+a code of its own; the sandbox's thread just died. Bound here first, a port in use is an exception
+the command words in one line (:class:`CannotListen`), and ``port=0`` gives the port the system chose.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+__all__ = ["CannotListen", "http_url", "listening_socket"]
+
+
+class CannotListen(Exception):
+    """``host:port`` cannot be listened on: the port is in use, or the address is not this machine's."""
+
+    def __init__(self, host: str, port: int, reason: str, *, in_use: bool) -> None:
+        super().__init__(f"cannot listen on {_address(host, port)}: {reason}")
+        self.host, self.port, self.in_use = host, port, in_use
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listening_socket(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening (``port`` 0: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn binds
+    try:
+        return socket.create_server((host, port), family=family, backlog=backlog)
+    except OSError as exc:
+        in_use = exc.errno == errno.EADDRINUSE
+        reason = f"port {port} is in use" if in_use else (exc.strerror or str(exc))
+        raise CannotListen(host, port, reason, in_use=in_use) from None
+
+
+def http_url(listener: socket.socket, path: str = "") -> str:
+    """``http://host:port<path>`` of where ``listener`` listens."""
+    host, port = listener.getsockname()[:2]
+    return f"http://{_address(str(host), int(port))}{path}"
