@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from edfs_mcp.logs import configure_logging, say
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SERVE_URL = "http://127.0.0.1:8000"  # where `serve --transport streamable-http` listens by default
 
 
 def _names(value: str) -> list[str]:
@@ -79,8 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument(
         "--public-url",
-        default="http://127.0.0.1:8000",
-        help="--as web: the URL MCP clients will use for `edfs-mcp serve` (its callback is accepted)",
+        help=f"--as web only: the URL MCP clients will use for `edfs-mcp serve` (its callback is accepted; "
+        f"default {SERVE_URL})",
     )
     sandbox.add_argument("--auto-approve", action="store_true", help="approve sign-ins as avery, unattended")
     return parser
@@ -183,6 +185,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _sandbox(args: argparse.Namespace, stop: threading.Event) -> int:
     from edfs_mcp.sandbox import SandboxServer
 
+    if args.public_url is not None and args.identity != "web":
+        say(
+            "edfs-mcp sandbox: --public-url is only for --as web (the address of the `edfs-mcp serve` "
+            "people sign in to): add --as web, or leave --public-url out",
+            logging.ERROR,
+        )
+        return EXIT_USAGE
+    public_url = args.public_url or SERVE_URL
     callback = None
     if args.identity == "web":
         from pydantic import HttpUrl, ValidationError
@@ -190,9 +200,9 @@ def _sandbox(args: argparse.Namespace, stop: threading.Event) -> int:
         from edfs_mcp.remote import CALLBACK_PATH, public_base
 
         try:
-            public = public_base(str(HttpUrl(args.public_url)))
+            public = public_base(str(HttpUrl(public_url)))
         except ValidationError:
-            raise ConfigError(f"--public-url {args.public_url!r} is not an http(s) URL") from None
+            raise ConfigError(f"--public-url {public_url!r} is not an http(s) URL") from None
         callback = public + CALLBACK_PATH
     # Ctrl-C is how the sandbox stops once it serves: a normal end, exit 0.
     with (
@@ -205,8 +215,8 @@ def _sandbox(args: argparse.Namespace, stop: threading.Event) -> int:
         contextlib.suppress(KeyboardInterrupt),
     ):
         # stdout carries only the export lines, so `eval "$(edfs-mcp sandbox)"`-style use works.
-        print("\n".join(sandbox_exports(running.base_url, args.identity, args.public_url)), flush=True)
-        say(sandbox_guide(running.base_url, args.identity, args.auto_approve))
+        print("\n".join(sandbox_exports(running.base_url, args.identity, public_url)), flush=True)
+        say(sandbox_guide(running.base_url, args.identity, args.auto_approve, _where_stdout_went()))
         stop.wait()
     return EXIT_OK
 
@@ -236,7 +246,25 @@ def sandbox_exports(base: str, identity: str, public_url: str) -> list[str]:
     return [*lines, f"export EDFS_MCP_CLIENT_ID={seed.PUBLIC_CLIENT_ID}", "unset EDFS_MCP_CLIENT_SECRET"]
 
 
-def sandbox_guide(base: str, identity: str, auto_approve: bool) -> str:
+def _where_stdout_went() -> str:
+    """Where the export lines went, as the guide says it: "above" on a terminal; else the file
+    (when stdout is one this system names), or just stdout (a pipe)."""
+    try:
+        if sys.stdout.isatty():
+            return "above"
+        descriptor = sys.stdout.fileno()
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+            path = os.readlink(f"/proc/self/fd/{descriptor}")  # Linux; elsewhere OSError
+            relative = os.path.relpath(path)
+            return f"written to stdout ({path if relative.startswith('..') else relative})"
+    except (OSError, ValueError):  # no descriptor (stdout replaced in-process), no /proc
+        pass
+    return "written to stdout"
+
+
+def sandbox_guide(base: str, identity: str, auto_approve: bool, exports: str = "above") -> str:
+    """What to do with the sandbox at ``base``; ``exports``: where the export lines went ("above",
+    "written to stdout (sandbox.env)")."""
     from edfs_mcp.sandbox import seed
 
     who = {
@@ -246,15 +274,22 @@ def sandbox_guide(base: str, identity: str, auto_approve: bool) -> str:
         "streamable-http` that people sign in to (each MCP client shows our consent page, then the "
         "sandbox's sign-in page)",
     }[identity]
-    approve = (
-        f"Sign-ins are approved automatically as {seed.AUTO_APPROVE_USER}."
-        if auto_approve
-        else f"Approve a sign-in at {base}/device with a user below (password {seed.SANDBOX_PASSWORD})."
-    )
+    password = f"with a user below (password {seed.SANDBOX_PASSWORD})"
+    if identity == "web":  # people sign in on the page their MCP client's browser is sent to, not /device
+        approve = (
+            f"The sandbox's sign-in page approves itself as {seed.AUTO_APPROVE_USER}; our consent page "
+            "still asks."
+            if auto_approve
+            else f"After our consent page, sign in on the sandbox's sign-in page {password}."
+        )
+    elif auto_approve:
+        approve = f"Sign-ins are approved automatically as {seed.AUTO_APPROVE_USER}."
+    else:
+        approve = f"Approve a sign-in at {base}/device {password}."
     return "\n".join(
         [
             f"EDFS sandbox listening on {base} (EDFS /edfs, iTwins /itwins, OAuth /connect).",
-            f"The lines above point `edfs-mcp serve` at it as {who}.",
+            f"The lines {exports} point `edfs-mcp serve` at it as {who}.",
             approve,
             f"  {seed.USER_ADMIN:6} Org Admin of Northgate: everything in Northgate's iTwins",
             f"  {seed.USER_OPERATOR:6} operator: runs packages on Northgate Bridge and Riverside, "

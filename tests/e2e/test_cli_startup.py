@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,3 +171,35 @@ def test_in_json_streamable_http_writes_json_lines_where_it_listens_included() -
         (line,) = _listen_lines(serving)
         assert json.loads(line)["message"] == f"edfs-mcp: listening on {serving.url}"
         _objects(serving.stderr())
+
+
+# --- the sandbox's guide --------------------------------------------------------------------------
+
+
+def test_the_sandbox_guide_names_the_file_its_exports_went_to(tmp_path: Path) -> None:
+    with (tmp_path / "web.env").open("w") as exports:
+        process = subprocess.Popen(
+            [*COMMAND, "sandbox", "--as", "web", "--port", "0"],
+            cwd=tmp_path,
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=exports,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    try:
+        assert process.stderr is not None
+        guide = [process.stderr.readline() for _ in range(3)]
+    finally:
+        process.terminate()
+        process.wait(20)
+    assert guide[1].startswith("The lines written to stdout (web.env) point `edfs-mcp serve` at it")
+    assert "/device" not in guide[2] and "sign-in page" in guide[2]
+    assert (tmp_path / "web.env").read_text().startswith("export EDFS_MCP_API_BASE=")
+
+
+def test_public_url_without_as_web_is_an_error_in_one_line_exit_2() -> None:
+    result = _run("sandbox", "--port", "0", "--public-url", "http://127.0.0.1:8123")
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("edfs-mcp sandbox: --public-url is only for --as web")
