@@ -155,7 +155,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 "one (Claude Desktop, VS Code, Cursor, the MCP Inspector...): see `Connect a client` in "
                 "the README. Press Ctrl-C to stop."
             )
-        server.run("stdio")
+        import anyio
+
+        from edfs_mcp.stdio import serve_stdio
+
+        anyio.run(serve_stdio, server)
         return EXIT_OK
     from edfs_mcp.http_transport import HttpLimits, serve_http
 
