@@ -14,8 +14,9 @@ case "$mode" in
   *) echo "usage: sh claude-code.sh [--from-clone | --venv]" >&2; exit 2 ;;
 esac
 set --
-for name in EDFS_MCP_CLIENT_ID EDFS_MCP_CLIENT_SECRET EDFS_MCP_ACCESS_TOKEN \
-    EDFS_MCP_API_BASE EDFS_MCP_AUTHORITY EDFS_MCP_READ_ONLY; do
+# Every exported EDFS_MCP_* name, sorted. A name is [A-Za-z0-9_]*, so the eval only reads a variable;
+# a value with a newline then NAME= in it can only add a name unset here (skipped) or exported anyway.
+for name in $(env | sed -n 's/^\(EDFS_MCP_[A-Za-z0-9_]*\)=.*/\1/p' | LC_ALL=C sort -u); do
   eval "value=\${$name:-}"
   if [ -n "$value" ]; then
     set -- "$@" --env "$name=$value"
