@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from uvicorn.config import STARTUP_FAILURE
 
-from edfs_mcp import __version__
+from edfs_mcp import __version__, cli
 from edfs_mcp.cli import sandbox_exports
 from edfs_mcp.sandbox import SandboxServer
 from tests.serving import Serving, clean_env, free_port, serving_http
@@ -203,3 +204,16 @@ def test_public_url_without_as_web_is_an_error_in_one_line_exit_2() -> None:
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("edfs-mcp sandbox: --public-url is only for --as web")
+
+
+# --- exit codes -----------------------------------------------------------------------------------
+
+
+def test_the_readme_lists_every_exit_code_of_the_commands() -> None:
+    """Each code the CLI returns (cli.EXIT_*), uvicorn's when the HTTP app fails to start, and SIGTERM's."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paragraph = " ".join(readme.split("Exit codes of every command:", 1)[1].split("\n\n", 1)[0].split())
+    codes = {cli.EXIT_OK, cli.EXIT_FAILURE, cli.EXIT_USAGE, cli.EXIT_INTERRUPTED}
+    assert all(f"**{code}**" in paragraph for code in codes), paragraph
+    assert f"and {STARTUP_FAILURE} when the HTTP app itself fails to start" in paragraph
+    assert "(143 in a shell)" in paragraph
