@@ -168,16 +168,21 @@ class BoundedBody:
             )
             await refusal(scope, receive, send)
             return
-        sent = False
+        await self._app(scope, _replaying(bytes(body), receive), send)
 
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-        await self._app(scope, replay, send)
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app ``body`` (already read) as the whole request body."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 class PublicClientRevocation:
@@ -191,23 +196,12 @@ class PublicClientRevocation:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self._app(scope, receive, send)
             return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False) and len(body) <= MAX_FORM_BYTES
+        # BoundedBody (outside this) has read the whole body, at most MAX_FORM_BYTES: one message.
+        message = await receive()
+        body = message.get("body", b"")
         if b"client_secret=" not in body:
             body += b"&client_secret=" if body else b"client_secret="
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self._app(scope, replay, send)
+        await self._app(scope, _replaying(body, receive), send)
 
 
 def _url(value: str) -> AnyHttpUrl:
