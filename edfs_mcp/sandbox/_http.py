@@ -105,11 +105,11 @@ def rate_limited(retry_after: int, code: str) -> Response:
     return error_response(429, code, RATE_MESSAGES[code], headers={"Retry-After": str(int(retry_after))})
 
 
-def accept_ok(header: str | None) -> bool:
-    """Missing, ``*/*``, ``application/json`` or the v1 media type (any item of a list) is accepted."""
+def accept_ok(header: str | None, accepted: frozenset[str] = ACCEPTED_MEDIA) -> bool:
+    """Missing, or any item of the list in ``accepted`` (EDFS: ``*/*``, ``application/json``, v1)."""
     if header is None or not header.strip():
         return True
-    return any(item.split(";")[0].strip().lower() in ACCEPTED_MEDIA for item in header.split(","))
+    return any(item.split(";")[0].strip().lower() in accepted for item in header.split(","))
 
 
 def base_url(request: Request) -> str:

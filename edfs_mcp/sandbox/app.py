@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from . import control, edfs, itwins, oauth, odata, roles, timers
+from . import access_control, control, edfs, itwins, oauth, odata, roles, timers
 from ._http import TOO_MANY, error_response, rate_limited
 from .router import Router, raw_path_of
 from .state import SandboxState
@@ -145,6 +145,7 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             *odata.operations(),
             *roles.operations(),
             *itwins.operations(),
+            *access_control.operations(),
         ]
     )
 

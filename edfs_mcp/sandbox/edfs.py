@@ -16,7 +16,7 @@ from ._http import (
     parse_json,
     valid_name,
 )
-from .router import Ctx, Operation, itwin_permission, op, org_permission
+from .router import Ctx, Operation, itwin_permission, op, org_permission, package_role
 from .state import now_iso
 
 PKG_INVALID = ("InvalidPackageRequest", "Cannot retrieve Package.")
@@ -195,7 +195,7 @@ def operations() -> list[Operation]:
             "POST",
             f"{base}/packages/{{uniqueName}}",
             execute,
-            permission=itwin_permission(seed.EXEC),
+            permission=package_role(seed.PACKAGE_ROLE_EXECUTE),  # edfs_objipexec, per package
             invalid=EXEC_INVALID,
             rate_code=RATE_EXCEEDED[0],
         ),

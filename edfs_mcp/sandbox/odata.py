@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from . import fixtures, seed
 from ._http import ErrorReply, detail, missing_system_details
 from .odata_query import QueryError, apply_query, parse_select
-from .router import Ctx, Operation, itwin_permission, op
+from .router import Ctx, Operation, op, package_role
 
 INVALID = ("InvalidSchemaRequest", "Cannot retrieve Schema.")
 NOT_FOUND = ("SchemaNotFound", "Requested Schema is not available.")
@@ -111,7 +111,7 @@ async def query_entity_set(ctx: Ctx) -> Response:
 
 def operations() -> list[Operation]:
     base = "/edfs/itwins/{iTwinId}/packages/{uniqueName}/odata"
-    perm = itwin_permission(seed.EXEC)
+    perm = package_role(seed.PACKAGE_ROLE_EXECUTE)  # edfs_objipexec, per package
     return [
         op("GET", base, entity_sets, permission=perm, invalid=INVALID),
         op("GET", f"{base}/$metadata", metadata, permission=perm, invalid=INVALID),

@@ -1,6 +1,8 @@
 """EDFS package roles: operations 4.16-4.20 of edfs-api.md.
 
-Assignments are data only here: the permission table in ``seed`` decides access, not these.
+Assignments gate access: running a package (4.3, 4.6-4.8) needs the Exec role through one of the
+caller's iTwin roles (``router.package_role``). The iTwin roles are ``seed.itwin_roles``, the same ones
+Access Control lists (``access_control``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from . import seed
 from ._http import BodyCheck, ErrorReply, detail, parse_json, valid_guid
-from .router import Ctx, Operation, any_itwin_permission, itwin_permission, op
+from .router import Ctx, Operation, any_itwin_permission, itwin_permission, op, package_role
 
 NOT_FOUND = ("AssignmentListNotFound", "Requested AssignmentList is not available.")
 CODE = "InvalidAssignmentListRequest"
@@ -35,7 +37,7 @@ def _key(ctx: Ctx) -> tuple[str, str]:
 
 
 def _itwin_roles(itwin_id: str) -> dict[str, str]:
-    return {seed.itwin_role_id(itwin_id, name): name for name in seed.ITWIN_ROLE_NAMES}
+    return {role_id: role.name for role_id, role in seed.itwin_roles(itwin_id).items()}
 
 
 def _listing(ctx: Ctx, key: tuple[str, str]) -> Response:
@@ -130,7 +132,9 @@ async def remove_assignments(ctx: Ctx) -> Response:
 def operations() -> list[Operation]:
     path = "/edfs/itwins/{iTwinId}/packages/{uniqueName}/roles"
     read = itwin_permission(seed.ILSMNG, seed.MANAGE_ROLES)
-    manage = itwin_permission(seed.ILSMNG, seed.MANAGE_ROLES, seed.EXEC)
+    # Managing a package role also needs that role's own permission (edfs-api.md §2): here, the
+    # Exec role on this package through one of the caller's iTwin roles.
+    manage = package_role(seed.PACKAGE_ROLE_EXECUTE, seed.ILSMNG, seed.MANAGE_ROLES)
     return [
         op(
             "GET",

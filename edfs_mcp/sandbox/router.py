@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from . import seed
 from ._http import (
+    ACCEPTED_MEDIA,
     FORBIDDEN,
     HEADER_NOT_FOUND,
     TOO_MANY,
@@ -78,6 +79,7 @@ class Operation:
     permission: Permission | None = None  # None: any authenticated caller
     invalid: tuple[str, str] | None = None  # 422 code and message for bad path parameters
     rate_code: str = TOO_MANY[0]
+    accept: frozenset[str] = ACCEPTED_MEDIA  # the media types of Accept it answers (else 404)
 
     @property
     def literals(self) -> int:
@@ -92,9 +94,11 @@ def op(
     permission: Permission | None = None,
     invalid: tuple[str, str] | None = None,
     rate_code: str = TOO_MANY[0],
+    accept: frozenset[str] = ACCEPTED_MEDIA,
 ) -> Operation:
     """One endpoint: ``op("GET", "/edfs/packages/{uniqueName}", handler, permission=..., invalid=...)``."""
-    return Operation(method, tuple(path.strip("/").split("/")), handler, permission, invalid, rate_code)
+    template = tuple(path.strip("/").split("/"))
+    return Operation(method, template, handler, permission, invalid, rate_code, accept)
 
 
 def raw_path_of(scope: Scope) -> str:
@@ -138,7 +142,7 @@ class Router:
     async def __call__(self, request: Request) -> Response:
         state: SandboxState = request.app.state.sandbox
         found = self.match(request.method, raw_path_of(request.scope))
-        if found is None or not accept_ok(request.headers.get("accept")):
+        if found is None or not accept_ok(request.headers.get("accept"), found[0].accept):
             return operation_not_found()
         operation, params = found
         try:
@@ -201,7 +205,22 @@ def itwin_permission(*perms: str) -> Permission:
         org = state.org_of(itwin_id)
         if who.org_admin and org in (None, who.organization_id):
             return True
-        return needed <= who.itwin_permissions.get(itwin_id, frozenset())
+        return needed <= state.permissions_on(who.id, itwin_id)
+
+    return check
+
+
+def package_role(role_id: str, *perms: str) -> Permission:
+    """Org Admin of the iTwin's organization, or: one of the caller's iTwin roles there has the package
+    role ``role_id`` for the addressed package (4.17-4.20), plus every ``perms`` on the iTwin."""
+    on_itwin = itwin_permission(*perms)
+
+    def check(state: SandboxState, who: seed.Identity, params: dict[str, str]) -> bool:
+        itwin_id = params["iTwinId"].lower()
+        if who.org_admin and state.org_of(itwin_id) in (None, who.organization_id):
+            return True
+        held = state.holds_package_role(who.id, itwin_id, params["uniqueName"], role_id)
+        return held and on_itwin(state, who, params)
 
     return check
 
@@ -211,6 +230,8 @@ def any_itwin_permission(*perms: str) -> Permission:
     needed = frozenset(perms)
 
     def check(state: SandboxState, who: seed.Identity, params: dict[str, str]) -> bool:
-        return who.org_admin or any(needed <= held for held in who.itwin_permissions.values())
+        return who.org_admin or any(
+            needed <= state.permissions_on(who.id, itwin_id) for itwin_id in state.itwins_of(who.id)
+        )
 
     return check

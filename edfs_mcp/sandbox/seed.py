@@ -72,6 +72,40 @@ LISTMNG = "edfs_listmng"
 ILSMNG = "edfs_ilsmng"
 EXEC = "edfs_objipexec"
 MANAGE_ROLES = "administration_manage_roles"
+ITWINS_READ = "itwins_read"
+
+
+@dataclass(frozen=True)
+class ITwinRoleSeed:
+    """An Access Control iTwin role: its permissions count on each iTwin where someone holds it."""
+
+    name: str
+    description: str
+    permissions: tuple[str, ...]
+
+
+# Every iTwin has these roles (Access Control defines roles per iTwin; IDs: ``itwin_role_id``).
+# edfs_objipexec is in none of them: it comes per package, from the package roles (4.16-4.20).
+ITWIN_ROLE_EDFS_INTEGRATION = "EDFS_integration"
+ITWIN_ROLE_PROJECT_MANAGER = "Project Manager"
+ITWIN_ROLE_PROJECT_ADMINISTRATOR = "Project Administrator"
+ITWIN_ROLE_VIEWER = "Viewer"
+ITWIN_ROLES: tuple[ITwinRoleSeed, ...] = (
+    ITwinRoleSeed(
+        ITWIN_ROLE_EDFS_INTEGRATION, "Runs the EDFS packages its package roles allow", (ITWINS_READ,)
+    ),
+    ITwinRoleSeed(
+        ITWIN_ROLE_PROJECT_MANAGER,
+        "Manages the iTwin's EDFS timers and systems",
+        (ITWINS_READ, LISTMNG, CREDMNG),
+    ),
+    ITwinRoleSeed(
+        ITWIN_ROLE_PROJECT_ADMINISTRATOR,
+        "Manages the iTwin's roles and EDFS package roles",
+        (ITWINS_READ, MANAGE_ROLES, ILSMNG),
+    ),
+    ITwinRoleSeed(ITWIN_ROLE_VIEWER, "Sees the iTwin and its data", (ITWINS_READ,)),
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +118,8 @@ class Identity:
     organization_id: str
     org_admin: bool = False
     org_permissions: frozenset[str] = frozenset()
-    itwin_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
+    # iTwin -> the iTwin roles (names) held there; iTwin permissions come only from these roles.
+    itwin_roles: dict[str, frozenset[str]] = field(default_factory=dict)
     member_of: frozenset[str] = frozenset()
 
 
@@ -106,9 +141,10 @@ IDENTITIES: tuple[Identity, ...] = (
         "oscar.operator@northgate.example",
         ORG_NORTHGATE,
         org_permissions=frozenset({PROJMNG}),
-        itwin_permissions={
-            ITWIN_NORTHGATE_BRIDGE: frozenset({EXEC, LISTMNG, CREDMNG}),
-            ITWIN_RIVERSIDE_WTP: frozenset({EXEC}),
+        itwin_roles={
+            ITWIN_NORTHGATE_BRIDGE: frozenset({ITWIN_ROLE_EDFS_INTEGRATION, ITWIN_ROLE_PROJECT_MANAGER}),
+            ITWIN_RIVERSIDE_WTP: frozenset({ITWIN_ROLE_EDFS_INTEGRATION}),
+            ITWIN_EASTLINE_RAIL: frozenset({ITWIN_ROLE_VIEWER}),
         },
         member_of=frozenset({ITWIN_NORTHGATE_BRIDGE, ITWIN_RIVERSIDE_WTP, ITWIN_EASTLINE_RAIL}),
     ),
@@ -117,6 +153,11 @@ IDENTITIES: tuple[Identity, ...] = (
         "Vera Viewer",
         "vera.viewer@northgate.example",
         ORG_NORTHGATE,
+        # A Viewer everywhere: no EDFS permission until a package role is given to Viewer.
+        itwin_roles={
+            ITWIN_NORTHGATE_BRIDGE: frozenset({ITWIN_ROLE_VIEWER}),
+            ITWIN_RIVERSIDE_WTP: frozenset({ITWIN_ROLE_VIEWER}),
+        },
         member_of=frozenset({ITWIN_NORTHGATE_BRIDGE, ITWIN_RIVERSIDE_WTP}),
     ),
     Identity(
@@ -481,8 +522,7 @@ PACKAGE_ROLE_EXECUTE = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b01"
 PACKAGE_ROLES: tuple[tuple[str, str, str], ...] = (
     (PACKAGE_ROLE_EXECUTE, "Execute Integration Package", "Execute Integration Package"),
 )
-ITWIN_ROLE_EDFS_INTEGRATION = "EDFS_integration"
-ITWIN_ROLE_NAMES = (ITWIN_ROLE_EDFS_INTEGRATION, "Project Manager", "Viewer")
+ITWIN_ROLE_NAMES = tuple(role.name for role in ITWIN_ROLES)
 # Access Control role IDs are per iTwin; the sandbox derives them (uuid5) from these names.
 ROLE_NAMESPACE = "4b7c1e9a-2d3f-4a5b-8c6d-7e8f9a0b1c2d"
 
@@ -492,7 +532,15 @@ def itwin_role_id(itwin_id: str, role_name: str) -> str:
     return str(uuid.uuid5(uuid.UUID(ROLE_NAMESPACE), f"{itwin_id.lower()}/{role_name}"))
 
 
-# (iTwin, package, iTwin role name, package role IDs) assigned at start.
-ROLE_ASSIGNMENTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    (ITWIN_NORTHGATE_BRIDGE, SAP_WORK_ORDERS, ITWIN_ROLE_EDFS_INTEGRATION, (PACKAGE_ROLE_EXECUTE,)),
+def itwin_roles(itwin_id: str) -> dict[str, ITwinRoleSeed]:
+    """The iTwin's roles by role ID: the one source for Access Control and the package roles."""
+    return {itwin_role_id(itwin_id, role.name): role for role in ITWIN_ROLES}
+
+
+# (iTwin, package, iTwin role name, package role IDs) assigned at start: EDFS_integration (the
+# operator's role) may run every Northgate package on Northgate Bridge and Riverside.
+ROLE_ASSIGNMENTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = tuple(
+    (itwin, package, ITWIN_ROLE_EDFS_INTEGRATION, (PACKAGE_ROLE_EXECUTE,))
+    for itwin in (ITWIN_NORTHGATE_BRIDGE, ITWIN_RIVERSIDE_WTP)
+    for package in (SAP_WORK_ORDERS, SQL_CUSTOMERS_TABLE, MAXIMO_ASSETS, ODT_APIM_TEST, SENSOR_READINGS_BULK)
 )

@@ -51,6 +51,7 @@ class SandboxState:
     systems: dict[str, dict[str, dict[str, Any]]]  # iTwin -> record id -> system (no credentials)
     credentials: dict[str, dict[str, str]]  # record id -> credentials; write-only
     assignments: dict[tuple[str, str], dict[str, set[str]]]  # (iTwin, package) -> iTwin role -> package roles
+    members: dict[str, dict[str, set[str]]]  # iTwin -> identity -> iTwin role names (Access Control)
 
     def __init__(self, *, auto_approve: bool = False) -> None:
         self.lock = threading.RLock()
@@ -131,6 +132,10 @@ class SandboxState:
             for itwin_id, package, role_name, role_ids in seed.ROLE_ASSIGNMENTS:
                 per_package = self.assignments.setdefault((itwin_id, package), {})
                 per_package[seed.itwin_role_id(itwin_id, role_name)] = set(role_ids)
+            self.members = {t.id: {} for t in seed.ITWINS}
+            for who in seed.IDENTITIES:
+                for itwin_id, role_names in who.itwin_roles.items():
+                    self.members[itwin_id][who.id] = set(role_names)
 
     # --- lookups (IDs are compared lower-case, as GUIDs are case-insensitive) ----------------------
 
@@ -191,6 +196,39 @@ class SandboxState:
             for need in package.systems
             if need.required == "Yes" and need.system_id.casefold() not in configured
         ]
+
+    # --- Access Control: who holds which iTwin role, and what that gives --------------------------
+
+    def set_itwin_roles(self, itwin_id: str, identity_id: str, role_names: set[str]) -> None:
+        """Make ``identity_id`` hold exactly ``role_names`` on the iTwin (Access Control membership)."""
+        with self.lock:
+            self.members.setdefault(itwin_id.lower(), {})[identity_id] = set(role_names)
+
+    def itwin_roles_of(self, identity_id: str, itwin_id: str) -> set[str]:
+        """The role IDs ``identity_id`` holds on the iTwin."""
+        with self.lock:
+            names = self.members.get(itwin_id.lower(), {}).get(identity_id, set())
+            return {seed.itwin_role_id(itwin_id, name) for name in names}
+
+    def permissions_on(self, identity_id: str, itwin_id: str) -> frozenset[str]:
+        """The iTwin permissions ``identity_id`` holds there: those of its iTwin roles."""
+        roles = seed.itwin_roles(itwin_id)
+        held = self.itwin_roles_of(identity_id, itwin_id)
+        return frozenset(p for role_id in held if role_id in roles for p in roles[role_id].permissions)
+
+    def itwins_of(self, identity_id: str) -> list[str]:
+        """The iTwins where ``identity_id`` holds any iTwin role."""
+        with self.lock:
+            return [itwin_id for itwin_id, held in self.members.items() if held.get(identity_id)]
+
+    def holds_package_role(
+        self, identity_id: str, itwin_id: str, unique_name: str, package_role: str
+    ) -> bool:
+        """Whether one of the identity's iTwin roles there has ``package_role`` for the package."""
+        held = self.itwin_roles_of(identity_id, itwin_id)
+        with self.lock:
+            assigned = self.assignments.get((itwin_id.lower(), unique_name), {})
+            return any(package_role in assigned.get(role_id, set()) for role_id in held)
 
     def count_write(self, kind: str) -> None:
         with self.lock:

@@ -6,8 +6,9 @@ from edfs_mcp.sandbox import SandboxServer, seed
 from tests.sandbox.helpers import Api, error_of
 
 NG = seed.ITWIN_NORTHGATE_BRIDGE
-ROLES = f"/edfs/itwins/{NG}/packages/{seed.MAXIMO_ASSETS}/roles"
-PM_ROLE = seed.itwin_role_id(NG, "Project Manager")
+ELR = seed.ITWIN_EASTLINE_RAIL  # no package role assigned at start
+ROLES = f"/edfs/itwins/{ELR}/packages/{seed.MAXIMO_ASSETS}/roles"
+PM_ROLE = seed.itwin_role_id(ELR, "Project Manager")
 EXEC = seed.PACKAGE_ROLE_EXECUTE
 
 
@@ -77,3 +78,62 @@ def test_bad_role_ids_are_422_with_their_targets(admin: Api) -> None:
 def test_managing_roles_needs_ilsmng_and_manage_roles(operator: Api) -> None:
     assert operator.get(ROLES).status_code == 403
     assert operator.get("/edfs/packages/roles").status_code == 403
+
+
+RIVERSIDE = seed.ITWIN_RIVERSIDE_WTP
+RUN_SQL = f"/edfs/itwins/{RIVERSIDE}/packages/{seed.SQL_CUSTOMERS_TABLE}"
+SQL_ROLES = f"{RUN_SQL}/roles"
+VIEWER_ROLE = seed.itwin_role_id(RIVERSIDE, "Viewer")
+V2 = "application/vnd.bentley.itwin-platform.v2+json"
+
+
+def test_the_exec_role_through_an_itwin_role_gates_the_run(admin: Api, viewer: Api) -> None:
+    assert viewer.post(RUN_SQL).status_code == 403  # a Viewer, and Viewer has no package role
+    grant = {"assignments": [{"iTwinRoleId": VIEWER_ROLE, "packageRoleIds": [EXEC]}]}
+    assert admin.post(SQL_ROLES, json=grant).status_code == 200
+    assert viewer.post(RUN_SQL).status_code == 200
+    # Only for that package and that iTwin.
+    assert viewer.post(f"/edfs/itwins/{RIVERSIDE}/packages/{seed.MAXIMO_ASSETS}").status_code == 403
+    assert viewer.post(f"/edfs/itwins/{NG}/packages/{seed.SQL_CUSTOMERS_TABLE}").status_code == 403
+    assert admin.request("DELETE", SQL_ROLES, json={"iTwinRoleIds": [VIEWER_ROLE]}).status_code == 200
+    assert viewer.post(RUN_SQL).status_code == 403
+
+
+def test_managing_a_package_role_needs_that_role_too(server: SandboxServer, viewer: Api) -> None:
+    # ilsmng + administration_manage_roles let one read the assignments, not hand out a role one lacks.
+    server.state.set_itwin_roles(RIVERSIDE, seed.IDENTITY_VIEWER, {"Viewer", "Project Administrator"})
+    assert viewer.get(SQL_ROLES).status_code == 200
+    grant = {"assignments": [{"iTwinRoleId": VIEWER_ROLE, "packageRoleIds": [EXEC]}]}
+    assert viewer.post(SQL_ROLES, json=grant).status_code == 403
+    server.state.set_itwin_roles(
+        RIVERSIDE, seed.IDENTITY_VIEWER, {"EDFS_integration", "Project Administrator"}
+    )
+    assert viewer.post(SQL_ROLES, json=grant).status_code == 200
+
+
+def test_access_control_lists_the_itwin_roles_the_assignments_name(admin: Api) -> None:
+    response = admin.get(f"/accesscontrol/itwins/{RIVERSIDE}/roles", headers={"Accept": V2})
+    assert response.status_code == 200
+    roles = {role["displayName"]: role for role in response.json()["roles"]}
+    assert set(roles) == set(seed.ITWIN_ROLE_NAMES)
+    assert roles["Viewer"] == {
+        "id": VIEWER_ROLE,
+        "displayName": "Viewer",
+        "description": "Sees the iTwin and its data",
+        "permissions": ["itwins_read"],
+    }
+    assert "administration_manage_roles" in roles["Project Administrator"]["permissions"]
+    names = {a["iTwinRoleId"]: a["iTwinRoleName"] for a in admin.get(SQL_ROLES).json()["assignments"]}
+    assert all(roles[name]["id"] == role_id for role_id, name in names.items())
+
+
+def test_access_control_answers_v2_and_needs_manage_roles(admin: Api, operator: Api) -> None:
+    path = f"/accesscontrol/itwins/{RIVERSIDE}/roles"
+    assert admin.get(path, headers={"Accept": "application/json"}).status_code == 200
+    assert admin.get(path).status_code == 404  # the helper asks for EDFS's v1: not this API's version
+    assert operator.get(path, headers={"Accept": V2}).status_code == 403
+    missing = admin.get(
+        "/accesscontrol/itwins/00000000-0000-4000-8000-000000000000/roles", headers={"Accept": V2}
+    )
+    assert missing.status_code == 404
+    assert error_of(missing) == {"code": "ItwinNotFound", "message": "Requested iTwin is not available."}
