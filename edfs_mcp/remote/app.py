@@ -29,6 +29,7 @@ from edfs_mcp.remote.crypto import Sealer
 from edfs_mcp.remote.pages import CALLBACK_PATH, consent_routes
 from edfs_mcp.remote.people import PeopleClients, PersonTokenSource, PersonVault
 from edfs_mcp.remote.provider import SCOPE, EdfsAuthorizationProvider, Lifetimes
+from edfs_mcp.remote.registrations import RegistrationLimits, RegistrationSource
 from edfs_mcp.remote.stores import Clock, KeyValueStore, MemoryStore
 from edfs_mcp.remote.upstream import BentleyWebApp
 
@@ -251,6 +252,7 @@ def build_remote_auth(
     store: KeyValueStore | None = None,
     lifetimes: Lifetimes | None = None,
     cimd: CimdFetcher | None = None,
+    registrations: RegistrationLimits | None = None,
 ) -> RemoteAuth:
     """The remote pieces for ``settings`` (``EDFS_MCP_HTTP_AUTH=oauth``, already validated)."""
     from edfs_mcp.backend import open_client
@@ -286,10 +288,15 @@ def build_remote_auth(
         cimd=cimd or CimdFetcher(allow_loopback=is_loopback(authority_host), scope=SCOPE),
         clock=clock,
         lifetimes=lifetimes,
+        registrations=registrations,
     )
+    wrappers: dict[str, Callable[[ASGIApp], ASGIApp]] = {
+        "/revoke": PublicClientRevocation,
+        "/register": RegistrationSource,  # the source it counts registrations by; 429 past the limit
+    }
     sdk_routes = [
-        Route(route.path, PublicClientRevocation(route.app), methods=route.methods)
-        if route.path == "/revoke"
+        Route(route.path, wrappers[route.path](route.app), methods=route.methods)
+        if route.path in wrappers
         else route
         for route in create_auth_routes(
             provider,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from pydantic import AnyUrl
 from edfs_mcp.remote.cimd import CimdError, CimdFetcher, is_metadata_url
 from edfs_mcp.remote.crypto import Sealer, new_secret
 from edfs_mcp.remote.people import PersonVault
+from edfs_mcp.remote.registrations import RegistrationLimits, RegistrationThrottled, registration_source
 from edfs_mcp.remote.stores import Clock, KeyValueStore
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "EdfsCode",
     "EdfsRefreshToken",
     "Lifetimes",
+    "RegistrationLimits",
     "registration_size_problem",
 ]
 
@@ -55,6 +58,7 @@ ACCESS_PREFIX = "edfs_at_"
 REFRESH_PREFIX = "edfs_rt_"
 CODE_PREFIX = "edfs_ac_"
 SCOPE = "edfs"
+UNUSED_CLIENTS = "unused-clients"  # registered clients no token was got with, by when they registered
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class EdfsAuthorizationProvider:
         cimd: CimdFetcher,
         clock: Clock = time.time,
         lifetimes: Lifetimes | None = None,
+        registrations: RegistrationLimits | None = None,
     ) -> None:
         self.issuer = issuer
         self.resource = resource
@@ -107,6 +112,7 @@ class EdfsAuthorizationProvider:
         self._cimd = cimd
         self._clock = clock
         self.lifetimes = lifetimes or Lifetimes()
+        self.registrations = registrations or RegistrationLimits()
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -169,18 +175,58 @@ class EdfsAuthorizationProvider:
             problem = _redirect_problem(str(uri))
             if problem:
                 raise RegistrationError("invalid_redirect_uri", f"{uri}: {problem}")
+        await self._admit_registration()
         client_info.scope = SCOPE
         await self._put_sealed_text(
             f"client:{client_info.client_id}", client_info.model_dump_json(), self.lifetimes.unused_client
         )
+        await self._make_room(client_info.client_id)
+
+    async def _admit_registration(self) -> None:
+        """Counts this registration against its source's window (``registrations``); raises
+        :class:`RegistrationThrottled` past the limit. Not over HTTP (no source): not counted."""
+        source = registration_source.get()
+        if source is None:
+            return
+        limits, now = self.registrations, self._clock()
+        window = math.floor(now / limits.window)
+        counted = await self._store.count(
+            f"registrations:{self._sealer.lookup(source)}:{window}", limits.window
+        )
+        if counted > limits.per_source:
+            if counted == limits.per_source + 1:
+                logger.warning(
+                    "client registrations from one address passed %d in %g s: refused until the window ends",
+                    limits.per_source,
+                    limits.window,
+                )
+            raise RegistrationThrottled(limits.per_source, limits.window, (window + 1) * limits.window - now)
+
+    async def _make_room(self, client_id: str) -> None:
+        """``client_id`` joins the unused registrations; past ``registrations.unused`` of them, the
+        oldest are forgotten (a client that got tokens has left the list, and is kept)."""
+        now = self._clock()
+        await self._store.rank(UNUSED_CLIENTS, client_id, now, self.lifetimes.unused_client)
+        dropped = await self._store.trim_ranked(
+            UNUSED_CLIENTS, below=now - self.lifetimes.unused_client, keep=self.registrations.unused
+        )
+        for old in dropped:
+            await self._store.delete(f"client:{old}")
+        if dropped:
+            logger.info(
+                "forgot %d unused client registration(s) to keep at most %d",
+                len(dropped),
+                self.registrations.unused,
+            )
 
     async def _keep_client(self, client_id: str) -> None:
-        """A client that got tokens is kept ``lifetimes.client`` from now (metadata-document clients
-        are fetched again, not kept)."""
+        """A client that got tokens is kept ``lifetimes.client`` from now and leaves the unused ones
+        (metadata-document clients are fetched again, not kept)."""
         key = f"client:{client_id}"
         record = await self._sealed_text(key)
         if record is not None:
             await self._put_sealed_text(key, record, self.lifetimes.client)
+            await self._store.unrank(UNUSED_CLIENTS, client_id)
 
     # --- authorization ----------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ or is upgraded signs nobody out. Values are what the in-memory store keeps (seal
 secret, with ``EDFS_MCP_STATE_KEY``): Redis never sees a Bentley token in the clear.
 
 Each operation is one Redis command (``SET PX``, ``SET NX PX``, ``GET``, ``GETDEL``, ``DEL``,
-``SMEMBERS``) or one ``MULTI`` (``SADD`` + ``PEXPIRE``), so each is atomic across replicas.
+``SMEMBERS``, ``ZREM``), one ``MULTI`` (``SADD`` + ``PEXPIRE``, ``SET NX PX`` + ``INCR``, ``ZADD`` +
+``PEXPIRE``) or one script (the trim of an ordered set), so each is atomic across replicas.
 
 :meth:`RedisStore.lock` is the refresh lock across replicas (a token-owned key, ``SET NX PX``,
 released by a script only by its owner), so a person's Bentley refresh token, which Bentley
@@ -36,6 +37,16 @@ LOCK_SECONDS = 120.0  # longest a refresh may hold the lock (a refresh that dies
 CONNECT_SECONDS = 5.0
 COMMAND_SECONDS = 10.0
 MAX_CONNECTIONS = 64  # per client (each replica has one for its state, one for its results)
+
+# Drop the members scored under ARGV[1], then the lowest beyond the ARGV[2] highest; those, lowest first.
+_TRIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+if excess <= 0 then return {} end
+local dropped = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+return dropped
+"""
 
 
 def pooled_client(url: str, **options: Any) -> redis.Redis:
@@ -130,6 +141,35 @@ class RedisStore:
         with self._reaching():
             found = await self._redis.smembers(self._key(key))
         return {str(member) for member in found}
+
+    async def count(self, key: str, ttl: float) -> int:
+        full = self._key(key)
+        with self._reaching():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(full, 0, px=self._ms(ttl), nx=True)
+                pipe.incr(full)
+                _, counted = await pipe.execute()
+        return int(counted)
+
+    async def rank(self, key: str, member: str, score: float, ttl: float | None = None) -> None:
+        full = self._key(key)
+        with self._reaching():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(full, {member: score})
+                if ttl is None:
+                    pipe.persist(full)
+                else:
+                    pipe.pexpire(full, self._ms(ttl) or 1)
+                await pipe.execute()
+
+    async def unrank(self, key: str, member: str) -> bool:
+        with self._reaching():
+            return bool(await self._redis.zrem(self._key(key), member))
+
+    async def trim_ranked(self, key: str, *, below: float, keep: int) -> list[str]:
+        with self._reaching():
+            dropped = await self._redis.eval(_TRIM, 1, self._key(key), repr(below), keep)
+        return [str(member) for member in dropped]
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, *, hold: float = LOCK_SECONDS) -> AsyncIterator[None]:

@@ -3,8 +3,8 @@
 Everything the authorization server remembers (registered clients, pending sign-ins, codes, tokens,
 consents, each person's sealed Bentley tokens) is a value under a key, with an optional time to
 live. The interface is the handful of operations Redis has (``SET EX``, ``GET``, ``GETDEL``,
-``SET NX``, ``DEL``, ``SADD``/``SMEMBERS``), so a shared store for several processes can replace
-:class:`MemoryStore` without touching the rest.
+``SET NX``, ``DEL``, ``SADD``/``SMEMBERS``, ``INCR``, a sorted set), so a shared store for several
+processes can replace :class:`MemoryStore` without touching the rest.
 
 :class:`MemoryStore` is the embedded default: one process, nothing else to run, and everything is
 lost when the process stops (people sign in again). It is bounded: at ``max_entries`` the entries
@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = ["Clock", "KeyValueStore", "MemoryStore", "SharedLocks", "StateStoreUnavailable"]
 
 Clock = Callable[[], float]
+Value = str | set[str] | dict[str, float]  # a string, a set, an ordered set (member: score)
 
 
 class StateStoreUnavailable(RuntimeError):
@@ -59,6 +60,20 @@ class KeyValueStore(Protocol):
 
     async def members(self, key: str) -> set[str]: ...
 
+    async def count(self, key: str, ttl: float) -> int:
+        """Add one to the counter at ``key`` and return it; a new counter lives ``ttl`` seconds
+        (counting again does not extend it: a fixed window)."""
+
+    async def rank(self, key: str, member: str, score: float, ttl: float | None = None) -> None:
+        """Put ``member`` in the ordered set at ``key`` with ``score`` (the set lives ``ttl`` from now)."""
+
+    async def unrank(self, key: str, member: str) -> bool:
+        """Take ``member`` out of the ordered set at ``key``; True when it was there."""
+
+    async def trim_ranked(self, key: str, *, below: float, keep: int) -> list[str]:
+        """Drop the members scored under ``below``, then the lowest beyond the ``keep`` highest; the
+        members dropped for the count (not those under ``below``), lowest first."""
+
 
 @runtime_checkable
 class SharedLocks(Protocol):
@@ -75,9 +90,9 @@ class MemoryStore:
     def __init__(self, *, clock: Clock = time.time, max_entries: int = 200_000) -> None:
         self._clock = clock
         self._max = max_entries
-        self._values: dict[str, tuple[str | set[str], float]] = {}
+        self._values: dict[str, tuple[Value, float]] = {}
 
-    def _live(self, key: str) -> str | set[str] | None:
+    def _live(self, key: str) -> Value | None:
         entry = self._values.get(key)
         if entry is None:
             return None
@@ -87,7 +102,7 @@ class MemoryStore:
             return None
         return value
 
-    def _set(self, key: str, value: str | set[str], ttl: float | None) -> None:
+    def _set(self, key: str, value: Value, ttl: float | None) -> None:
         expires = float("inf") if ttl is None else self._clock() + ttl
         self._values[key] = (value, expires)
         if len(self._values) > self._max:
@@ -132,3 +147,36 @@ class MemoryStore:
     async def members(self, key: str) -> set[str]:
         value = self._live(key)
         return set(value) if isinstance(value, set) else set()
+
+    async def count(self, key: str, ttl: float) -> int:
+        current = self._live(key)
+        if not isinstance(current, str):
+            self._set(key, "1", ttl)
+            return 1
+        counted = int(current) + 1
+        self._values[key] = (str(counted), self._values[key][1])
+        return counted
+
+    def _ranked(self, key: str) -> dict[str, float]:
+        current = self._live(key)
+        return current if isinstance(current, dict) else {}
+
+    async def rank(self, key: str, member: str, score: float, ttl: float | None = None) -> None:
+        ranked = self._ranked(key)
+        ranked[member] = score
+        self._set(key, ranked, ttl)
+
+    async def unrank(self, key: str, member: str) -> bool:
+        return self._ranked(key).pop(member, None) is not None
+
+    async def trim_ranked(self, key: str, *, below: float, keep: int) -> list[str]:
+        ranked = self._ranked(key)
+        for member in [m for m, score in ranked.items() if score < below]:
+            del ranked[member]
+        excess = len(ranked) - keep
+        if excess <= 0:
+            return []
+        dropped = [m for m, _ in heapq.nsmallest(excess, ranked.items(), key=lambda item: item[1])]
+        for member in dropped:
+            del ranked[member]
+        return dropped

@@ -37,6 +37,7 @@ from pydantic import AnyUrl
 from edfs_mcp.config import Settings, load_settings
 from edfs_mcp.http_transport import HttpLimits, http_app
 from edfs_mcp.remote import RemoteAuth, build_remote_auth
+from edfs_mcp.remote.registrations import RegistrationLimits
 from edfs_mcp.remote.stores import KeyValueStore
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
@@ -87,14 +88,20 @@ class InProcess:
 
 
 @contextmanager
-def in_process(sandbox: SandboxServer, *, store: KeyValueStore | None = None) -> Iterator[InProcess]:
-    """``EDFS_MCP_HTTP_AUTH=oauth`` served by uvicorn on 127.0.0.1, in a thread."""
+def in_process(
+    sandbox: SandboxServer,
+    *,
+    store: KeyValueStore | None = None,
+    registrations: RegistrationLimits | None = None,
+) -> Iterator[InProcess]:
+    """``EDFS_MCP_HTTP_AUTH=oauth`` served by uvicorn on 127.0.0.1, in a thread (uvicorn's defaults:
+    ``X-Forwarded-For`` from loopback is the client's address)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     sandbox.accept_web_redirect(f"{base}/auth/callback")
     settings = oauth_settings(sandbox, base)
     clock = Clock()
-    remote = build_remote_auth(settings, clock=clock, store=store)
+    remote = build_remote_auth(settings, clock=clock, store=store, registrations=registrations)
     server = build_server(settings, client_for=remote.client_for)
     app = http_app(server, host="127.0.0.1", bearer=None, extra_hosts=[], limits=HttpLimits(), remote=remote)
     config = uvicorn.Config(
