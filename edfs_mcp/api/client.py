@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,17 +22,22 @@ from edfs_mcp.api.models import (
     EntitySet,
     ITwin,
     ITwinPage,
+    ITwinRole,
     Package,
     PackageDetails,
+    PackageRole,
     PackageSystem,
+    RoleAssignment,
     System,
+    SystemDraft,
+    SystemTypeProperty,
     Timer,
     TimerDraft,
     Variable,
     entity_set_columns,
 )
 from edfs_mcp.auth.base import TokenSource
-from edfs_mcp.errors import Operation, ServerError
+from edfs_mcp.errors import EdfsMcpError, Operation, ServerError
 
 __all__ = ["EdfsClient", "ExecutionPayload", "FoundITwins", "ODataPage"]
 
@@ -42,6 +48,11 @@ LIST_PACKAGE_SYSTEMS = Operation(
     "list_package_systems", "list the package's system types", permission="edfs_credmng"
 )
 LIST_SYSTEMS = Operation("list_systems", "list the iTwin's systems", permission="edfs_credmng")
+GET_SYSTEM_TYPE = Operation(
+    "get_system_type_properties", "read the system type's properties", permission="edfs_credmng"
+)
+CREATE_SYSTEM = Operation("create_system", "create system", write=True, permission="edfs_credmng")
+DELETE_SYSTEM = Operation("delete_system", "delete system", write=True, permission="edfs_credmng")
 LIST_ENTITY_SETS = Operation("list_entity_sets", "list OData entity sets", permission="edfs_objipexec")
 GET_ODATA_METADATA = Operation("get_odata_metadata", "read OData metadata", permission="edfs_objipexec")
 QUERY_ENTITY_SET = Operation("query_entity_set", "query OData entity set", permission="edfs_objipexec")
@@ -50,8 +61,30 @@ CREATE_TIMER = Operation("create_timer", "create timer", write=True, permission=
 DELETE_TIMER = Operation("delete_timer", "delete timer", write=True, permission="edfs_listmng")
 TOGGLE_TIMER = Operation("toggle_timer", "toggle timer", write=True, permission="edfs_listmng")
 SEARCH_ITWINS = Operation("search_itwins", "search iTwins")
+GET_ITWIN = Operation("get_itwin", "get iTwin")
+# iTwin names for results: remembered this long, for this many iTwins (a rename shows within minutes).
+ITWIN_NAME_SECONDS = 600.0
+ITWIN_NAMES_KEPT = 512
 # The iTwins API's minimal representation has no status; the full one tells inactive iTwins apart.
 FULL_REPRESENTATION = {"Prefer": "return=representation"}
+# Package roles (4.16-4.20) and Access Control's iTwin roles (4.21).
+LIST_PACKAGE_ROLES = Operation("list_package_roles", "list the package roles", permission="edfs_ilsmng")
+LIST_ROLE_ASSIGNMENTS = Operation(
+    "list_role_assignments", "list the package's role assignments", permission="edfs_ilsmng"
+)
+ADD_ROLE_ASSIGNMENTS = Operation(
+    "add_role_assignments", "add a package role assignment", write=True, permission="edfs_ilsmng"
+)
+UPDATE_ROLE_ASSIGNMENTS = Operation(
+    "update_role_assignments", "update a package role assignment", write=True, permission="edfs_ilsmng"
+)
+REMOVE_ROLE_ASSIGNMENTS = Operation(
+    "remove_role_assignments", "remove a package role assignment", write=True, permission="edfs_ilsmng"
+)
+LIST_ITWIN_ROLES = Operation(
+    "list_itwin_roles", "list the iTwin's roles", permission="administration_manage_roles"
+)
+ACCESS_CONTROL_V2 = {"Accept": "application/vnd.bentley.itwin-platform.v2+json"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +128,7 @@ class EdfsClient:
         """``max_response_bytes``: the largest answer body accepted (after decompression).
         ``sleep``: what waits between retries (tests pass one that does not really wait)."""
         self._tokens = tokens
+        self._itwin_names: dict[str, tuple[float, str]] = {}
         self._api_host = httpx2.URL(api_base).host
         self._http = HttpSession(
             base_url=api_base,
@@ -178,6 +212,50 @@ class EdfsClient:
             on_wait=on_wait,
         )
         return [System.model_validate(item) for item in _list(response, "systems")]
+
+    async def system_type_properties(
+        self, itwin_id: str, unique_name: str, system_type: str, *, on_wait: WaitCallback | None = None
+    ) -> list[SystemTypeProperty]:
+        """The credential properties of one of the package's system types (4.5)."""
+        response = await self._http.request(
+            GET_SYSTEM_TYPE,
+            "GET",
+            _itwin_path(itwin_id, "packages", unique_name, "systems", system_type),
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name, "systemType": system_type},
+            on_wait=on_wait,
+        )
+        return [SystemTypeProperty.model_validate(item) for item in _list(response, "properties")]
+
+    async def create_system(
+        self, itwin_id: str, draft: SystemDraft, *, on_wait: WaitCallback | None = None
+    ) -> System:
+        """Create a system with its credentials (4.10). A write: never re-sent; when its answer is
+        lost the caller re-lists the systems to learn whether it exists."""
+        response = await self._http.request(
+            CREATE_SYSTEM,
+            "POST",
+            _itwin_path(itwin_id, "systems"),
+            path_params={"iTwinId": itwin_id},
+            json_body=draft.model_dump(by_alias=True),
+            on_wait=on_wait,
+        )
+        body = _object(response)
+        # The 201 answer is the record without the change fields: fill in what we sent.
+        return System.model_validate(
+            {"systemId": draft.system_id, "systemType": draft.system_type, "systemName": draft.name, **body}
+        )
+
+    async def delete_system(
+        self, itwin_id: str, record_id: str, *, on_wait: WaitCallback | None = None
+    ) -> None:
+        """Delete a system by its record GUID (4.11), not by its systemId."""
+        await self._http.request(
+            DELETE_SYSTEM,
+            "DELETE",
+            _itwin_path(itwin_id, "systems", record_id),
+            path_params={"iTwinId": itwin_id, "id": record_id},
+            on_wait=on_wait,
+        )
 
     # -- OData ---------------------------------------------------------------------------------
 
@@ -314,7 +392,148 @@ class EdfsClient:
             page = ITwinPage.from_body(_object(response))
             found.extend(page.items)
             path, query = (self._same_origin(page.next_href) if page.items else None), None
+        self.remember_itwin_names(found)
         return FoundITwins(itwins=found[:limit], more=len(found) > limit or path is not None)
+
+    async def get_itwin(self, itwin_id: str, *, on_wait: WaitCallback | None = None) -> ITwin:
+        response = await self._http.request(
+            GET_ITWIN,
+            "GET",
+            "/itwins/" + segment(itwin_id),
+            path_params={"iTwinId": itwin_id},
+            headers=FULL_REPRESENTATION,
+            on_wait=on_wait,
+        )
+        body = _object(response).get("iTwin")
+        itwin = ITwin.model_validate(body if isinstance(body, dict) else {"id": itwin_id})
+        self.remember_itwin_names([itwin])
+        return itwin
+
+    async def itwin_name(self, itwin_id: str, *, on_wait: WaitCallback | None = None) -> str | None:
+        """The iTwin's display name, for results that name it; None when it cannot be read.
+
+        Remembered for ITWIN_NAME_SECONDS per client (so per person in the team deployment). A name
+        only labels a result: failing to read it never fails the call."""
+        known = self._itwin_names.get(itwin_id.lower())
+        if known is not None and time.monotonic() - known[0] < ITWIN_NAME_SECONDS:
+            return known[1]
+        try:
+            itwin = await self.get_itwin(itwin_id, on_wait=on_wait)
+        except EdfsMcpError:
+            return None
+        return itwin.display_name or None
+
+    def remember_itwin_names(self, itwins: Sequence[ITwin]) -> None:
+        now = time.monotonic()
+        for itwin in itwins:
+            if itwin.display_name:
+                self._itwin_names.pop(itwin.id.lower(), None)
+                self._itwin_names[itwin.id.lower()] = (now, itwin.display_name)
+        while len(self._itwin_names) > ITWIN_NAMES_KEPT:
+            del self._itwin_names[next(iter(self._itwin_names))]
+
+    # -- package roles (4.16-4.20) and iTwin roles (Access Control, 4.21) -----------------------
+
+    # 4.19 and 4.20: method and path (after .../packages/{uniqueName}/) are assumed (edfs-api.md §3);
+    # set these on the client to follow the service where it differs.
+    roles_update_route: tuple[str, str] = ("PATCH", "roles")
+    roles_remove_route: tuple[str, str] = ("DELETE", "roles")
+
+    async def list_package_roles(self, *, on_wait: WaitCallback | None = None) -> list[PackageRole]:
+        """The package roles EDFS offers (4.16), e.g. "Execute Integration Package"."""
+        response = await self._http.request(
+            LIST_PACKAGE_ROLES, "GET", "/edfs/packages/roles", on_wait=on_wait
+        )
+        return [PackageRole.model_validate(item) for item in _list(response, "packageRoles")]
+
+    async def list_role_assignments(
+        self, itwin_id: str, unique_name: str, *, on_wait: WaitCallback | None = None
+    ) -> list[RoleAssignment]:
+        """Which iTwin roles hold which package roles for the package on the iTwin (4.17)."""
+        response = await self._http.request(
+            LIST_ROLE_ASSIGNMENTS,
+            "GET",
+            _itwin_path(itwin_id, "packages", unique_name, "roles"),
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            on_wait=on_wait,
+        )
+        return [RoleAssignment.model_validate(item) for item in _list(response, "assignments")]
+
+    async def add_role_assignments(
+        self,
+        itwin_id: str,
+        unique_name: str,
+        assignments: Mapping[str, Sequence[str]],
+        *,
+        on_wait: WaitCallback | None = None,
+    ) -> list[RoleAssignment]:
+        """Give iTwin roles (ID → package role IDs) package roles (4.18); the listing after it."""
+        return await self._change_roles(
+            ADD_ROLE_ASSIGNMENTS, "POST", "roles", itwin_id, unique_name, _assignments(assignments), on_wait
+        )
+
+    async def update_role_assignments(
+        self,
+        itwin_id: str,
+        unique_name: str,
+        assignments: Mapping[str, Sequence[str]],
+        *,
+        on_wait: WaitCallback | None = None,
+    ) -> list[RoleAssignment]:
+        """Replace the package roles of the listed iTwin roles (4.19); the listing after it."""
+        method, suffix = self.roles_update_route
+        return await self._change_roles(
+            UPDATE_ROLE_ASSIGNMENTS, method, suffix, itwin_id, unique_name, _assignments(assignments), on_wait
+        )
+
+    async def remove_role_assignments(
+        self,
+        itwin_id: str,
+        unique_name: str,
+        itwin_role_ids: Sequence[str],
+        *,
+        on_wait: WaitCallback | None = None,
+    ) -> list[RoleAssignment]:
+        """Take every package role of the listed iTwin roles away (4.20); the listing after it."""
+        method, suffix = self.roles_remove_route
+        body = {"iTwinRoleIds": list(itwin_role_ids)}
+        return await self._change_roles(
+            REMOVE_ROLE_ASSIGNMENTS, method, suffix, itwin_id, unique_name, body, on_wait
+        )
+
+    async def _change_roles(
+        self,
+        operation: Operation,
+        method: str,
+        suffix: str,
+        itwin_id: str,
+        unique_name: str,
+        body: dict[str, Any],
+        on_wait: WaitCallback | None,
+    ) -> list[RoleAssignment]:
+        response = await self._http.request(
+            operation,
+            method,
+            _itwin_path(itwin_id, "packages", unique_name, *suffix.strip("/").split("/")),
+            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            json_body=body,
+            on_wait=on_wait,
+        )
+        return [RoleAssignment.model_validate(item) for item in _list(response, "assignments")]
+
+    async def list_itwin_roles(
+        self, itwin_id: str, *, on_wait: WaitCallback | None = None
+    ) -> list[ITwinRole]:
+        """The iTwin's roles, from Access Control v2 (4.21), under the same API root."""
+        response = await self._http.request(
+            LIST_ITWIN_ROLES,
+            "GET",
+            "/accesscontrol/itwins/" + segment(itwin_id) + "/roles",
+            path_params={"iTwinId": itwin_id},
+            headers=ACCESS_CONTROL_V2,
+            on_wait=on_wait,
+        )
+        return [ITwinRole.model_validate(item) for item in _list(response, "roles")]
 
     def _same_origin(self, href: str | None) -> str | None:
         # The bearer token goes only to the configured API host, whatever a link says.
@@ -340,6 +559,16 @@ def _object(response: Answer) -> dict[str, Any]:
             message="The answer was not the JSON object the API reference describes.",
         )
     return body
+
+
+def _assignments(assignments: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """``ITwinRoleToPackageRoleDtoList`` (4.18, 4.19)."""
+    return {
+        "assignments": [
+            {"iTwinRoleId": role_id, "packageRoleIds": list(package_roles)}
+            for role_id, package_roles in assignments.items()
+        ]
+    }
 
 
 def _list(response: Answer, key: str) -> list[dict[str, Any]]:

@@ -6,17 +6,23 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
     "EntitySet",
     "ITwin",
     "ITwinPage",
+    "ITwinRole",
     "Package",
     "PackageDetails",
+    "PackageRole",
+    "PackageRoleRef",
     "PackageSystem",
+    "RoleAssignment",
     "System",
+    "SystemDraft",
+    "SystemTypeProperty",
     "Timer",
     "TimerDraft",
     "Variable",
@@ -78,7 +84,42 @@ class System(_Wire):
     system_id: str
     system_type: str = ""
     last_change: datetime | None = None
+    last_change_by: str | None = None
     last_change_by_name: str | None = None
+
+
+class SystemTypeProperty(_Wire):
+    """One credential property of a system type (4.5). Every value travels as a string."""
+
+    name: str
+    default_value: str | None = None
+    enum_values: list[str] | None = None
+    data_type: str = "String"
+
+    @field_validator("default_value", mode="before")
+    @classmethod
+    def _default_as_text(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("enum_values", mode="before")
+    @classmethod
+    def _enum_as_texts(cls, value: Any) -> Any:
+        # The reference shows only null; a list of scalars is read as strings, anything else as none.
+        if not isinstance(value, list):
+            return None
+        return [str(item) for item in value if isinstance(item, str | int | float)] or None
+
+
+class SystemDraft(_Wire):
+    """The body of Create system (4.10). ``credentials`` hold secrets: never shown in a repr, never
+    logged, kept only for the one request."""
+
+    name: str
+    system_id: str
+    system_type: str
+    credentials: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 class TimerDraft(_Wire):
@@ -182,3 +223,39 @@ def entity_set_columns(csdl: bytes | str) -> dict[str, dict[str, str]]:
         elif tag == "EntitySet" and element.get("Name"):
             sets[element.get("Name", "")] = element.get("EntityType", "").rsplit(".", 1)[-1]
     return {name: types.get(type_name, {}) for name, type_name in sets.items()}
+
+
+class PackageRole(_Wire):
+    """An EDFS package role (4.16), e.g. "Execute Integration Package"."""
+
+    role_id: str
+    name: str
+    description: str = ""
+
+
+class PackageRoleRef(BaseModel):
+    """A package role as an assignment names it (4.17)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    package_role_name: str = Field("", alias="packageRoleName")
+    package_role_id: str = Field(alias="packageRoleId")
+
+
+class RoleAssignment(BaseModel):
+    """The package roles one iTwin role holds for a package on an iTwin (4.17)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    itwin_role_name: str = Field("", validation_alias=AliasChoices("iTwinRoleName", "itwinRoleName"))
+    itwin_role_id: str = Field(validation_alias=AliasChoices("iTwinRoleId", "itwinRoleId"))
+    package_roles: list[PackageRoleRef] = Field(default_factory=list, alias="packageRoles")
+
+
+class ITwinRole(_Wire):
+    """An iTwin role from Access Control (4.21): its ID is what 4.18-4.20 call ``iTwinRoleId``."""
+
+    id: str
+    display_name: str = ""
+    description: str = ""
+    permissions: list[str] = Field(default_factory=list)
