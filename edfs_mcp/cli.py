@@ -143,6 +143,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             include=args.tools,
             exclude=args.exclude_tools,
             client_for=remote.client_for if remote is not None else None,
+            setup_desk=remote.setup_desk if remote is not None else None,
         )
     except ValueError as exc:
         say(f"edfs-mcp: {exc}", logging.ERROR)

@@ -6,9 +6,11 @@ the argument models the SDK derives from their signatures, ~60 ms) are registere
 (``backend.open_client``). A ``--tools``/``--exclude-tools`` selection is checked at start, so a
 misspelt name still fails before serving.
 
-The server advertises tools only: it has no prompts or resources, so their list methods are not
-served (and not advertised), and asking for a prompt or resource by name is JSON-RPC -32602. Its
-tool list never changes, so ``subscriptions/listen`` is not served and no ``listChanged`` is claimed.
+The server advertises tools and, unless ``EDFS_MCP_APPS=false``, the MCP Apps extension with its two
+``ui://`` views (``edfs_mcp.views``): those are its only resources. It has no prompts, so their list
+methods are not served (and not advertised), and asking for a prompt (or, without the views, a
+resource) by name is JSON-RPC -32602. Its tool list never changes, so ``subscriptions/listen`` is not
+served and no ``listChanged`` is claimed.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from edfs_mcp._version import __version__
 from edfs_mcp.config import CredentialSource, Settings
 
 if TYPE_CHECKING:
+    from mcp.server.extension import Extension
+
     from edfs_mcp.api import EdfsClient
     from edfs_mcp.results import ResultStore
+    from edfs_mcp.system_page import SetupDesk
     from edfs_mcp.tools import AppContext, ArgumentCheck, ToolSpec
 
 __all__ = ["EdfsServer", "build_server"]
@@ -58,6 +63,7 @@ NOT_SERVED = (
     "resources/subscribe",
     "resources/unsubscribe",
 )
+VIEWS_SERVE = ("resources/list",)
 
 
 async def _no_such_prompt(_: ServerRequestContext[Any], params: GetPromptRequestParams) -> HandlerResult:
@@ -83,10 +89,12 @@ class _LazyAppContext:
         sandbox: bool,
         client_for: Callable[[str], EdfsClient] | None = None,
         results: Callable[[Settings], ResultStore] | None = None,
+        setup_desk: SetupDesk | None = None,
     ) -> None:
         self._settings = settings
         self._sandbox = sandbox
         self._client_for = client_for
+        self._setup_desk = setup_desk
         self._results = results or _result_store
         self._context: AppContext | None = None
 
@@ -106,6 +114,7 @@ class _LazyAppContext:
                 zone=ZoneInfo(settings.timezone),
                 client_for=self._client_for,
                 progress_seconds=settings.progress_seconds,
+                setup_desk=self._setup_desk,
             )
         return self._context
 
@@ -127,10 +136,15 @@ class EdfsServer(MCPServer["AppContext"]):
         self._selection = (read_only, tuple(include), tuple(exclude))
         self._argument_check: ArgumentCheck | None = None
         lowlevel = self._lowlevel_server
+        # With the views (an Apps extension), resources/list and resources/read serve them.
+        views = bool(kwargs.get("extensions"))
         for method in NOT_SERVED:
-            lowlevel._request_handlers.pop(method, None)
+            if not (views and method in VIEWS_SERVE):
+                lowlevel._request_handlers.pop(method, None)
         lowlevel.add_request_handler("prompts/get", GetPromptRequestParams, _no_such_prompt)
-        lowlevel.add_request_handler("resources/read", ReadResourceRequestParams, _no_such_resource)
+        if not views:
+            lowlevel.add_request_handler("resources/read", ReadResourceRequestParams, _no_such_resource)
+        self._views = views
         self.middleware.append(self._check_arguments)
 
     def register_tools(self) -> ArgumentCheck:
@@ -140,7 +154,12 @@ class EdfsServer(MCPServer["AppContext"]):
 
             read_only, include, exclude = self._selection
             specs: list[ToolSpec] = select_tools(read_only=read_only, include=include, exclude=exclude)
-            register_tools(self, specs)
+            if self._views:
+                from edfs_mcp.views import tool_meta
+
+                register_tools(self, specs, meta=tool_meta)
+            else:
+                register_tools(self, specs)
             self._argument_check = ArgumentCheck(specs)
         return self._argument_check
 
@@ -182,12 +201,14 @@ def build_server(
     exclude: Iterable[str] = (),
     client_for: Callable[[str], EdfsClient] | None = None,
     results: Callable[[Settings], ResultStore] | None = None,
+    setup_desk: SetupDesk | None = None,
 ) -> EdfsServer:
     """The MCP server for ``settings``. Raises ConfigError/ValueError for bad settings, before serving.
 
     ``client_for`` (``EDFS_MCP_HTTP_AUTH=oauth``): the API client of a person, by Bentley subject;
     every tool call then runs as the person whose MCP token it carries. ``results``: makes the result
-    store (default: in this process, or in Redis with EDFS_MCP_REDIS_URL), on the first tool call."""
+    store (default: in this process, or in Redis with EDFS_MCP_REDIS_URL), on the first tool call.
+    ``setup_desk`` (oauth): where set_up_system's credentials pages are served (``RemoteAuth``)."""
     from edfs_mcp.state.request_state import request_state_security
 
     sandbox = settings.credential_source() is CredentialSource.SANDBOX
@@ -195,7 +216,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[AppContext]:
-        context = _LazyAppContext(settings, sandbox, client_for, results)
+        context = _LazyAppContext(settings, sandbox, client_for, results, setup_desk)
         try:
             yield cast("AppContext", context)
         finally:
@@ -214,10 +235,20 @@ def build_server(
         exclude=exclude,
         # With EDFS_MCP_STATE_KEY every replica seals multi-round requestState under one key.
         request_state_security=request_state_security(settings),
+        extensions=_views(settings),
     )
     if include or exclude:
         server.register_tools()  # unknown names fail now, not on the first tools/list
     return server
+
+
+def _views(settings: Settings) -> list[Extension]:
+    """The MCP Apps views (result table, timers), unless EDFS_MCP_APPS=false."""
+    if not settings.apps:
+        return []
+    from edfs_mcp.views import apps_extension
+
+    return [apps_extension()]
 
 
 def _result_store(settings: Settings) -> ResultStore:

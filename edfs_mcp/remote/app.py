@@ -26,12 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edfs_mcp.remote.cimd import CimdFetcher
 from edfs_mcp.remote.crypto import Sealer
-from edfs_mcp.remote.pages import CALLBACK_PATH, consent_routes
+from edfs_mcp.remote.pages import CALLBACK_PATH, PERSON_COOKIE, consent_routes
 from edfs_mcp.remote.people import PeopleClients, PersonTokenSource, PersonVault
 from edfs_mcp.remote.provider import SCOPE, EdfsAuthorizationProvider, Lifetimes
 from edfs_mcp.remote.registrations import RegistrationLimits, RegistrationSource
 from edfs_mcp.remote.stores import Clock, KeyValueStore, MemoryStore
 from edfs_mcp.remote.upstream import BentleyWebApp
+from edfs_mcp.system_page import SetupDesk, team_desk
 
 if TYPE_CHECKING:
     from edfs_mcp.api import EdfsClient
@@ -91,6 +92,7 @@ class RemoteAuth:
     people: PeopleClients
     durable: bool
     _closers: list[Callable[[], Any]] = field(default_factory=list)
+    setup_desk: SetupDesk | None = None  # set_up_system's credentials page (edfs_mcp.system_page)
 
     @property
     def resource(self) -> str:
@@ -321,6 +323,26 @@ def build_remote_auth(
     people = PeopleClients(
         lambda subject: open_client(settings, tokens=PersonTokenSource(subject, vault, bentley, clock))
     )
-    return RemoteAuth(
-        base=base, provider=provider, store=store, routes=routes, people=people, durable=durable
+    # set_up_system's credentials page, for the person who asked only (their sealed person cookie).
+    desk = team_desk(
+        store=store,
+        base=base,
+        person_of=lambda request: _cookie_subject(sealer, request.cookies.get(PERSON_COOKIE)),
+        client_for=people.get,
+        clock=clock,
     )
+    routes += [Route(route.path, BoundedBody(route.app), methods=route.methods) for route in desk.routes()]
+    return RemoteAuth(
+        base=base,
+        provider=provider,
+        store=store,
+        routes=routes,
+        people=people,
+        durable=durable,
+        setup_desk=desk,
+    )
+
+
+def _cookie_subject(sealer: Sealer, raw: str | None) -> str | None:
+    opened = sealer.open(raw, f"cookie:{PERSON_COOKIE}") if raw else None
+    return opened.decode() if opened is not None else None

@@ -14,7 +14,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from edfs_mcp.errors import SignInRequired
-from edfs_mcp.tools import execution, itwins, odata, packages, query, timers
+from edfs_mcp.tools import execution, itwins, odata, packages, query, systems, timers
 from edfs_mcp.tools._base import AppContext, ToolSpec, heartbeat
 from edfs_mcp.tools._outcome import reporting_outcomes
 from edfs_mcp.tools._schema import compact_schema
@@ -37,6 +37,7 @@ TOOLSETS: dict[str, list[ToolSpec]] = {
     "packages": packages.TOOLS + execution.TOOLS + query.TOOLS,
     "odata": odata.TOOLS,
     "timers": timers.TOOLS,
+    "systems": systems.TOOLS,
 }
 
 
@@ -86,7 +87,12 @@ def _translating(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
     return wrapper
 
 
-def register_tools(server: MCPServer[Any], specs: Iterable[ToolSpec]) -> None:
+def register_tools(
+    server: MCPServer[Any],
+    specs: Iterable[ToolSpec],
+    meta: Callable[[str], dict[str, Any] | None] = lambda _: None,
+) -> None:
+    """``meta``: a tool's ``_meta`` by name (the MCP Apps view its result opens, edfs_mcp.views)."""
     for spec in specs:
         server.add_tool(
             _translating(spec.fn),
@@ -94,4 +100,5 @@ def register_tools(server: MCPServer[Any], specs: Iterable[ToolSpec]) -> None:
             title=spec.title,
             description=spec.description,
             annotations=spec.annotations,
+            meta=meta(spec.name),
         )

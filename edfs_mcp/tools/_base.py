@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -21,6 +21,9 @@ from edfs_mcp.results import ResultStore
 from edfs_mcp.tools._outcome import first_cause
 from edfs_mcp.untrusted import without_hidden
 
+if TYPE_CHECKING:
+    from edfs_mcp.system_page import SetupDesk
+
 __all__ = [
     "DESTRUCTIVE_WRITE",
     "READ_ONLY",
@@ -29,6 +32,7 @@ __all__ = [
     "ToolResult",
     "ToolSpec",
     "app",
+    "both",
     "heartbeat",
     "principal",
     "reply",
@@ -51,6 +55,8 @@ class AppContext:
     client_for: Callable[[str], EdfsClient] | None = None
     # Between progress notifications while a tool call runs (EDFS_MCP_PROGRESS_SECONDS).
     progress_seconds: float = 5.0
+    # EDFS_MCP_HTTP_AUTH=oauth: set_up_system's pages under the public URL (else on 127.0.0.1).
+    setup_desk: SetupDesk | None = None
 
     @property
     def rows_budget(self) -> int:
@@ -199,3 +205,24 @@ def reply(result: ToolResult, summary: str) -> CallToolResult:
         content=[TextContent(type="text", text=render_payload(payload))],
         structured_content=payload,
     )
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Two awaitables at once, e.g. a request and the iTwin name its result shows. A failure is
+    raised as itself, not inside an ExceptionGroup, so the callers' ``except`` clauses still match."""
+    done: dict[int, Any] = {}
+
+    async def run(index: int, awaitable: Awaitable[Any]) -> None:
+        done[index] = await awaitable
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, 1, second)
+            await run(0, first)
+    except BaseExceptionGroup as group_error:
+        raise first_cause(group_error) from None
+    return done[0], done[1]

@@ -102,7 +102,7 @@ def in_process(
     settings = oauth_settings(sandbox, base)
     clock = Clock()
     remote = build_remote_auth(settings, clock=clock, store=store, registrations=registrations)
-    server = build_server(settings, client_for=remote.client_for)
+    server = build_server(settings, client_for=remote.client_for, setup_desk=remote.setup_desk)
     app = http_app(server, host="127.0.0.1", bearer=None, extra_hosts=[], limits=HttpLimits(), remote=remote)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
