@@ -229,8 +229,11 @@ class Probes:
 
 
 class StateOutage:
-    """A request that needed the shared state store while it was down gets 503 and the reason in
-    words (an OAuth error body, ``Retry-After``), instead of a bare 500."""
+    """A request that needed the shared state store while it was down is answered in words instead
+    of a bare 500. An MCP request (``POST /mcp``, whose token could not be checked) gets a JSON-RPC
+    answer the client shows: a ``tools/call`` an error result, any other request an error, each
+    saying what is wrong, that nothing ran and when to try again. Anything else (the sign-in
+    endpoints, a notification) gets 503, an OAuth error body and ``Retry-After``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
@@ -239,33 +242,96 @@ class StateOutage:
         from edfs_mcp.remote.stores import StateStoreUnavailable
 
         started = False
+        read = bytearray()  # what the app read of the body before the store failed it
+        ended = False
 
         async def watch(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        async def reading() -> Message:
+            nonlocal ended
+            message = await receive()
+            if message["type"] != "http.request":
+                ended = True  # the client went away
+            elif len(read) <= MAX_REQUEST_BODY_BYTES:
+                read.extend(message.get("body", b""))
+                ended = not message.get("more_body", False)
+            return message
+
         try:
-            await self._app(scope, receive, watch)
+            await self._app(scope, reading, watch)
         except StateStoreUnavailable as exc:
             if started or scope["type"] != "http":
                 raise
             logger.warning("%s", exc)
+            if scope.get("path") == MCP_PATH and scope.get("method") == "POST":
+                while not ended and len(read) <= MAX_REQUEST_BODY_BYTES:
+                    await reading()
+                answer = outage_answer(bytes(read), str(exc))
+                if answer is not None:
+                    await _json(send, 200, answer)
+                    return
             body = json.dumps(
                 {"error": "temporarily_unavailable", "error_description": f"edfs-mcp: {exc}; try again"}
             ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", b"2"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await _json(send, 503, body)
+
+
+OUTAGE_RETRY_SECONDS = 30  # Retry-After while the shared state store does not answer
+
+
+def outage_sentence(problem: str) -> str:
+    return (
+        f"edfs-mcp could not check this sign-in: {problem}. Nothing ran. Try again in about "
+        f"{OUTAGE_RETRY_SECONDS} seconds; if it keeps failing, the people who run this server must "
+        "bring Redis back (its /readyz says why)."
+    )
+
+
+def outage_answer(body: bytes, problem: str) -> bytes | None:
+    """The JSON-RPC answer to the request(s) in ``body`` when the state store is down: a
+    ``tools/call`` gets an error result (the model reads it), another request an error; None when
+    ``body`` holds no request to answer (a notification, not JSON)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    text = outage_sentence(problem)
+    answers = []
+    for message in parsed if isinstance(parsed, list) else [parsed]:
+        if not isinstance(message, dict) or "method" not in message or message.get("id") is None:
+            continue
+        if message["method"] == "tools/call":
+            result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+            answer: dict[str, Any] = {
+                "result": result.model_dump(by_alias=True, mode="json", exclude_none=True)
+            }
+        else:
+            answer = {
+                "error": {"code": -32000, "message": text, "data": {"retry_after": OUTAGE_RETRY_SECONDS}}
+            }
+        answers.append({"jsonrpc": "2.0", "id": message["id"], **answer})
+    if not answers:
+        return None
+    return json.dumps(answers if isinstance(parsed, list) else answers[0]).encode()
+
+
+async def _json(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(OUTAGE_RETRY_SECONDS).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestIds:

@@ -15,7 +15,9 @@ released by a script only by its owner), so a person's Bentley refresh token, wh
 rotates, is spent once whichever replica needs it.
 
 When Redis cannot be reached, every operation raises :class:`StateStoreUnavailable`, whose words
-say so (without the URL's password).
+say so (without the URL's password), within a few seconds: connecting gets ``CONNECT_SECONDS``,
+each command ``COMMAND_SECONDS`` (a Redis that accepts connections but does not answer, stopped or
+overloaded, costs a call no more), and nothing is retried against a Redis that timed out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import LockError, RedisError
 
 from edfs_mcp.remote.stores import StateStoreUnavailable
@@ -34,8 +38,9 @@ __all__ = ["RedisStore", "StateStoreUnavailable", "pooled_client", "redis_locati
 
 PREFIX = "edfs-mcp:"
 LOCK_SECONDS = 120.0  # longest a refresh may hold the lock (a refresh that dies frees it by then)
-CONNECT_SECONDS = 5.0
-COMMAND_SECONDS = 10.0
+CONNECT_SECONDS = 2.0
+COMMAND_SECONDS = 3.0  # a command's answer; a whole result (megabytes) is well within it on a LAN
+POOL_WAIT_SECONDS = 5.0  # a command past MAX_CONNECTIONS waits this long for a free connection
 MAX_CONNECTIONS = 64  # per client (each replica has one for its state, one for its results)
 
 # Drop the members scored under ARGV[1], then the lowest beyond the ARGV[2] highest; those, lowest first.
@@ -51,14 +56,16 @@ return dropped
 
 def pooled_client(url: str, **options: Any) -> redis.Redis:
     """A client of ``url`` whose connections are bounded (``MAX_CONNECTIONS``): a command past the bound
-    waits for a free connection (up to ``COMMAND_SECONDS``) instead of failing at once, so a burst of
-    calls on one replica queues at its pool rather than erroring."""
+    waits for a free connection (up to ``POOL_WAIT_SECONDS``) instead of failing at once, so a burst of
+    calls on one replica queues at its pool rather than erroring. A command that times out is not
+    sent again (it would wait as long again)."""
     pool = redis.BlockingConnectionPool.from_url(
         url,
         max_connections=MAX_CONNECTIONS,
-        timeout=COMMAND_SECONDS,
+        timeout=POOL_WAIT_SECONDS,
         socket_connect_timeout=CONNECT_SECONDS,
         socket_timeout=COMMAND_SECONDS,
+        retry=Retry(NoBackoff(), 0),
         health_check_interval=30,
         **options,
     )
