@@ -19,8 +19,8 @@ Where it is served:
 What protects a form:
 
 - the link carries an unguessable token (32 random bytes); the store keeps only its hash. It
-  expires after :data:`FORM_SECONDS`. The first browser to open it claims it (a cookie of its own);
-  another browser is refused.
+  expires after :data:`FORM_SECONDS`. The first browser to open it in a tab claims it (a cookie of
+  its own); another browser is refused. A frame, embed or prefetch is refused and claims nothing.
 - in the team deployment the person who opens it must be the one who asked: the sealed person cookie
   set when they approved their MCP client (``remote.pages``) must name the same Bentley subject.
 - the page cannot be framed (``frame-ancestors 'none'``, ``X-Frame-Options: DENY``), loads nothing
@@ -379,6 +379,13 @@ class SetupDesk:
         form, problem = await self._form_for(request)
         if problem is not None or form is None:
             return problem or _page_problem("Link expired", "Nothing was created.", 410)
+        if not _top_level(request):
+            # Framed, embedded or prefetched: not shown, and the link stays unclaimed for its person.
+            return _page_problem(
+                "Open this link directly",
+                "This page cannot be shown inside another page or prefetched. Open the link in a tab.",
+                403,
+            )
         claimed = await self.store.get(f"setup-opened:{form.key}")
         fresh = None
         if claimed is None:
@@ -616,6 +623,14 @@ def _credentials(form: SetupForm, fields: dict[str, str]) -> tuple[dict[str, str
             errors.append(f"{prop.name}: contains a character that cannot be sent.")
         credentials[prop.name] = value.lower() if kind == "boolean" else value
     return credentials, errors
+
+
+def _top_level(request: Request) -> bool:
+    """A browser's navigation to the page in a tab (or a client without fetch metadata), not a
+    frame, an embed or a prefetch, which must not claim the link."""
+    dest = request.headers.get("sec-fetch-dest", "document").lower()
+    purpose = (request.headers.get("sec-purpose", "") + request.headers.get("purpose", "")).lower()
+    return dest == "document" and "prefetch" not in purpose and "prerender" not in purpose
 
 
 def _cross_site(request: Request, public_origin: str | None) -> bool:

@@ -23,6 +23,9 @@ ORDER = [
     "set_timer_enabled",
     "create_timer",
     "delete_timer",
+    "list_systems",
+    "set_up_system",
+    "delete_system",
 ]
 
 

@@ -103,7 +103,7 @@ def check_values(values: dict[str, str]) -> dict[str, str]:
 
 SystemId = Annotated[
     str,
-    Field(description="The package's systemId, e.g. sap_prod (get_integration_package with itwin_id)"),
+    Field(description="The package's systemId, e.g. sap_prod; default: the one it lacks"),
     AfterValidator(check_system_id),
 ]
 SystemRef = Annotated[
@@ -124,7 +124,7 @@ PrefilledValues = Annotated[
 
 
 class SystemInfo(BaseModel):
-    id: UpstreamName = Field(description="Record id (for delete_system)")
+    id: UpstreamName
     system_id: UpstreamName
     system_name: UpstreamName
     system_type: UpstreamName
@@ -167,11 +167,7 @@ class SystemSetup(ToolResult):
     system_id: UpstreamName
     system_type: UpstreamName
     system: SystemInfo | None = None
-    properties: list[UpstreamName] = Field(
-        default_factory=list, description="What the user fills in on the page"
-    )
-    link: str | None = Field(None, description="pending: the page to show the user")
-    expires_at: datetime | None = None
+    link: str | None = Field(None, description="pending: show it to the user")
 
 
 def _desk(ctx: ToolContext) -> Any:
@@ -211,19 +207,14 @@ async def _choose(
     raise ToolError(messages.setup_no_system_to_choose(unique_name, known))
 
 
-def _setup_result(form: Any, status: Literal["created", "pending"], system: SystemInfo | None) -> SystemSetup:
-    from datetime import UTC
-
+def _pending(form: Any) -> SystemSetup:
     return SystemSetup(
-        status=status,
+        status="pending",
         itwin_id=form.itwin_id,
         unique_name=form.unique_name,
         system_id=form.system_id,
         system_type=form.system_type,
-        system=system,
-        properties=[f.name for f in form.fields],
-        link=form.link if status == "pending" else None,
-        expires_at=datetime.fromtimestamp(form.expires_at, UTC) if status == "pending" else None,
+        link=form.link,
     )
 
 
@@ -255,12 +246,8 @@ async def set_up_system(
     ctx: ToolContext,
     itwin_id: ITwinId,
     unique_name: UniqueName,
-    system_id: Annotated[
-        SystemId | None, Field(description="Default: the package's one missing system")
-    ] = None,
-    name: Annotated[
-        str | None, Field(max_length=200, description="Display name; default from systemId")
-    ] = None,
+    system_id: SystemId | None = None,
+    name: Annotated[str | None, Field(max_length=200, description="Display name")] = None,
     values: PrefilledValues = {},  # noqa: B006 - pydantic copies defaults
 ) -> Annotated[CallToolResult, SystemSetup]:
     """Set up a system a package needs in an iTwin. The user types its credentials on a page edfs-mcp
@@ -323,7 +310,7 @@ async def set_up_system(
 
     if not elicitation(ctx).url:
         sentence = messages.setup_link_sentence(form.link, FORM_MINUTES)
-        return reply(_setup_result(form, "pending", None), messages.setup_pending(chosen_id, sentence))
+        return reply(_pending(form), messages.setup_pending(chosen_id, sentence))
 
     message = messages.setup_url_message(chosen_id, system_type, itwin_id)
     modern = (ctx.protocol_version or "") >= MODERN_ERA
@@ -414,7 +401,8 @@ async def _ask_before_delete(
 class SystemDeleted(ToolResult):
     deleted: bool
     itwin_id: str
-    system: SystemInfo
+    system_id: UpstreamName
+    id: UpstreamName
 
 
 async def delete_system(
@@ -460,7 +448,7 @@ async def delete_system(
         if still_there is not None:
             raise
     return reply(
-        SystemDeleted(deleted=True, itwin_id=itwin_id, system=system_info(target)),
+        SystemDeleted(deleted=True, itwin_id=itwin_id, system_id=target.system_id, id=target.id),
         messages.system_deleted(target.system_id, itwin_id),
     )
 
