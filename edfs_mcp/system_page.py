@@ -143,6 +143,7 @@ class SetupForm(BaseModel):
     csrf: str
     expires_at: float
     link: str
+    asked: str = ""  # a hash of what the model asked for (name, values): the same call reuses the form
 
 
 class SetupOutcome(BaseModel):
@@ -250,6 +251,7 @@ class SetupDesk:
         system_type: str,
         name: str,
         fields: list[SetupField],
+        asked: str = "",
     ) -> SetupForm:
         now = self.clock()
         self._open = {k: v for k, v in self._open.items() if v[1] > now}
@@ -273,6 +275,7 @@ class SetupDesk:
             csrf=secrets.token_urlsafe(24),
             expires_at=now + FORM_SECONDS,
             link=f"{origin}{SETUP_PATH}/{token}",
+            asked=asked,
         )
         if self.local:
             self._creators[key] = (client, asyncio.get_running_loop())

@@ -21,6 +21,7 @@ How the tool learns the outcome, and why:
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -284,15 +285,19 @@ async def set_up_system(
         )
         return reply(result, messages.setup_already_configured(info.system_id, itwin_id))
 
-    if isinstance(found, SetupForm):
-        form = found
+    properties = await client.system_type_properties(itwin_id, unique_name, system_type, on_wait=on_wait)
+    by_name = {p.name.casefold(): p.name for p in properties}
+    unknown = [key for key in values if key.casefold() not in by_name]
+    if unknown:
+        raise ToolError(messages.setup_unknown_values(unknown, [p.name for p in properties]))
+    prefilled = {by_name[key.casefold()]: value for key, value in values.items()}
+    display = (name or "").strip() or f"{chosen_id} ({system_type})"
+    asked = json.dumps([display, sorted(prefilled.items())])
+    if isinstance(found, SetupForm) and found.asked == asked:
+        form = found  # the same call again while its form is open: the same link
     else:
-        properties = await client.system_type_properties(itwin_id, unique_name, system_type, on_wait=on_wait)
-        by_name = {p.name.casefold(): p.name for p in properties}
-        unknown = [key for key in values if key.casefold() not in by_name]
-        if unknown:
-            raise ToolError(messages.setup_unknown_values(unknown, [p.name for p in properties]))
-        prefilled = {by_name[key.casefold()]: value for key, value in values.items()}
+        if isinstance(found, SetupForm):
+            await desk.forget(found)  # asked differently: the old form must not create anything
         try:
             form = await desk.open_form(
                 owner=owner,
@@ -302,8 +307,9 @@ async def set_up_system(
                 unique_name=unique_name,
                 system_id=chosen_id,
                 system_type=system_type,
-                name=(name or "").strip() or f"{chosen_id} ({system_type})",
+                name=display,
                 fields=[SetupField.of(p, prefilled) for p in properties],
+                asked=asked,
             )
         except TooManyForms as full:
             raise ToolError(messages.setup_too_many_forms(full.limit)) from None
