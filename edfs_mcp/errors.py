@@ -104,13 +104,15 @@ class Operation:
     """What a request does: a stable ``key``, words for messages, and what it needs.
 
     ``write`` marks requests that must never be re-sent blindly; ``permission`` is the
-    EDFS permission the reference (§2) requires, for 403 messages.
+    EDFS permission the reference (§2) requires, for 403 messages. ``retried=False``: a request
+    whose answer only labels a result (an iTwin's name) gets one try, never a wait.
     """
 
     key: str
     name: str
     write: bool = False
     permission: str | None = None
+    retried: bool = True
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,7 @@ class StopReason(StrEnum):
     TOO_LARGE = "too large"  # the answer would be as large again
     TOKEN_REFUSED = "token refused"  # noqa: S105 - 401 again with a fresh token
     CALL_TIMEOUT = "call timeout"  # the wait and another try would not fit before the call's deadline
+    NOT_RETRIED = "not retried"  # the operation gets one try (Operation.retried is False)
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,8 @@ def decide(
     """Retry or stop after ``outcome``; ``tally`` is what the call did before (this attempt counted),
     ``remaining`` the seconds left before the call's deadline."""
     decision = _decide(policy, operation, outcome, tally, now=now, jitter=jitter)
+    if isinstance(decision, Retry) and not operation.retried:
+        return Stop(StopReason.NOT_RETRIED)
     if isinstance(decision, Retry) and decision.delay + policy.min_try > remaining:
         rate_limited = decision.counter == "rate_limited"
         return Stop(StopReason.CALL_TIMEOUT, retry_after=decision.delay if rate_limited else None)

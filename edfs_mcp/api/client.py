@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx2
 
 from edfs_mcp.api._http import (
@@ -62,7 +63,11 @@ DELETE_TIMER = Operation("delete_timer", "delete timer", write=True, permission=
 TOGGLE_TIMER = Operation("toggle_timer", "toggle timer", write=True, permission="edfs_listmng")
 SEARCH_ITWINS = Operation("search_itwins", "search iTwins")
 GET_ITWIN = Operation("get_itwin", "get iTwin")
-# iTwin names for results: remembered this long, for this many iTwins (a rename shows within minutes).
+# An iTwin's name only labels a result: one try, waited for this long at most, so the result it
+# labels is never late for it (the call goes on without the name).
+ITWIN_NAME = Operation("itwin_name", "get iTwin name", retried=False)
+ITWIN_NAME_WAIT = 3.0
+# Names are remembered this long, for this many iTwins (a rename shows within minutes).
 ITWIN_NAME_SECONDS = 600.0
 ITWIN_NAMES_KEPT = 512
 # The iTwins API's minimal representation has no status; the full one tells inactive iTwins apart.
@@ -395,9 +400,11 @@ class EdfsClient:
         self.remember_itwin_names(found)
         return FoundITwins(itwins=found[:limit], more=len(found) > limit or path is not None)
 
-    async def get_itwin(self, itwin_id: str, *, on_wait: WaitCallback | None = None) -> ITwin:
+    async def get_itwin(
+        self, itwin_id: str, *, on_wait: WaitCallback | None = None, operation: Operation = GET_ITWIN
+    ) -> ITwin:
         response = await self._http.request(
-            GET_ITWIN,
+            operation,
             "GET",
             "/itwins/" + segment(itwin_id),
             path_params={"iTwinId": itwin_id},
@@ -417,11 +424,13 @@ class EdfsClient:
         known = self._itwin_names.get(itwin_id.lower())
         if known is not None and time.monotonic() - known[0] < ITWIN_NAME_SECONDS:
             return known[1]
-        try:
-            itwin = await self.get_itwin(itwin_id, on_wait=on_wait)
-        except EdfsMcpError:
-            return None
-        return itwin.display_name or None
+        with anyio.move_on_after(ITWIN_NAME_WAIT):
+            try:
+                itwin = await self.get_itwin(itwin_id, on_wait=on_wait, operation=ITWIN_NAME)
+            except EdfsMcpError:
+                return None
+            return itwin.display_name or None
+        return None
 
     def remember_itwin_names(self, itwins: Sequence[ITwin]) -> None:
         now = time.monotonic()

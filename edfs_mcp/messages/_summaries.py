@@ -5,8 +5,12 @@ Part of ``edfs_mcp.messages``, the one home of model-facing text (``_errors`` ha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from edfs_mcp.errors import EdfsMcpError
 from edfs_mcp.messages._errors import LOOKUP_OF_ARGUMENT
+from edfs_mcp.messages._readiness import missing_systems_sentence
 from edfs_mcp.results import ResultGone
 
 __all__ = [
@@ -36,9 +40,12 @@ __all__ = [
     "timer_not_in_list",
     "timer_raced",
     "timer_set",
+    "timers_across_summary",
+    "timers_summary",
     "toggle_outcome_unknown",
     "undocumented_variables_note",
     "unknown_columns",
+    "xml_note",
 ]
 
 
@@ -57,6 +64,11 @@ def itwins_summary(
     if next_offset is not None:
         text += f" More follow: call again with offset={next_offset}."
     return text
+
+
+def xml_note(cut: bool) -> str:
+    where = "xml (its start: cut to the size budget)" if cut else "xml"
+    return f" The XML as the package returned it is in {where}; rows holds the same data, parsed."
 
 
 def execution_summary(source: str, row_count: int, shown: int, result_id: str | None) -> str:
@@ -149,6 +161,28 @@ def toggle_outcome_unknown(error: EdfsMcpError, timer_name: str, enabled: bool |
     )
 
 
+class _Timer(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+
+def timers_summary(where: str, timers: Sequence[_Timer]) -> str:
+    return f"{len(timers)} timer(s) in {where}, {sum(t.enabled for t in timers)} enabled."
+
+
+def timers_across_summary(itwins: int, timers: Sequence[_Timer], unreadable: list[str], more: bool) -> str:
+    """``unreadable``: names of the iTwins whose timers could not be read."""
+    text = (
+        f"{len(timers)} timer(s) across {itwins} iTwin(s), {sum(t.enabled for t in timers)} enabled "
+        "(itwin_name says whose)."
+    )
+    if unreadable:
+        text += f" Not readable here: {', '.join(unreadable)} (see unreadable)."
+    if more:
+        text += " You can see more iTwins than were looked at: pass itwin_id for one of the others."
+    return text
+
+
 def timer_not_in_list(itwin_id: str, timer_id: str) -> str:
     return (
         f"There is no timer {timer_id} in iTwin {itwin_id}. Nothing was changed. "
@@ -195,11 +229,12 @@ def odata_summary(entity_set: str, skip: int, shown: int, next_skip: int | None,
     return text + "."
 
 
-def timer_created(name: str, schedule: str, enabled: bool, timer_id: str, unknown: list[str]) -> str:
+def timer_created(
+    name: str, schedule: str, enabled: bool, timer_id: str, unknown: list[str], where: str
+) -> str:
     state = "enabled" if enabled else "disabled"
-    return f"Created timer {name!r} ({schedule}, UTC), {state}, id {timer_id}." + undocumented_variables_note(
-        unknown
-    )
+    text = f"Created timer {name!r} in {where} ({schedule}, UTC), {state}, id {timer_id}."
+    return text + undocumented_variables_note(unknown)
 
 
 def confirm_delete_question(name: str, schedule: str) -> str:
@@ -231,21 +266,22 @@ def timer_deleted(name: str) -> str:
     return f"Deleted timer {name!r}."
 
 
-def packages_summary(itwin_id: str | None, packages: list[tuple[str, list[str] | None]]) -> str:
-    """``packages``: (unique name, required systems missing in the iTwin, or None if unknown)."""
+def packages_summary(where: str | None, packages: list[tuple[str, list[str] | None]]) -> str:
+    """``where``: the iTwin's label, when one was given. ``packages``: (unique name, required systems
+    missing in the iTwin, or None if unknown)."""
     if not packages:
         return "Your organization subscribes to no integration packages."
     text = f"{len(packages)} subscribed package(s): {', '.join(name for name, _ in packages)}."
-    if itwin_id is None:
+    if where is None:
         return text
     runnable = [name for name, missing in packages if missing == []]
     blocked = [f"{name} (lacks {', '.join(missing)})" for name, missing in packages if missing]
     unknown = [name for name, missing in packages if missing is None]
-    text += f" In iTwin {itwin_id}: can run: {', '.join(runnable) or 'none'}."
+    text += f" In {where}: can run: {', '.join(runnable) or 'none'}."
     if blocked:
+        # The systems could be listed, so the caller holds edfs_credmng there and can add them.
         text += (
-            f" Cannot run until an administrator with the iTwin permission edfs_credmng adds the system: "
-            f"{'; '.join(blocked)}."
+            f" Cannot run until the missing system is added (you can: set_up_system): {'; '.join(blocked)}."
         )
     if unknown:
         text += f" Could not be checked: {', '.join(unknown)} (see systems_note)."
@@ -263,12 +299,7 @@ def package_summary(
 ) -> str:
     text = f"{unique_name} ({name}), variables: {', '.join(variables) or 'none'}."
     if missing:
-        systems = ", ".join(f"{system_type} system {system_id!r}" for system_type, system_id in missing)
-        text += (
-            f" Not configured for this iTwin: {systems}; EDFS refuses to run it here (HTTP 422, nothing "
-            "runs) until an administrator with the iTwin permission edfs_credmng adds it to the iTwin's "
-            "EDFS systems."
-        )
+        text += " " + missing_systems_sentence(missing)
     elif checked:
         text += " All required systems are configured in this iTwin."
     elif note:

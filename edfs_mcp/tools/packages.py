@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,12 +10,12 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
-from edfs_mcp.api.models import Package, PackageSystem, System, example_variables
+from edfs_mcp.api.models import Package, example_variables
 from edfs_mcp.errors import ApiError
-from edfs_mcp.messages import describe
 from edfs_mcp.tabular import parse_json_payload
 from edfs_mcp.tools._args import ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, both, reply, waiter
+from edfs_mcp.tools._readiness import SystemNeed, readiness
 from edfs_mcp.untrusted import UpstreamName, UpstreamText
 
 
@@ -49,6 +48,7 @@ class ListedPackage(PackageSummary):
 
 class PackageList(ToolResult):
     itwin_id: str | None = None
+    itwin_name: UpstreamName | None = None
     packages: list[ListedPackage]
     systems_note: str | None = Field(None, description="Why can_run is unknown, when it is")
 
@@ -63,28 +63,25 @@ async def _availability(ctx: ToolContext, itwin_id: str, listed: list[ListedPack
     try:
         configured = await client.list_systems(itwin_id, on_wait=on_wait)
     except ApiError as exc:
-        return describe(exc)
+        return messages.systems_unchecked(exc)
     limiter = anyio.CapacityLimiter(SYSTEM_LOOKUPS_AT_ONCE)
-    failures: list[ApiError] = []
+    notes: list[str] = []
 
     async def check(package: ListedPackage) -> None:
         async with limiter:
-            try:
-                needed = await client.list_package_systems(itwin_id, package.unique_name, on_wait=on_wait)
-            except ApiError as exc:
-                failures.append(exc)
-                return
-        missing = [
-            f"{n.system_type} {n.system_id}"
-            for n in system_needs(needed, configured)
-            if n.required and not n.configured
-        ]
-        package.can_run, package.missing_systems = not missing, missing
+            ready = await readiness(
+                client, itwin_id, package.unique_name, configured=configured, on_wait=on_wait
+            )
+        if ready.note is not None:
+            notes.append(ready.note)
+            return
+        package.can_run = ready.can_run
+        package.missing_systems = [f"{n.system_type} {n.system_id}" for n in ready.missing]
 
     async with anyio.create_task_group() as group:
         for package in listed:
             group.start_soon(check, package)
-    return describe(failures[0]) if failures else None
+    return notes[0] if notes else None
 
 
 async def list_integration_packages(
@@ -100,11 +97,14 @@ async def list_integration_packages(
     packages = await app(ctx).client.list_packages(on_wait=waiter(ctx))
     listed = [ListedPackage(**_summary_fields(p)) for p in packages]
     result = PackageList(itwin_id=itwin_id, packages=listed)
-    if itwin_id is not None and listed:
-        result.systems_note = await _availability(ctx, itwin_id, listed)
+    where = None
+    if itwin_id is not None:
+        result.itwin_name = await app(ctx).client.itwin_name(itwin_id, on_wait=waiter(ctx))
+        where = messages.itwin_label(itwin_id, result.itwin_name)
+        if listed:
+            result.systems_note = await _availability(ctx, itwin_id, listed)
     return reply(
-        result,
-        messages.packages_summary(result.itwin_id, [(p.unique_name, p.missing_systems) for p in listed]),
+        result, messages.packages_summary(where, [(p.unique_name, p.missing_systems) for p in listed])
     )
 
 
@@ -113,34 +113,15 @@ class InputVariable(BaseModel):
     example_value: UpstreamText
 
 
-class SystemNeed(BaseModel):
-    system_id: UpstreamName
-    system_type: UpstreamName
-    required: bool
-    configured: bool = Field(description="A system with this system_id exists in the iTwin")
-
-
 class PackageInfo(ToolResult, PackageSummary):
     last_change: datetime | None = None
     variables: list[InputVariable] = Field(description="Input variables, with example values")
     response_columns: list[str] = Field(description="Columns of the documented response example")
     response_example_row: dict[str, Any] | None = None
     itwin_id: str | None = None
+    itwin_name: UpstreamName | None = None
     systems: list[SystemNeed] | None = Field(None, description="With itwin_id: external systems it needs")
     systems_note: str | None = None
-
-
-def system_needs(needed: Sequence[PackageSystem], configured: Sequence[System]) -> list[SystemNeed]:
-    present = {system.system_id.casefold() for system in configured}
-    return [
-        SystemNeed(
-            system_id=need.system_id,
-            system_type=need.system_type,
-            required=need.is_required,
-            configured=need.system_id.casefold() in present,
-        )
-        for need in needed
-    ]
 
 
 async def get_integration_package(
@@ -171,24 +152,12 @@ async def get_integration_package(
         itwin_id=itwin_id,
     )
     if itwin_id is not None:
-        needed: list[PackageSystem] = []
-        configured: list[System] = []
-
-        async def fetch_needed() -> None:
-            needed.extend(await client.list_package_systems(itwin_id, unique_name, on_wait=on_wait))
-
-        async def fetch_configured() -> None:
-            configured.extend(await client.list_systems(itwin_id, on_wait=on_wait))
-
-        try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(fetch_needed)
-                group.start_soon(fetch_configured)
-        except* ApiError as failures:
-            # The package details stand on their own; say why the systems are missing.
-            info.systems_note = describe(failures.exceptions[0])  # type: ignore[arg-type]
-        else:
-            info.systems = system_needs(needed, configured)
+        # The package details stand on their own; when the systems cannot be read, the note says why.
+        ready, info.itwin_name = await both(
+            readiness(client, itwin_id, unique_name, on_wait=on_wait),
+            client.itwin_name(itwin_id, on_wait=on_wait),
+        )
+        info.systems, info.systems_note = ready.needs, ready.note
     return reply(info, _package_text(info))
 
 
