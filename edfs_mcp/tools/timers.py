@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import AcceptedElicitation, Elicit
@@ -22,10 +23,10 @@ from pydantic import (
 
 from edfs_mcp import messages
 from edfs_mcp.api import EdfsClient
-from edfs_mcp.api.models import Timer, TimerDraft, Variable
+from edfs_mcp.api.models import ITwin, Timer, TimerDraft, Variable
 from edfs_mcp.cron import next_runs
 from edfs_mcp.cron import problem as cron_problem
-from edfs_mcp.errors import EdfsMcpError, OutcomeUnknown, ServerError
+from edfs_mcp.errors import ApiError, EdfsMcpError, OutcomeUnknown, ServerError
 from edfs_mcp.schedule import describe_cron
 from edfs_mcp.tools._args import Cron, ITwinId, TimerId, UniqueName, Variables
 from edfs_mcp.tools._base import (
@@ -35,10 +36,12 @@ from edfs_mcp.tools._base import (
     ToolResult,
     ToolSpec,
     app,
+    both,
     reply,
     waiter,
 )
 from edfs_mcp.tools._client import elicitation
+from edfs_mcp.tools._readiness import readiness
 from edfs_mcp.tools._variables import screen_variable_names
 from edfs_mcp.untrusted import UpstreamName, UpstreamText
 
@@ -54,6 +57,8 @@ SET_ENABLED = ToolAnnotations(
 
 
 class TimerInfo(BaseModel):
+    itwin_id: str | None = None  # across iTwins: whose timer it is
+    itwin_name: UpstreamName | None = None
     id: UpstreamName
     name: UpstreamName
     package_unique_name: UpstreamName
@@ -69,12 +74,16 @@ class TimerInfo(BaseModel):
     )
 
 
-def timer_info(timer: Timer, zone: tzinfo = UTC) -> TimerInfo:
+def timer_info(
+    timer: Timer, zone: tzinfo = UTC, *, itwin_id: str | None = None, itwin_name: str | None = None
+) -> TimerInfo:
     # A stored cron EDFS cannot run (never fires, or unreadable) is shown as such, not raised:
     # one bad timer must not hide the others from list_timers.
     problem = cron_problem(timer.cron_str)
     runs = next_runs(timer.cron_str) if timer.enabled and problem is None else []
     return TimerInfo(
+        itwin_id=itwin_id,
+        itwin_name=itwin_name,
         id=timer.id,
         name=timer.name,
         package_unique_name=timer.package_unique_name,
@@ -88,19 +97,72 @@ def timer_info(timer: Timer, zone: tzinfo = UTC) -> TimerInfo:
 
 
 class TimerList(ToolResult):
-    itwin_id: str
+    itwin_id: str | None = None  # null across iTwins
+    itwin_name: UpstreamName | None = None
     timers: list[TimerInfo]
+    unreadable: list[ITwinProblem] | None = None  # across iTwins: those whose timers could not be read
+    more_itwins: bool | None = None  # across iTwins: more than ITWINS_ACROSS; the summary says so
 
 
-async def list_timers(ctx: ToolContext, itwin_id: ITwinId) -> Annotated[CallToolResult, TimerList]:
-    """List an iTwin's timers: package, schedule in words (UTC), enabled, next run times."""
+class ITwinProblem(BaseModel):
+    itwin_id: str
+    itwin_name: UpstreamName
+    problem: str
+
+
+# Across iTwins: how many are looked at, and how many timer lists are read at once.
+ITWINS_ACROSS = 100
+TIMER_LISTS_AT_ONCE = 8
+
+
+async def list_timers(
+    ctx: ToolContext,
+    itwin_id: ITwinId | None = None,
+) -> Annotated[CallToolResult, TimerList]:
+    """List timers: package, schedule in words (UTC), enabled, next run times. Without itwin_id, those
+    of every iTwin you can see, each with its iTwin's name, in one call."""
     state = app(ctx)
-    timers = [
-        timer_info(t, state.zone) for t in await state.client.list_timers(itwin_id, on_wait=waiter(ctx))
-    ]
-    enabled = sum(t.enabled for t in timers)
-    text = f"{len(timers)} timer(s) in iTwin {itwin_id}, {enabled} enabled."
-    return reply(TimerList(itwin_id=itwin_id, timers=timers), text)
+    client, on_wait = state.client, waiter(ctx)
+    if itwin_id is not None:
+        found, name = await both(
+            client.list_timers(itwin_id, on_wait=on_wait), client.itwin_name(itwin_id, on_wait=on_wait)
+        )
+        timers = [timer_info(t, state.zone) for t in found]
+        text = messages.timers_summary(messages.itwin_label(itwin_id, name), timers)
+        return reply(TimerList(itwin_id=itwin_id, itwin_name=name, timers=timers), text)
+    listed = await client.search_itwins(limit=ITWINS_ACROSS, on_wait=on_wait)
+    limiter = anyio.CapacityLimiter(TIMER_LISTS_AT_ONCE)
+    per_itwin: dict[str, list[TimerInfo]] = {}
+    unreadable: list[ITwinProblem] = []
+
+    async def read(itwin: ITwin) -> None:
+        async with limiter:
+            try:
+                found = await client.list_timers(itwin.id, on_wait=on_wait)
+            except ApiError as exc:
+                # One iTwin's refusal (a 403 there) is that iTwin's line, not a failed call.
+                problem = ITwinProblem(
+                    itwin_id=itwin.id, itwin_name=itwin.display_name, problem=messages.itwin_unreadable(exc)
+                )
+                unreadable.append(problem)
+                return
+        per_itwin[itwin.id] = [
+            timer_info(t, state.zone, itwin_id=itwin.id, itwin_name=itwin.display_name) for t in found
+        ]
+
+    async with anyio.create_task_group() as group:
+        for itwin in listed.itwins:
+            group.start_soon(read, itwin)
+    timers = [timer for itwin in listed.itwins for timer in per_itwin.get(itwin.id, [])]
+    order = {itwin.id: index for index, itwin in enumerate(listed.itwins)}
+    unreadable.sort(key=lambda problem: order[problem.itwin_id])
+    result = TimerList(
+        timers=timers, unreadable=unreadable or None, more_itwins=True if listed.more else None
+    )
+    text = messages.timers_across_summary(
+        len(listed.itwins), timers, [p.itwin_name or p.itwin_id for p in unreadable], listed.more
+    )
+    return reply(result, text)
 
 
 class TimerState(BaseModel):
@@ -120,6 +182,24 @@ class TimerChange(ToolResult):
     timer: TimerState
     was_enabled: bool | None = Field(description="Before the call; null when unknown")
     changed: bool
+    missing_systems: list[str] | None = None  # switched on, but each run fails without these
+
+
+EvenIfNotReady = Annotated[
+    bool,
+    Field(description="Enable although a required system is missing here"),
+]
+
+
+async def _not_ready(ctx: ToolContext, itwin_id: str, unique_name: str) -> list[tuple[str, str]]:
+    """The required systems the package lacks on the iTwin; empty when it can run, or when that
+    cannot be told (the timer is not held back on a guess)."""
+    ready = await readiness(app(ctx).client, itwin_id, unique_name, on_wait=waiter(ctx))
+    return [(need.system_type, need.system_id) for need in ready.missing]
+
+
+async def _where(ctx: ToolContext, itwin_id: str) -> str:
+    return messages.itwin_label(itwin_id, await app(ctx).client.itwin_name(itwin_id, on_wait=waiter(ctx)))
 
 
 async def _find_timer(client: EdfsClient, ctx: ToolContext, itwin_id: str, timer_id: str) -> Timer | None:
@@ -158,13 +238,26 @@ async def toggle_timer(
         raise ToolError(messages.toggle_outcome_unknown(exc, timer_id, enabled)) from None
     info = timer_state(timer)
     change = TimerChange(timer=info, was_enabled=not timer.enabled, changed=True)
-    return reply(change, messages.timer_set(info.name, info.enabled))
+    text = messages.timer_set(info.name, info.enabled)
+    if timer.enabled:
+        missing = await _not_ready(ctx, itwin_id, timer.package_unique_name)
+        if missing:
+            change.missing_systems = [f"{kind} {system_id}" for kind, system_id in missing]
+            text += messages.not_ready_warning(
+                timer.package_unique_name, await _where(ctx, itwin_id), missing
+            )
+    return reply(change, text)
 
 
 async def set_timer_enabled(
-    ctx: ToolContext, itwin_id: ITwinId, timer_id: TimerId, enabled: bool
+    ctx: ToolContext,
+    itwin_id: ITwinId,
+    timer_id: TimerId,
+    enabled: bool,
+    even_if_not_ready: EvenIfNotReady = False,
 ) -> Annotated[CallToolResult, TimerChange]:
-    """Make a timer enabled or disabled. Reads it first and only toggles when needed; safe to repeat."""
+    """Make a timer enabled or disabled. Reads it first and only toggles when needed; safe to repeat.
+    Refuses to enable one whose package cannot run on the iTwin (a system is missing) unless told to."""
     client = app(ctx).client
     timer = await _find_timer(client, ctx, itwin_id, timer_id)
     if timer is None:
@@ -175,6 +268,10 @@ async def set_timer_enabled(
         return reply(
             TimerChange(timer=info, was_enabled=was, changed=False), messages.timer_already(info.name, was)
         )
+    missing = await _not_ready(ctx, itwin_id, timer.package_unique_name) if enabled else []
+    if missing and not even_if_not_ready:
+        where = await _where(ctx, itwin_id)
+        raise ToolError(messages.not_ready_refusal("enabled", timer.package_unique_name, where, missing))
     try:
         timer = await client.toggle_timer(itwin_id, timer_id, on_wait=waiter(ctx))
     except (OutcomeUnknown, ServerError) as exc:
@@ -188,9 +285,12 @@ async def set_timer_enabled(
         # Someone else toggled in between: our toggle undid theirs. Say so rather than flip again.
         raise ToolError(messages.timer_raced(timer.name, timer.enabled))
     info = timer_state(timer)
-    return reply(
-        TimerChange(timer=info, was_enabled=was, changed=True), messages.timer_set(info.name, enabled)
-    )
+    change = TimerChange(timer=info, was_enabled=was, changed=True)
+    text = messages.timer_set(info.name, enabled)
+    if missing:
+        change.missing_systems = [f"{kind} {system_id}" for kind, system_id in missing]
+        text += messages.not_ready_warning(timer.package_unique_name, await _where(ctx, itwin_id), missing)
+    return reply(change, text)
 
 
 def default_timer_name(unique_name: str, cron: str) -> str:
@@ -202,8 +302,11 @@ def default_timer_name(unique_name: str, cron: str) -> str:
 
 
 class TimerCreated(ToolResult):
+    itwin_id: str
+    itwin_name: UpstreamName | None = None
     timer: TimerInfo
     unknown_parameters: list[str] = Field(description="Names not among the package's documented variables")
+    missing_systems: list[str] | None = None  # enabled, but each run fails without these
 
 
 async def create_timer(
@@ -214,13 +317,22 @@ async def create_timer(
     name: Annotated[str | None, Field(max_length=200, description="Default: package + schedule")] = None,
     enabled: bool = True,
     parameters: Variables = {},  # noqa: B006 - pydantic copies defaults
+    even_if_not_ready: EvenIfNotReady = False,
 ) -> Annotated[CallToolResult, TimerCreated]:
-    """Create a timer that runs a package for an iTwin on a cron schedule (UTC)."""
+    """Create a timer that runs a package for an iTwin on a cron schedule (UTC).
+    Refuses an enabled timer whose package cannot run on the iTwin (a system is missing) unless told to."""
     client = app(ctx).client
     on_wait = waiter(ctx)
-    # Checked before sending: a typo'd package fails here, not as an opaque 422.
-    package = await client.get_package(unique_name, on_wait=on_wait)
+    # Checked before sending: a typo'd package fails here, not as an opaque 422; and a timer that
+    # could never run is not created enabled without the model saying so (it would fail every run).
+    package, missing = await both(
+        client.get_package(unique_name, on_wait=on_wait),
+        _not_ready(ctx, itwin_id, unique_name) if enabled else _nothing_missing(),
+    )
     unknown = screen_variable_names(unique_name, parameters, package.input_example)
+    where = await _where(ctx, itwin_id)
+    if missing and not even_if_not_ready:
+        raise ToolError(messages.not_ready_refusal("created", unique_name, where, missing))
     draft = TimerDraft(
         name=(name or "").strip() or default_timer_name(unique_name, cron),
         package_unique_name=unique_name,
@@ -238,10 +350,21 @@ async def create_timer(
         timer = found
         logger.info("create_timer: answer lost, but the timer exists (%s)", type(exc).__name__)
     info = timer_info(timer, app(ctx).zone)
-    return reply(
-        TimerCreated(timer=info, unknown_parameters=unknown),
-        messages.timer_created(info.name, info.schedule, info.enabled, info.id, unknown),
+    created = TimerCreated(
+        itwin_id=itwin_id,
+        itwin_name=await client.itwin_name(itwin_id, on_wait=on_wait),
+        timer=info,
+        unknown_parameters=unknown,
     )
+    text = messages.timer_created(info.name, info.schedule, info.enabled, info.id, unknown, where)
+    if missing:
+        created.missing_systems = [f"{kind} {system_id}" for kind, system_id in missing]
+        text += messages.not_ready_warning(unique_name, where, missing)
+    return reply(created, text)
+
+
+async def _nothing_missing() -> list[tuple[str, str]]:
+    return []
 
 
 async def _find_created(
