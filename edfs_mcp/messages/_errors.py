@@ -78,6 +78,8 @@ ARGUMENT_OF_TARGET = {
     "$top": "top",
     "$skip": "skip",
     "systemid": "system",
+    "itwinroleid": "itwin_role",
+    "packageroleids": "package_role",
 }
 
 # What EDFS OData accepts in $filter (docs/edfs-api.md §4.8).
@@ -99,9 +101,10 @@ LOOKUP_OF_ARGUMENT = {
     "filter": f"$filter accepts {ODATA_FILTER_SYNTAX}; call query_odata without entity_set for the columns",
     "select": "call query_odata without entity_set for the columns",
     "orderby": "call query_odata without entity_set for the columns",
-    "system": "the package cannot run in this iTwin until an administrator with the iTwin permission "
-    "edfs_credmng adds that system to the iTwin's EDFS systems; list_integration_packages with itwin_id "
-    "shows which packages can run here",
+    "system": "the package cannot run in this iTwin until that system is added to the iTwin's EDFS "
+    "systems, by someone with the iTwin permission edfs_credmng (an Organization Administrator has it): "
+    "if that is the user, set_up_system adds it, with the credentials typed into a page, never through "
+    "you; list_integration_packages with itwin_id shows which packages can run here",
 }
 
 ORG_ADMINS = (
@@ -116,10 +119,11 @@ PERMISSION_WORDS = {
         f"Ask {ORG_ADMINS} to grant it",
     ),
     "edfs_objipexec": (
-        'the package role "Execute Integration Package" (permission edfs_objipexec) on this iTwin',
+        'the package role "Execute Integration Package" (permission edfs_objipexec) for this package '
+        f"through one of its iTwin roles on this iTwin, and is not {ORG_ADMINS}",
         "Package roles are given to iTwin roles in EDFS. Ask someone with the iTwin permissions "
-        f"edfs_ilsmng and administration_manage_roles on this iTwin, or {ORG_ADMINS}, to assign it to "
-        "one of your iTwin roles",
+        "edfs_ilsmng and administration_manage_roles on this iTwin, or an Org Admin, to give it to one of "
+        "your iTwin roles (set_package_role does it; list_package_roles shows who has it)",
     ),
     "edfs_listmng": (
         "the iTwin permission edfs_listmng (manage timers) on this iTwin",
@@ -128,6 +132,18 @@ PERMISSION_WORDS = {
     ),
     "edfs_credmng": (
         "the iTwin permission edfs_credmng (manage systems and their credentials) on this iTwin",
+        f"It comes with an iTwin role (Access Control). Ask an administrator of this iTwin or {ORG_ADMINS} "
+        "for a role that has it",
+    ),
+    "edfs_ilsmng": (
+        "what managing package roles on this iTwin needs: the iTwin permissions edfs_ilsmng and "
+        'administration_manage_roles and, to change who holds "Execute Integration Package", that package '
+        "role for this package itself",
+        f"These come with iTwin roles (Access Control) and package roles. Ask an administrator of this iTwin "
+        f"or {ORG_ADMINS} to make the change",
+    ),
+    "administration_manage_roles": (
+        "the iTwin permission administration_manage_roles (see and manage the iTwin's roles) on this iTwin",
         f"It comes with an iTwin role (Access Control). Ask an administrator of this iTwin or {ORG_ADMINS} "
         "for a role that has it",
     ),
@@ -142,6 +158,11 @@ VERIFY_WRITE = {
     "create_timer": "The timer may or may not have been created. Call list_timers to check before "
     "creating it again.",
     "delete_timer": "The timer may or may not have been deleted. Call list_timers to check.",
+    **dict.fromkeys(
+        ("add_role_assignments", "update_role_assignments", "remove_role_assignments"),
+        "The package roles may or may not have changed. Call list_package_roles to check before calling "
+        "set_package_role again.",
+    ),
 }
 
 # What to do after a write that EDFS accepted, when what followed failed.
@@ -152,6 +173,10 @@ WRITE_DONE = {
     "blindly.",
     "create_timer": "The timer was created. Call list_timers to find it; do not create it again.",
     "delete_timer": "The timer was deleted. Call list_timers to confirm.",
+    **dict.fromkeys(
+        ("add_role_assignments", "update_role_assignments", "remove_role_assignments"),
+        "The package roles were changed. Call list_package_roles to see them; do not repeat the change.",
+    ),
 }
 
 NOT_FOUND_HINTS = {

@@ -28,12 +28,14 @@ from edfs_mcp.tools._base import (
     ToolResult,
     ToolSpec,
     app,
+    both,
     principal,
     reply,
     waiter,
 )
 from edfs_mcp.tools._variables import checked_variable_names
-from edfs_mcp.untrusted import clean_text
+from edfs_mcp.tools.roles import refusal_explained
+from edfs_mcp.untrusted import UpstreamName, clean_text
 
 # Payloads above this are parsed off the event loop, so other calls keep flowing.
 PARSE_IN_THREAD_BYTES = 512 * 1024
@@ -42,6 +44,8 @@ PARSE_IN_THREAD_BYTES = 512 * 1024
 PREVIEW_TOKENS = 1000
 # Tokens of a column list (names and types) that the result's fixed overhead already covers.
 COLUMNS_ALLOWANCE = 200
+# Asked for XML, the model also gets the document itself, this many tokens of it, from the rows' share.
+XML_TOKENS = 1000
 
 # A run may write to the connected system (SAP, Maximo, SQL...): never assume it is safe to repeat.
 EXECUTE = ToolAnnotations(
@@ -51,6 +55,7 @@ EXECUTE = ToolAnnotations(
 
 class ExecutionResult(ToolResult):
     itwin_id: str
+    itwin_name: UpstreamName | None = None
     unique_name: str
     format: Literal["json", "xml", "text"]
     row_count: int
@@ -60,6 +65,7 @@ class ExecutionResult(ToolResult):
     result_id: str | None = Field(None, description="For read_execution_result and query_execution_result")
     expires_in_seconds: int | None = None
     text: str | None = None  # the output when it is not tabular (format "text"), cut to the budget
+    xml: str | None = None  # with return_as_xml: the XML as EDFS sent it, cut to XML_TOKENS
     undocumented_variables: list[str] | None = None  # sent, though the package does not document them
 
 
@@ -118,26 +124,37 @@ async def execute_integration_package(
     """
     state = app(ctx)
     undocumented = await checked_variable_names(state.client, ctx, unique_name, variables)
-    payload = await state.client.execute_package(
-        itwin_id,
-        unique_name,
-        [Variable(name=name, value=value) for name, value in variables.items()],
-        return_as_xml=return_as_xml,
-        on_wait=waiter(ctx),
+    payload, itwin_name = await both(
+        refusal_explained(  # a 403 says which package role is missing, and who can give it
+            ctx,
+            itwin_id,
+            unique_name,
+            state.client.execute_package(
+                itwin_id,
+                unique_name,
+                [Variable(name=name, value=value) for name, value in variables.items()],
+                return_as_xml=return_as_xml,
+                on_wait=waiter(ctx),
+            ),
+        ),
+        state.client.itwin_name(itwin_id),
     )
     size, box, media_type = len(payload.content), [payload.content], payload.media_type
+    xml, xml_cut = _xml_excerpt(payload.content) if return_as_xml else (None, False)
     del payload
     if size > PARSE_IN_THREAD_BYTES:
         kind, table = await anyio.to_thread.run_sync(parse_payload, box, media_type)
     else:
         kind, table = parse_payload(box, media_type)
-    source = f"{unique_name} on iTwin {itwin_id}"
+    source = f"{unique_name} on {messages.itwin_label(itwin_id, itwin_name)}"
     if isinstance(table, str):
-        return _text_result(table, itwin_id, unique_name, state.rows_budget, source, undocumented)
+        return _text_result(table, itwin_id, itwin_name, unique_name, state.rows_budget, source, undocumented)
     columns = table.column_types
-    page = preview_rows(table, rows_budget(state.rows_budget, columns))
+    budget = rows_budget(state.rows_budget, columns) - (estimate_tokens(xml) if xml else 0)
+    page = preview_rows(table, max(budget, 100))
     result = ExecutionResult(
         itwin_id=itwin_id,
+        itwin_name=itwin_name,
         unique_name=unique_name,
         format=kind,
         row_count=len(table.rows),
@@ -145,20 +162,37 @@ async def execute_integration_package(
         rows=page.rows,
         next_offset=page.next_offset,
         undocumented_variables=undocumented or None,
+        xml=xml,
     )
+    notes = messages.xml_note(xml_cut) if xml else ""
+    notes += messages.undocumented_variables_note(undocumented)
     hint = ""
-    if page.next_offset is not None:
-        try:
-            stored = await state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
-        except ResultCacheUnavailable as down:  # the run is done: its preview, and why there is no more
+    # Every table is cached, small ones too: "how many per status" is a SQL question, not counting by eye.
+    try:
+        stored = await state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
+    except ResultCacheUnavailable as down:
+        if page.next_offset is not None:  # the run is done: its preview, and why there is no more
             summary = messages.result_cache_down_after_run(source, len(table.rows), len(page.rows), down)
-            return reply(result, summary + messages.undocumented_variables_note(undocumented))
-        if stored is not None:
-            result.result_id = stored.result_id
-            result.expires_in_seconds = int(state.results.ttl_seconds)
-            hint = messages.sql_hint(stored.result_id)
+            return reply(result, summary + notes)
+        stored = None  # every row is shown; only SQL over them is missing
+    if stored is not None:
+        result.result_id = stored.result_id
+        result.expires_in_seconds = int(state.results.ttl_seconds)
+        hint = messages.sql_hint(stored.result_id)
     summary = messages.execution_summary(source, len(table.rows), len(page.rows), result.result_id)
-    return reply(result, summary + hint + messages.undocumented_variables_note(undocumented))
+    return reply(result, summary + hint + notes)
+
+
+def _xml_excerpt(content: bytes) -> tuple[str | None, bool]:
+    """The XML a package returned, for a model that asked for it: cleaned, cut to XML_TOKENS."""
+    limit = int(XML_TOKENS * CHARS_PER_TOKEN)
+    if payload_kind(content[:4096], "") != "xml":
+        return None, False
+    head = content[: limit * 4].decode("utf-8", errors="replace")  # a character is at most 4 bytes
+    shown = clean_text(head, len(head))  # hidden characters out; the cut comes next, with its own marker
+    if len(shown) > limit or len(content) > limit * 4:
+        return f"{shown[:limit]}…[cut; the whole document is {len(content)} bytes]", True
+    return shown, False
 
 
 def rows_budget(budget_tokens: int, columns: dict[str, str]) -> int:
@@ -177,12 +211,19 @@ def preview_rows(table: Table, budget_tokens: int) -> Page:
 
 
 def _text_result(
-    text: str, itwin_id: str, unique_name: str, budget_tokens: int, source: str, undocumented: list[str]
+    text: str,
+    itwin_id: str,
+    itwin_name: str | None,
+    unique_name: str,
+    budget_tokens: int,
+    source: str,
+    undocumented: list[str],
 ) -> CallToolResult:
     limit = int(budget_tokens * CHARS_PER_TOKEN)
     cut = len(text) > limit
     result = ExecutionResult(
         itwin_id=itwin_id,
+        itwin_name=itwin_name,
         unique_name=unique_name,
         format="text",
         row_count=0,

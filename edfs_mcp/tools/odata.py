@@ -15,7 +15,17 @@ from edfs_mcp.messages import describe
 from edfs_mcp.results import ResultCacheUnavailable, page_rows
 from edfs_mcp.tabular import Table
 from edfs_mcp.tools._args import ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, principal, reply, waiter
+from edfs_mcp.tools._base import (
+    READ_ONLY,
+    ToolContext,
+    ToolResult,
+    ToolSpec,
+    app,
+    both,
+    principal,
+    reply,
+    waiter,
+)
 from edfs_mcp.tools.execution import rows_budget
 from edfs_mcp.untrusted import UpstreamName
 
@@ -40,6 +50,7 @@ class EntitySetInfo(BaseModel):
 
 class ODataResult(ToolResult):
     itwin_id: str
+    itwin_name: UpstreamName | None = None
     unique_name: str
     entity_sets: list[EntitySetInfo] | None = Field(
         None, description="Without entity_set: what you can query"
@@ -77,7 +88,10 @@ async def query_odata(
     for option, value in (("$select", select), ("$filter", filter), ("$orderby", orderby)):
         if value:
             query[option] = value
-    page = await state.client.query_entity_set(itwin_id, unique_name, entity_set, query, on_wait=on_wait)
+    page, itwin_name = await both(
+        state.client.query_entity_set(itwin_id, unique_name, entity_set, query, on_wait=on_wait),
+        state.client.itwin_name(itwin_id, on_wait=on_wait),
+    )
     table = Table(rows=page.rows)
     columns = table.column_types
     shown = page_rows(
@@ -88,6 +102,7 @@ async def query_odata(
     more = cut or len(page.rows) >= top
     result = ODataResult(
         itwin_id=itwin_id,
+        itwin_name=itwin_name,
         unique_name=unique_name,
         entity_set=entity_set,
         columns=columns,
@@ -97,7 +112,7 @@ async def query_odata(
     hint = ""
     if len(table.rows):
         # The rows returned are cached like a package result, so SQL can count, group and join them.
-        source = f"{entity_set} of {unique_name} on iTwin {itwin_id}"
+        source = f"{entity_set} of {unique_name} on {messages.itwin_label(itwin_id, itwin_name)}"
         try:
             stored = await state.results.put(table, source, owner=principal(ctx), size_bytes=table.nbytes)
         except ResultCacheUnavailable as down:

@@ -77,8 +77,15 @@ async def test_execute_returns_the_packages_rows(admin: Session, sandbox: Sandbo
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
     )
     assert result["format"] == "json" and result["row_count"] == len(result["rows"]) > 1
-    assert result["result_id"] is None and result["next_offset"] is None
+    assert result["next_offset"] is None
     assert "customerID" in result["columns"]
+    assert sandbox.state.writes["execute"] == 1
+    # Shown whole, and still a result SQL can ask (no counting by eye): the run is not repeated.
+    answer = await admin.ok(
+        "query_execution_result",
+        {"result_id": result["result_id"], "sql": "SELECT count(*) AS n FROM result"},
+    )
+    assert answer["rows"] == [{"n": result["row_count"]}]
     assert sandbox.state.writes["execute"] == 1
 
 
@@ -100,8 +107,10 @@ async def test_execute_as_xml_gives_the_same_rows(admin: Session) -> None:
     arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
     as_json = await admin.ok("execute_integration_package", arguments)
     as_xml = await admin.ok("execute_integration_package", {**arguments, "return_as_xml": True})
-    assert as_xml["format"] == "xml"
+    assert as_xml["format"] == "xml" and as_json["xml"] is None
     assert as_xml["row_count"] == as_json["row_count"]
+    # The model sees the XML itself too, not only the rows parsed from it.
+    assert as_xml["xml"].lstrip().startswith("<") and as_json["rows"][0]["customerID"] in as_xml["xml"]
     assert [r["customerID"].strip() for r in as_xml["rows"]] == [
         r["customerID"].strip() for r in as_json["rows"]
     ]
