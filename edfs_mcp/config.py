@@ -157,6 +157,10 @@ class Settings(BaseModel):
         10.0, gt=0, allow_inf_nan=False, description="Seconds a connection gets to send a whole HTTP request."
     )
     read_only: bool = Field(False, description="Serve only read-only tools.")
+    apps: bool = Field(
+        True,
+        description="Serve the MCP Apps views (result table, timers) that hosts rendering MCP Apps show.",
+    )
 
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
     read_timeout: float = Field(

@@ -8,6 +8,12 @@ the rows a page returns. A JSON body is read in windows, one record at a time, s
 into column chunks: the whole document never exists as Python objects, nor as one decoded
 string. XML is parsed with defusedxml only: the payload comes from a remote system.
 
+An array of flat records (the usual large answer: objects whose values are strings, numbers,
+booleans or null) is parsed by Arrow's C++ JSON reader instead, in pieces of about
+``PIECE_BYTES`` cut at record boundaries, on ``PIECE_WORKERS`` threads; anything it does not
+give exactly as the window reader would (nested values, mixed kinds, integers past 2**53,
+duplicate keys, invalid UTF-8, ...) makes it give up, and the window reader parses the array.
+
 Columns hold one type each, chosen over all rows: BIGINT, DOUBLE (integers mixed with
 decimals), BOOLEAN, VARCHAR, or JSON for nested values and for columns whose values
 disagree (a string here, a number there); a JSON cell reads back as the value it was.
@@ -22,8 +28,12 @@ import decimal
 import functools
 import json
 import math
+import os
 import re
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, overload
 
 from edfs_mcp.untrusted import MAX_DEPTH, MAX_ITEMS, NAME_CHARS, clean_text
@@ -494,6 +504,281 @@ class TableBuilder:
         return Table.from_arrow(arrow, row_count=self._rows, keep_nulls=False)
 
 
+# --- arrays of flat records, by Arrow's JSON reader ---------------------------------------------------
+
+# Bytes of an array given to Arrow at once (about 10 000 sensor readings); a larger record widens it.
+PIECE_BYTES = 1024 * 1024
+# The smallest piece a body is cut into for the workers' sake.
+MIN_PIECE_BYTES = 128 * 1024
+# An array shorter than this (with what follows it) is left to the window reader: the pieces would cost more.
+FAST_MIN_BYTES = 256 * 1024
+# Threads that parse pieces (Arrow lets go of the GIL), and the pieces in flight: these bound the memory.
+PIECE_WORKERS = max(1, min(4, os.cpu_count() or 1))
+IN_FLIGHT = PIECE_WORKERS + 1
+# Arrow's reader recurses once per level of nesting and overflows its thread's stack near 20 000 levels
+# (a crash, not an error). A piece reaches it only when it provably cannot nest (``_flat``) or when it
+# holds at most this many brackets in all, so no deeper nesting can get there.
+MAX_OPENERS = 1000
+# Integers past this are not all doubles: such a column is left to the window reader, which keeps them exact.
+EXACT_DOUBLE = 2.0**53
+# Bytes of the first records read to learn their fields (and which Arrow would take for dates).
+PROBE_BYTES = 32 * 1024
+# Most strings a dictionary with 16-bit codes holds.
+INT16_CODES = 2**15 - 1
+# Records sought backwards from a piece's end for one that may end it; past this the piece grows.
+CUT_TRIES = 64
+
+_SPACE_BYTES = re.compile(rb"[ \t\n\r]*")
+_PIECE_KINDS = {"string": "string", "int64": "int", "double": "double", "bool": "bool", "null": "null"}
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+class _GiveUp(Exception):
+    """Arrow cannot give this array exactly as the window reader would: that one reads it."""
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(PIECE_WORKERS, thread_name_prefix="edfs-mcp-json")
+        return _pool
+
+
+def _cut(content: bytes, start: int, end: int) -> tuple[int, int, bool] | None:
+    """A record end in ``content[start:end]``, the last that looks like one: (index after its "}",
+    index where what follows starts, True when that is the array's end "]" else the next record's "{").
+    Only a guess: Arrow parsing the piece whole is what confirms it. None when there is none."""
+    at = end
+    for _ in range(CUT_TRIES):
+        brace = content.rfind(b"}", start, at)
+        if brace < 0:
+            return None
+        after = _SPACE_BYTES.match(content, brace + 1).end()  # type: ignore[union-attr]
+        mark = content[after : after + 1]
+        if mark == b"]":
+            return brace + 1, after + 1, True
+        if mark == b",":
+            record = _SPACE_BYTES.match(content, after + 1).end()  # type: ignore[union-attr]
+            if content[record : record + 1] == b"{":
+                return brace + 1, record, False
+        at = brace
+    return None
+
+
+def _flat(content: bytes, start: int, stop: int) -> bool:
+    """Whether Arrow's reader can go no deeper than one record in ``content[start:stop]``, whatever the
+    bytes are: no "[" at all, and every "{" but the first comes right after "},", so it can only start a
+    record (after a "," inside an object the reader wants a key, and stops there)."""
+    if content.find(b"[", start, stop) >= 0:
+        return False
+    return content.count(b"{", start, stop) == content.count(b"},{", start, stop) + 1
+
+
+def _safe(content: bytes, start: int, stop: int) -> bool:
+    if _flat(content, start, stop):
+        return True
+    return content.count(b"{", start, stop) + content.count(b"[", start, stop) <= MAX_OPENERS
+
+
+def _parse_piece(content: bytes, start: int, stop: int, forced: frozenset[str]) -> Any:
+    """``content[start:stop]``, a run of records, as one Arrow StructArray; ``forced`` fields are read as
+    strings (Arrow would read an ISO date as a timestamp)."""
+    pa = _pyarrow()
+    from pyarrow import json as pa_json
+
+    wrapped = b"".join((b'{"d":[', memoryview(content)[start:stop], b"]}"))
+    if not wrapped.isascii():
+        wrapped.decode("utf-8")  # Arrow keeps bytes that are not UTF-8; the window reader replaces them
+    parse = pa_json.ParseOptions(newlines_in_values=True)
+    if forced:
+        fields = pa.struct([(name, pa.string()) for name in sorted(forced)])
+        parse = pa_json.ParseOptions(
+            explicit_schema=pa.schema([("d", pa.list_(fields))]),
+            unexpected_field_behavior="infer",
+            newlines_in_values=True,
+        )
+    read = pa_json.ReadOptions(use_threads=False, block_size=len(wrapped) + 1)
+    table = pa_json.read_json(pa.BufferReader(wrapped), read_options=read, parse_options=parse)
+    del wrapped
+    if table.num_rows != 1 or table.num_columns != 1:
+        raise _GiveUp
+    column = table.column(0).chunk(0)
+    if not pa.types.is_list(column.type) or not pa.types.is_struct(column.type.value_type):
+        raise _GiveUp  # records that are not all objects
+    records = column.flatten()
+    if records.null_count:
+        raise _GiveUp  # a null among the records: a row of its own, {"value": null}
+    return records
+
+
+def _piece_columns(records: Any) -> tuple[list[tuple[str, str, Any]], set[str]]:
+    """The columns of one piece (name, kind, array), strings dictionary-encoded when that saves room;
+    and the names Arrow read as dates or times (to be read again as strings)."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    columns, temporal = [], set()
+    for index, field in enumerate(records.type):
+        array = records.field(index)
+        if pa.types.is_temporal(field.type):
+            temporal.add(field.name)
+            continue
+        kind = _PIECE_KINDS.get(str(field.type))
+        if kind is None:
+            raise _GiveUp  # nested values: kept as JSON by the window reader
+        if kind == "double" and array.null_count < len(array):
+            largest = pc.max(pc.abs(array)).as_py()
+            if largest is not None and largest >= EXACT_DOUBLE:
+                raise _GiveUp  # maybe an integer a double cannot hold
+        if kind == "string" and len(array) >= DICTIONARY_MIN_ROWS and array.null_count < len(array):
+            encoded = pc.dictionary_encode(array)
+            if len(encoded.dictionary) * 2 <= len(array) and len(encoded.dictionary) <= INT16_CODES:
+                array = pa.DictionaryArray.from_arrays(encoded.indices.cast(pa.int16()), encoded.dictionary)
+        columns.append((field.name, kind, array))
+    return columns, temporal
+
+
+def _read_run(
+    content: bytes, start: int, stop: int, forced: frozenset[str]
+) -> tuple[list[tuple[int, list[tuple[str, str, Any]]]], frozenset[str]]:
+    """The pieces of ``content[start:stop]`` (records, if the cut was right), each as (rows, columns);
+    a run that may nest is read in smaller pieces (``_safe``). Runs on a worker thread."""
+    pieces = []
+    while True:
+        stop_here = stop
+        while not _safe(content, start, stop_here):
+            cut = _cut(content, start, start + (stop_here - start) // 2)
+            if cut is None or cut[2]:
+                raise _GiveUp  # one record with more brackets than MAX_OPENERS
+            stop_here = cut[0]
+        records = _parse_piece(content, start, stop_here, forced)
+        columns, temporal = _piece_columns(records)
+        if temporal:  # read again, those as strings, in the order the record gave them
+            order = {field.name: index for index, field in enumerate(records.type)}
+            forced = forced | temporal
+            records = _parse_piece(content, start, stop_here, forced)
+            columns, temporal = _piece_columns(records)
+            if temporal:
+                raise _GiveUp
+            columns.sort(key=lambda column: order.get(column[0], len(order)))
+        pieces.append((len(records), columns))
+        if stop_here == stop:
+            return pieces, forced
+        after = _SPACE_BYTES.match(content, stop_here).end()  # type: ignore[union-attr]
+        record = _SPACE_BYTES.match(content, after + 1).end()  # type: ignore[union-attr]
+        if content[after : after + 1] != b"," or content[record : record + 1] != b"{":
+            raise _GiveUp
+        start = record
+
+
+def fast_records(content: bytes, start: int) -> tuple[Table, int] | None:
+    """The array at byte ``start`` of ``content`` as a table and the index after its "]", when it is an
+    array of flat records that Arrow reads exactly as the window reader would; else None.
+
+    The pieces are cut where a record seems to end and parsed on worker threads; a piece Arrow parses
+    whole proves its cut (its first record began at a record's start, so its last ends at one), and so
+    each piece proves the start of the next."""
+    pa = _pyarrow()
+
+    if content[start : start + 1] != b"[":
+        return None
+    first = _SPACE_BYTES.match(content, start + 1).end()  # type: ignore[union-attr]
+    if content[first : first + 1] != b"{":
+        return None  # empty, or not records: the window reader is as quick
+    pool, pending = _workers(), deque[Future[Any]]()
+    # A body of a few pieces is cut finer, so that every worker has some.
+    piece_bytes = max(MIN_PIECE_BYTES, min(PIECE_BYTES, (len(content) - first) // (2 * PIECE_WORKERS)))
+    position, size, forced, end = first, piece_bytes, frozenset[str](), -1
+    pieces: list[tuple[int, list[tuple[str, str, Any]]]] = []
+    try:
+        order, forced = _probe(content, first)
+        while end < 0 or pending:
+            while end < 0 and len(pending) < IN_FLIGHT:
+                cut = _cut(content, position, min(position + size, len(content)))
+                if cut is None:
+                    if position + size >= len(content):
+                        raise _GiveUp  # no record ends: not an array of objects
+                    size *= 2
+                    continue
+                stop, after, last = cut
+                pending.append(pool.submit(_read_run, content, position, stop, forced))
+                position, size = after, piece_bytes
+                if last:
+                    end = after
+            run, learned = pending.popleft().result()
+            forced |= learned
+            pieces += run
+        return _assemble(pieces, order), end
+    except (_GiveUp, pa.ArrowException, ValueError, OverflowError):
+        return None
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _probe(content: bytes, first: int) -> tuple[list[str], frozenset[str]]:
+    """The fields of the first records, in their order, and those Arrow reads as dates or times: the
+    pieces are read with those as strings from the start, not read twice."""
+    cut = _cut(content, first, min(first + PROBE_BYTES, len(content)))
+    if cut is None or not _safe(content, first, cut[0]):
+        return [], frozenset()
+    records = _parse_piece(content, first, cut[0], frozenset())
+    return [field.name for field in records.type], frozenset(
+        field.name for field in records.type if _pyarrow().types.is_temporal(field.type)
+    )
+
+
+def _assemble(pieces: list[tuple[int, list[tuple[str, str, Any]]]], order: list[str]) -> Table:
+    """One table from the pieces' columns, each column of one type as ``_Column.finish`` chooses it;
+    the first records' fields first, in their ``order``, then the others as they come."""
+    pa = _pyarrow()
+
+    names: dict[str, set[str]] = {}
+    for _, columns in pieces:
+        for name, _, _ in columns:
+            if name in order:
+                names.setdefault(name, set())
+    names = {name: names[name] for name in order if name in names}
+    for _, columns in pieces:
+        for name, kind, _ in columns:
+            names.setdefault(name, set()).add(kind)
+    if not names or len(names) > MAX_COLUMNS or any(clean_text(name, NAME_CHARS) != name for name in names):
+        raise _GiveUp  # no fields, too many, or names that would be cleaned: as the window reader does it
+    wanted_types = {}
+    for name, seen in names.items():
+        kinds = seen - {"null"}
+        if kinds == {"int", "double"}:
+            kinds = {"double"}
+        if len(kinds) > 1:
+            raise _GiveUp  # values of several kinds: a JSON column
+        kind = kinds.pop() if kinds else "null"
+        wanted_types[name] = {"bool": pa.bool_(), "int": pa.int64(), "double": pa.float64()}.get(
+            kind, pa.string()
+        )
+    arrays: dict[str, Any] = {}
+    rows = sum(count for count, _ in pieces)
+    for name, wanted in wanted_types.items():
+        chunks = []
+        for count, columns in pieces:
+            found = next((array for column, _, array in columns if column == name), None)
+            if found is None or pa.types.is_null(found.type):
+                chunks.append(pa.nulls(count, wanted))
+            elif pa.types.is_dictionary(found.type) or found.type == wanted:
+                chunks.append(found)
+            else:
+                chunks.append(found.cast(wanted))  # int64 → double: raises past 2**53, as _Column does
+        if pa.types.is_string(wanted) and all(pa.types.is_dictionary(chunk.type) for chunk in chunks):
+            arrays[name] = pa.chunked_array(chunks, type=pa.dictionary(pa.int16(), pa.string()))
+        else:
+            plain_chunks = [
+                chunk.dictionary_decode() if pa.types.is_dictionary(chunk.type) else chunk for chunk in chunks
+            ]
+            arrays[name] = pa.chunked_array(plain_chunks, type=wanted)
+    return Table.from_arrow(pa.table(arrays), row_count=rows, keep_nulls=False)
+
+
 # --- JSON, read in windows ----------------------------------------------------------------------------
 
 
@@ -558,6 +843,38 @@ class _Reader:
             self.pos = end
             return value
 
+    def byte_position(self) -> int | None:
+        """Where the position is in the bytes, or None when that is not known exactly (the window
+        holds a replacement character: an undecodable byte, whose length is lost)."""
+        if isinstance(self._content, str):
+            return None
+        rest = self.text[self.pos :]
+        if "\ufffd" in rest:
+            return None
+        pending = len(self._decoder.getstate()[0])  # bytes read, not yet decoded (a cut character)
+        return self._offset - pending - len(rest.encode("utf-8"))
+
+    def seek(self, offset: int) -> None:
+        """Go on from byte ``offset`` (the end of what another reader parsed)."""
+        self._offset, self.text, self.pos = offset, "", 0
+        self._decoder.reset()
+
+    def records(self) -> Table:
+        """The array at the position as a table: its flat records by Arrow when they are many, else
+        (or when Arrow cannot give them exactly as this reader would) one record at a time."""
+        self.peek()
+        start = self.byte_position()
+        if start is not None and len(self._content) - start >= FAST_MIN_BYTES:
+            assert isinstance(self._content, bytes)
+            fast = fast_records(self._content, start)
+            if fast is not None:
+                table, end = fast
+                self.seek(end)
+                return table
+        builder = TableBuilder()
+        self.array(builder)
+        return builder.finish()
+
     def array(self, builder: TableBuilder) -> None:
         """The array at the position, each item added to ``builder`` as a row."""
         self.take("[")
@@ -587,7 +904,9 @@ def _parse_json(content: bytes | str, window_bytes: int) -> Table:
     builder = TableBuilder()
     first = reader.peek()
     if first == "[":
-        reader.array(builder)
+        records = reader.records()
+        _at_end(reader)
+        return records
     elif first == "{":
         table = _records_in_object(reader, content)
         if table is not None:
@@ -624,7 +943,7 @@ def _at_end(reader: _Reader) -> None:
 def _records_in_object(reader: _Reader, content: bytes | str) -> Table | None:
     """The records of a top-level object: the list under a known key, or its only list; else the
     object itself is the one record (then None is returned here and the object is read whole)."""
-    lists: dict[str, TableBuilder] = {}
+    lists: dict[str, Table] = {}
     others: dict[str, Any] = {}
     reader.take("{")
     if reader.peek() != "}":
@@ -634,8 +953,7 @@ def _records_in_object(reader: _Reader, content: bytes | str) -> Table | None:
                 raise ValueError("Expecting property name enclosed in double quotes")
             reader.take(":")
             if reader.peek() == "[":
-                lists[key] = TableBuilder()
-                reader.array(lists[key])
+                lists[key] = reader.records()
                 others.pop(key, None)
             else:
                 others[key] = reader.value()
@@ -647,10 +965,10 @@ def _records_in_object(reader: _Reader, content: bytes | str) -> Table | None:
     lowered = {key.lower(): key for key in lists}
     for wanted in RECORD_KEYS:
         if wanted in lowered:
-            return lists[lowered[wanted]].finish()
+            return lists[lowered[wanted]]
     if len(lists) == 1:
         (only,) = lists.values()
-        return only.finish()
+        return only
     if not lists:
         return Table([others])
     _at_end(reader)

@@ -352,9 +352,11 @@ def test_login_status_logout_as_a_person_with_the_keyring_store(
 async def test_only_tools_are_advertised_and_unknown_prompts_or_resources_are_invalid_params(
     mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Asked of the zero-config server built in this process; its log is what `serve` writes to stderr."""
+    """Asked of the zero-config server built in this process; its log is what `serve` writes to stderr.
+    Without its MCP Apps views (tests/views/test_views_server.py: with them, they are its resources)."""
     caplog.set_level(logging.INFO)
-    async with Client(build_server(settings_in({"EDFS_MCP_LOG_LEVEL": "INFO"})), mode=mode) as client:
+    settings = settings_in({"EDFS_MCP_LOG_LEVEL": "INFO", "EDFS_MCP_APPS": "false"})
+    async with Client(build_server(settings), mode=mode) as client:
         capabilities = client.server_capabilities
         assert capabilities is not None and capabilities.tools is not None
         assert not capabilities.tools.list_changed  # the tool list never changes
