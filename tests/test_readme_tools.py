@@ -26,6 +26,8 @@ ORDER = [
     "list_systems",
     "set_up_system",
     "delete_system",
+    "list_package_roles",
+    "set_package_role",
 ]
 
 

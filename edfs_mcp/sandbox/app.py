@@ -51,7 +51,7 @@ class SandboxApp(Starlette):
             return
         method, raw_path = scope["method"], raw_path_of(scope)
         self.sandbox.record_request(method, raw_path)
-        decision = self.sandbox.faults.decide(raw_path)
+        decision = self.sandbox.faults.decide(raw_path, method)
         if decision.latency:
             receive, left = await _wait_unless_client_leaves(receive, decision.latency)
             if left:

@@ -32,6 +32,11 @@ class FaultDecision:
 class _Burst:
     left: int = 0
     prefix: str = EDFS_PREFIX
+    method: str | None = None  # None: any method
+
+    def matches(self, raw_path: str, method: str | None) -> bool:
+        wanted = self.method is None or method is None or method.upper() == self.method
+        return bool(self.left) and raw_path.startswith(self.prefix) and wanted
 
 
 class Faults:
@@ -75,12 +80,15 @@ class Faults:
             self._rate_retry_after = int(retry_after)
             self._rate_code = code
 
-    def server_errors(self, count: int, status: int = 503, path_prefix: str = EDFS_PREFIX) -> None:
-        """The next ``count`` matching requests get ``status`` (5xx) before any processing."""
+    def server_errors(
+        self, count: int, status: int = 503, path_prefix: str = EDFS_PREFIX, method: str | None = None
+    ) -> None:
+        """The next ``count`` matching requests (``method`` given: only those) get ``status`` (5xx)
+        before any processing."""
         if not 500 <= status <= 599 or count < 0:
             raise ValueError("status must be 5xx and count >= 0")
         with self._lock:
-            self._errors = _Burst(count, path_prefix)
+            self._errors = _Burst(count, path_prefix, method.upper() if method else None)
             self._error_status = status
 
     def latency(self, seconds: float, path_prefix: str = EDFS_PREFIX) -> None:
@@ -91,12 +99,15 @@ class Faults:
             self._latency = float(seconds)
             self._latency_prefix = path_prefix
 
-    def drop_after_processing(self, count: int, path_prefix: str = EDFS_PREFIX) -> None:
-        """The next ``count`` matching requests are fully processed, then the connection closes unanswered."""
+    def drop_after_processing(
+        self, count: int, path_prefix: str = EDFS_PREFIX, method: str | None = None
+    ) -> None:
+        """The next ``count`` matching requests (``method`` given: only those) are fully processed, then
+        the connection closes unanswered."""
         if count < 0:
             raise ValueError("count must be >= 0")
         with self._lock:
-            self._drops = _Burst(count, path_prefix)
+            self._drops = _Burst(count, path_prefix, method.upper() if method else None)
 
     def slow_body(self, count: int, seconds: float, path_prefix: str = EDFS_PREFIX) -> None:
         """The next ``count`` matching requests are processed; the body lags the headers by ``seconds``."""
@@ -113,17 +124,17 @@ class Faults:
             self._client_window = float(window_seconds)
             self._client_hits = {}
 
-    def decide(self, raw_path: str) -> FaultDecision:
-        """Use up the faults that apply to a request arriving on ``raw_path``."""
+    def decide(self, raw_path: str, method: str | None = None) -> FaultDecision:
+        """Use up the faults that apply to a ``method`` request arriving on ``raw_path``."""
         with self._lock:
             latency = self._latency if raw_path.startswith(self._latency_prefix) else 0.0
             if self._rate.left and raw_path.startswith(self._rate.prefix):
                 self._rate.left -= 1
                 return FaultDecision(latency, rate_limit=(self._rate_retry_after, self._rate_code))
-            if self._errors.left and raw_path.startswith(self._errors.prefix):
+            if self._errors.matches(raw_path, method):
                 self._errors.left -= 1
                 return FaultDecision(latency, server_error=self._error_status)
-            if self._drops.left and raw_path.startswith(self._drops.prefix):
+            if self._drops.matches(raw_path, method):
                 self._drops.left -= 1
                 return FaultDecision(latency, drop=True)
             if self._slow.left and raw_path.startswith(self._slow.prefix):

@@ -14,7 +14,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from edfs_mcp.errors import SignInRequired
-from edfs_mcp.tools import execution, itwins, odata, packages, query, systems, timers
+from edfs_mcp.tools import execution, itwins, odata, packages, query, roles, systems, timers
 from edfs_mcp.tools._base import AppContext, ToolSpec, heartbeat
 from edfs_mcp.tools._outcome import reporting_outcomes
 from edfs_mcp.tools._schema import compact_schema
@@ -38,6 +38,7 @@ TOOLSETS: dict[str, list[ToolSpec]] = {
     "odata": odata.TOOLS,
     "timers": timers.TOOLS,
     "systems": systems.TOOLS,
+    "roles": roles.TOOLS,
 }
 
 

@@ -162,6 +162,7 @@ async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
         "query_execution_result",
         "list_timers",
         "query_odata",
+        "list_package_roles",
     }
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools)
 
