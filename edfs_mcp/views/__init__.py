@@ -19,7 +19,15 @@ from typing import Any
 from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
 from mcp.server.mcpserver.resources import FunctionResource
 
-__all__ = ["OPENS_VIEW", "RESULT_VIEW", "TIMER_VIEW", "VIEW_FILES", "apps_extension", "tool_meta", "view_html"]
+__all__ = [
+    "OPENS_VIEW",
+    "RESULT_VIEW",
+    "TIMER_VIEW",
+    "VIEW_FILES",
+    "apps_extension",
+    "tool_meta",
+    "view_html",
+]
 
 RESULT_VIEW = "ui://edfs-mcp/result.html"
 TIMER_VIEW = "ui://edfs-mcp/timers.html"
@@ -35,7 +43,10 @@ OPENS_VIEW = {
 }
 
 _DESCRIPTIONS = {
-    RESULT_VIEW: ("Result table", "A cached result as a table: paged, sorted and filtered over all its rows."),
+    RESULT_VIEW: (
+        "Result table",
+        "A cached result as a table: paged, sorted and filtered over all its rows.",
+    ),
     TIMER_VIEW: ("Timers", "Timers with their schedules, next runs in your time zone and on/off switches."),
 }
 

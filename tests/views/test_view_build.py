@@ -19,7 +19,9 @@ from edfs_mcp.views import VIEW_FILES, view_html
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = ROOT / "views"
 SOURCES = ["build.mjs", "package.json", "package-lock.json", "src", "test-host"]
-BUILT = [ROOT / "edfs_mcp" / "views" / name for name in VIEW_FILES.values()] + [ROOT / "tests" / "views" / "host.html"]
+BUILT = [ROOT / "edfs_mcp" / "views" / name for name in VIEW_FILES.values()] + [
+    ROOT / "tests" / "views" / "host.html"
+]
 REBUILD = "run `npm --prefix views ci && npm --prefix views run build` and commit the HTML"
 
 
@@ -70,7 +72,9 @@ def test_a_view_is_one_self_contained_file_under_a_strict_csp(uri: str) -> None:
     # appear in our sources nowhere (the bundled SDK code is not ours to grep).
     for source in (VIEWS / "src").glob("*.ts"):
         code = source.read_text()
-        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(", code), source.name
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(", code), (
+            source.name
+        )
 
 
 def test_the_views_ship_in_the_package_and_use_ext_apps() -> None:

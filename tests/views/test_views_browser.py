@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,13 +37,14 @@ NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 NIGHTLY = seed.TIMER_NORTHGATE_SAP_NIGHTLY  # disabled in the seed
 TIMERS = f"/edfs/itwins/{NORTHGATE}/timers"
 WAIT_MS = 30_000
+DASH = "\u2013"  # the view writes ranges with an en dash: Rows 1 (dash) 25
 PAGE = 25  # rows a page of the result view shows (views/src/result.ts)
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> AsyncIterator[SandboxServer]:
+def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer() as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 @pytest.fixture
@@ -154,7 +155,7 @@ async def test_result_view_pages_sorts_filters_and_charts_the_whole_result(
     started = time.perf_counter()
     await host.open(RESULT_VIEW, arguments, result, timeZone="Europe/Dublin")
     shown = min(preview, PAGE)
-    await host.status_is(f"Rows 1–{shown} of 100,000")
+    await host.status_is(f"Rows 1{DASH}{shown} of 100,000")
     opened = time.perf_counter() - started
     renders = await host.renders()
     sent_at = await host.page.evaluate("window.resultSentAt")
@@ -168,11 +169,11 @@ async def test_result_view_pages_sorts_filters_and_charts_the_whole_result(
 
     # Next page: read_execution_result from where the preview ended.
     await host.view.locator("#next").click()
-    await host.status_is(f"Rows {shown + 1}–{shown + PAGE} of 100,000")
+    await host.status_is(f"Rows {shown + 1}{DASH}{shown + PAGE} of 100,000")
     # Sort by value: SQL over all 100 000 rows, ascending then descending.
     value = host.view.locator("#rows th button", has_text="value")
     await value.click()
-    await host.status_is(f"Rows 1–{PAGE} of 100,000, sorted by value ascending")
+    await host.status_is(f"Rows 1{DASH}{PAGE} of 100,000, sorted by value ascending")
     assert _cells(await _rows(host), 2)[0] == "10"
     started = time.perf_counter()
     await value.click()
@@ -183,7 +184,9 @@ async def test_result_view_pages_sorts_filters_and_charts_the_whole_result(
     await host.view.locator("#filter-column").select_option("status")
     await host.view.locator("#filter-text").fill("warn")
     await host.view.locator("#filter-apply").click()
-    await host.status_is(f"Rows 1–{PAGE} of 101, where status contains “warn” (of 100,000 in the result)")
+    await host.status_is(
+        f"Rows 1{DASH}{PAGE} of 101, where status contains “warn” (of 100,000 in the result)"
+    )
     assert set(_cells(await _rows(host), 4)) == {"WARN"}
     values = [float(v) for v in _cells(await _rows(host), 2)]
     assert values == sorted(values, reverse=True)
@@ -194,7 +197,7 @@ async def test_result_view_pages_sorts_filters_and_charts_the_whole_result(
     await _screenshot(host, "result-view.png")
     for _ in range(4):
         await host.view.locator("#next").click()
-    await host.status_is("Rows 101–101 of 101")
+    await host.status_is(f"Rows 101{DASH}101 of 101")
     print(f"sort descending over 100 000 rows, click -> table: {sorted_ms:.0f} ms")
 
     # The chart: rows per category, of the filtered rows (SQL GROUP BY, not this page).
@@ -208,8 +211,9 @@ async def test_result_view_pages_sorts_filters_and_charts_the_whole_result(
     reads = [call["arguments"] for call in calls if call["name"] == "read_execution_result"]
     assert reads == [{"result_id": result_id, "offset": shown, "limit": PAGE}]
     sql = [call["arguments"]["sql"] for call in calls if call["name"] == "query_execution_result"]
-    assert any('ORDER BY "value" DESC' in q and f"LIMIT {PAGE} OFFSET 100" in q and "'warn'" in q for q in sql)
-    assert any('GROUP BY 1' in q and '"sensorId"' in q and "'warn'" in q for q in sql)
+    page_3 = f"LIMIT {PAGE} OFFSET 100"
+    assert any('ORDER BY "value" DESC' in q and page_3 in q and "'warn'" in q for q in sql)
+    assert any("GROUP BY 1" in q and '"sensorId"' in q and "'warn'" in q for q in sql)
     assert sandbox.state.writes["execute"] == 1  # the model's run; the view only reads
 
 
@@ -280,7 +284,8 @@ async def test_timer_view_switches_timers_idempotently_and_says_what_edfs_said(
     assert writes["timer_toggle"] == 3
     await _screenshot(host, "timer-view.png")
     names = [call["name"] for call in await host.calls()]
-    assert names.count("set_timer_enabled") == 4 and "toggle_timer" not in names and "delete_timer" not in names
+    assert names.count("set_timer_enabled") == 4
+    assert "toggle_timer" not in names and "delete_timer" not in names
 
 
 HOSTILE = [
@@ -301,7 +306,7 @@ async def test_hostile_rows_names_and_errors_are_shown_as_text(host: Host) -> No
         "structuredContent": {"summary": "x", "row_count": len(rows), "columns": columns, "rows": rows},
     }
     await host.open(RESULT_VIEW, {}, result)
-    await host.status_is(f"Rows 1–{len(rows)} of {len(rows)}")
+    await host.status_is(f"Rows 1{DASH}{len(rows)} of {len(rows)}")
     view = host.view
     shown = await _rows(host)
     assert shown[0][0] == HOSTILE[0] and shown[1][0] == HOSTILE[1] and shown[2][0] == HOSTILE[2]

@@ -25,7 +25,9 @@ EXTENSION = "io.modelcontextprotocol/ui"
 async def _tools(apps: bool) -> dict[str, dict[str, Any]]:
     async with Client(build_server(Settings(sandbox=True, apps=apps))) as client:
         listing = await client.list_tools()
-    return {tool.name: tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in listing.tools}
+    return {
+        tool.name: tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in listing.tools
+    }
 
 
 async def test_the_views_add_only_a_resource_uri_to_the_tools_that_open_one() -> None:
@@ -48,7 +50,12 @@ async def test_views_are_served_as_mcp_app_resources_with_no_origin_allowed() ->
         for resource in listed:
             assert resource.mime_type == "text/html;profile=mcp-app"
             csp = (resource.meta or {})["ui"]["csp"]
-            assert csp == {"connectDomains": [], "resourceDomains": [], "frameDomains": [], "baseUriDomains": []}
+            assert csp == {
+                "connectDomains": [],
+                "resourceDomains": [],
+                "frameDomains": [],
+                "baseUriDomains": [],
+            }
             (content,) = (await client.read_resource(str(resource.uri))).contents
             assert isinstance(content, TextResourceContents) and content.text.startswith("<!doctype html>")
             assert content.mime_type == "text/html;profile=mcp-app" and content.meta == resource.meta
