@@ -78,6 +78,16 @@ async def test_every_tool_text_carries_every_value(client: Client) -> None:
         ("toggle_timer", {"itwin_id": BRIDGE, "timer_id": timer}),
         ("set_timer_enabled", {"itwin_id": BRIDGE, "timer_id": timer, "enabled": True}),
         ("create_timer", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS, "cron": "0 3 * * 1"}),
+        ("list_package_roles", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS}),
+        (
+            "set_package_role",
+            {
+                "itwin_id": BRIDGE,
+                "unique_name": seed.SAP_WORK_ORDERS,
+                "itwin_role": "Viewer",
+                "granted": True,
+            },
+        ),
     ]
     called = set()
     for name, arguments in calls:
