@@ -7,7 +7,7 @@ Cached results are shared: callers must copy before changing a row.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -207,6 +207,47 @@ def sensor_payload(as_xml: bool) -> bytes:
         for s, t, v, u, st in fields
     )
     return f'{{"data":[{body}]}}'.encode()
+
+
+# The archive's sensors: SG-001 … SG-200, readings every 15 minutes from 2023-01-01, sensor after sensor.
+ARCHIVE_SENSORS = 200
+ARCHIVE_ROWS_PER_CHUNK = 2000
+
+
+def archive_status(i: int) -> str:
+    """Reading ``i``'s status: WARN every 997th; FAULT on SG-042 every 250th of its own readings."""
+    if i % 997 == 0:
+        return "WARN"
+    if i % ARCHIVE_SENSORS == 41 and i // ARCHIVE_SENSORS % 250 == 0:
+        return "FAULT"
+    return "OK"
+
+
+def archive_chunks(as_xml: bool, rows: int = seed.ARCHIVE_ROW_COUNT) -> Iterator[bytes]:
+    """The SENSOR_READINGS_ARCHIVE body, made as it is sent, ``ARCHIVE_ROWS_PER_CHUNK`` rows at a time:
+    1 000 000 readings (about 100 MB of JSON) are never held whole. The same bytes on every call."""
+    sensors = [(f"SG-{s + 1:03d}", "microstrain" if s % 5 else "mm") for s in range(ARCHIVE_SENSORS)]
+    base = datetime(2023, 1, 1, tzinfo=UTC)
+    if as_xml:
+        row = (
+            "<row><sensorId>{}</sensorId><timestamp>{}</timestamp><value>{}</value><unit>{}</unit>"
+            "<status>{}</status></row>"
+        )
+        yield b'<?xml version="1.0" encoding="utf-8"?>\n<data>'
+    else:
+        row = '{{"sensorId":"{}","timestamp":"{}","value":{},"unit":"{}","status":"{}"}}'
+        yield b'{"data":['
+    for first in range(0, rows, ARCHIVE_ROWS_PER_CHUNK):
+        parts = []
+        for i in range(first, min(rows, first + ARCHIVE_ROWS_PER_CHUNK)):
+            if i % ARCHIVE_SENSORS == 0:
+                stamp = (base + timedelta(minutes=15 * (i // ARCHIVE_SENSORS))).strftime("%Y-%m-%dT%H:%M:%SZ")
+            sensor, unit = sensors[i % ARCHIVE_SENSORS]
+            value = f"{10 + (i * 7919 % 40000) / 1000:.3f}"
+            parts.append(row.format(sensor, stamp, value, unit, archive_status(i)))
+        text = "".join(parts) if as_xml else ",".join(parts)
+        yield (text if as_xml or first == 0 else "," + text).encode()
+    yield b"</data>" if as_xml else b"]}"
 
 
 # --- OData ------------------------------------------------------------------------------------------

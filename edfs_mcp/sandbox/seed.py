@@ -253,8 +253,11 @@ MAXIMO_ASSETS = "MAXIMO_ASSETS"
 ODT_APIM_TEST = "ODT_APIM_TEST"
 SENSOR_READINGS_BULK = "SENSOR_READINGS_BULK"
 SHAREPOINT_DOCUMENTS = "SHAREPOINT_DOCUMENTS"
+SENSOR_READINGS_ARCHIVE = "SENSOR_READINGS_ARCHIVE"
 
 SENSOR_ROW_COUNT = 100_000
+# SENSOR_READINGS_ARCHIVE: generated on each request, streamed, never stored (about 100 MB of JSON).
+ARCHIVE_ROW_COUNT = 1_000_000
 ODATA_ENTITY_SETS = ("SAP_Equipments_Read", "SAP_Funcloc_Read", "SAP_Material_Read", "SAP_Work_Orders_Read")
 
 
@@ -349,6 +352,19 @@ PACKAGES: tuple[PackageSeed, ...] = (
         (SystemReq("sensor_hub", "EDF.Rest", "Yes"),),
     ),
     PackageSeed(
+        SENSOR_READINGS_ARCHIVE,
+        "Sensor Readings (archive)",
+        "Structural-health sensor archive: 1 000 000 readings of 200 sensors in one call (about 100 MB).",
+        "1.0.0",
+        "Current",
+        False,
+        "2024-06-03T07:00:00.00+00:00",
+        '{ "variables": [], "returnAsXml": false }',
+        '{"data": [{ "sensorId": "SG-001", "timestamp": "2023-01-01T00:00:00Z", "value": 10.0, '
+        '"unit": "mm", "status": "WARN"}] }',
+        (SystemReq("sensor_hub", "EDF.Rest", "Yes"),),
+    ),
+    PackageSeed(
         SHAREPOINT_DOCUMENTS,
         "SharePoint Documents",
         "Lists documents of a SharePoint document library with their metadata.",
@@ -376,6 +392,8 @@ SUBSCRIPTIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
      "2024-04-12T08:00:00.00+00:00"),
     (ORG_NORTHGATE, SENSOR_READINGS_BULK, "7a1b2c3d-0e1f-4a2b-9c3d-4e5f6a7b8c05", IDENTITY_ADMIN,
      "Avery Admin", "2024-02-01T10:00:00.00+00:00"),
+    (ORG_NORTHGATE, SENSOR_READINGS_ARCHIVE, "7a1b2c3d-0e1f-4a2b-9c3d-4e5f6a7b8c08", IDENTITY_ADMIN,
+     "Avery Admin", "2024-06-04T10:00:00.00+00:00"),
     (ORG_HARBOR, SHAREPOINT_DOCUMENTS, "7a1b2c3d-0e1f-4a2b-9c3d-4e5f6a7b8c06", IDENTITY_HARBOR_ADMIN,
      "Hana Harbor", "2024-03-02T15:00:00.00+00:00"),
     (ORG_HARBOR, SAP_WORK_ORDERS, "7a1b2c3d-0e1f-4a2b-9c3d-4e5f6a7b8c07", IDENTITY_HARBOR_ADMIN,

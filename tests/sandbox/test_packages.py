@@ -41,6 +41,7 @@ def test_subscribed_packages_are_the_callers_organizations(admin: Api, harbor: A
         seed.MAXIMO_ASSETS,
         seed.ODT_APIM_TEST,
         seed.SENSOR_READINGS_BULK,
+        seed.SENSOR_READINGS_ARCHIVE,
     }
     for package in packages:
         assert set(package) == PACKAGE_FIELDS
