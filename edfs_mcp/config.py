@@ -177,7 +177,7 @@ class Settings(BaseModel):
         60.0, ge=0, description="Most seconds spent waiting out 429 answers before giving up."
     )
     max_response_bytes: int = Field(
-        64 * 1024 * 1024,
+        256 * 1024 * 1024,
         ge=64 * 1024,
         description="Largest answer body accepted, in bytes after decompression (larger: an error).",
     )

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.anyio
 
 READ = Operation("list_timers", "list timers")
 WRITE = Operation("execute", "execute package", write=True)
-CAP = 1 << 20  # 1 MiB: small, so the tests are quick; the default (64 MiB) is a setting
+CAP = 1 << 20  # 1 MiB: small, so the tests are quick; the default (256 MiB) is a setting
 SOCKET_SLACK = 16 << 20  # what loopback socket buffers can hold beyond what the client read
 
 
@@ -411,7 +411,7 @@ async def test_a_huge_bomb_stops_at_the_cap_and_lets_other_calls_run(waits: Wait
         else:
             await out.head(200, {"Content-Encoding": "gzip"}, bomb)
 
-    async with hostile(answer) as server, session_at(server.url, waits) as http:  # the default 64 MiB cap
+    async with hostile(answer) as server, session_at(server.url, waits) as http:  # the default 256 MiB cap
         with pytest.raises(ResponseTooLarge):
             await http.request(READ, "GET", "/edfs/x")
         assert (await http.request(READ, "GET", "/edfs/small")).content == SMALL
