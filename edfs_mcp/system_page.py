@@ -255,6 +255,7 @@ class SetupDesk:
     ) -> SetupForm:
         now = self.clock()
         self._open = {k: v for k, v in self._open.items() if v[1] > now}
+        self._creators = {k: v for k, v in self._creators.items() if k in self._open}
         if len(self._open) >= MAX_OPEN_FORMS:
             raise TooManyForms(MAX_OPEN_FORMS)
         if sum(1 for o, _ in self._open.values() if o == owner) >= MAX_OPEN_PER_OWNER:
@@ -488,12 +489,15 @@ class SetupDesk:
                 return self.base
             import uvicorn
             from starlette.applications import Starlette
+            from starlette.middleware import Middleware
+            from starlette.middleware.trustedhost import TrustedHostMiddleware
 
             from edfs_mcp.remote.app import BoundedBody
 
-            app = Starlette(
-                routes=[Route(r.path, BoundedBody(r.app), methods=r.methods) for r in self.routes()]
-            )
+            routes = [Route(r.path, BoundedBody(r.app), methods=r.methods) for r in self.routes()]
+            # Only this machine's names: a DNS-rebound name would make another site "same-origin".
+            hosts = Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])
+            app = Starlette(routes=routes, middleware=[hosts])
             listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             listener.bind(("127.0.0.1", 0))
             listener.listen(32)

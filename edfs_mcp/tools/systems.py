@@ -293,7 +293,8 @@ async def set_up_system(
     prefilled = {by_name[key.casefold()]: value for key, value in values.items()}
     display = (name or "").strip() or f"{chosen_id} ({system_type})"
     asked = json.dumps([display, sorted(prefilled.items())])
-    if isinstance(found, SetupForm) and found.asked == asked:
+    reused = isinstance(found, SetupForm) and found.asked == asked
+    if isinstance(found, SetupForm) and reused:
         form = found  # the same call again while its form is open: the same link
     else:
         if isinstance(found, SetupForm):
@@ -322,7 +323,7 @@ async def set_up_system(
     modern = (ctx.protocol_version or "") >= MODERN_ERA
     if modern:
         answer = (ctx.input_responses or {}).get(SETUP_KEY)
-        if answer is None:
+        if answer is None or not reused:  # an answer about a form that is gone is no answer
             # The client shows the page, then retries this same call with the answer.
             request = ElicitRequest(
                 params=ElicitRequestURLParams(message=message, url=form.link, elicitation_id=form.key)

@@ -469,3 +469,13 @@ async def test_when_edfs_refuses_the_page_and_the_next_call_say_why(
     text = await admin.error("set_up_system", SAP)
     assert "was not created" in text and "SystemExists" in text and PASSWORD not in text
     assert created(sandbox) == 0
+
+
+async def test_the_local_page_answers_only_to_this_machines_names(
+    sandbox: SandboxServer, person: Person, admin: Tools
+) -> None:
+    pending, _ = await admin.ok("set_up_system", SAP)
+    rebound = await person.http.get(pending["link"], headers={**SAME_ORIGIN, "Host": "attacker.example"})
+    assert rebound.status_code == 400
+    assert (await person.fill(pending["link"], SAP_TYPED)).status_code == 200
+    assert created(sandbox) == 1
