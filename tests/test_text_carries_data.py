@@ -111,4 +111,9 @@ async def test_every_tool_text_carries_every_value(client: Client) -> None:
     called.add("query_execution_result")
     await _call(client, "delete_timer", {"itwin_id": BRIDGE, "timer_id": timer, "confirm": True})
     called.add("delete_timer")
+    await _call(client, "list_systems", {"itwin_id": BRIDGE})
+    await _call(client, "set_up_system", {"itwin_id": BRIDGE, "unique_name": seed.MAXIMO_ASSETS})
+    await _call(client, "set_up_system", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS})
+    await _call(client, "delete_system", {"itwin_id": BRIDGE, "system": "sap_prod", "confirm": True})
+    called |= {"list_systems", "set_up_system", "delete_system"}
     assert called == {spec.name for spec in all_tools()}
