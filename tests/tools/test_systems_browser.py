@@ -106,11 +106,13 @@ async def test_the_person_sets_up_sap_on_riverside_in_chromium_and_no_byte_holds
 ) -> None:
     results: list[CallToolResult] = []
     answers: list[str] = []
+    answered = anyio.Event()
     async with chromium() as browser, anyio.create_task_group() as group:
 
         async def show(context: Any, params: Any) -> ElicitResult:
             async def person() -> None:
                 answers.append(await fill_in(browser, params.url))
+                answered.set()
 
             group.start_soon(person)
             return ElicitResult(action="accept")
@@ -131,6 +133,7 @@ async def test_the_person_sets_up_sap_on_riverside_in_chromium_and_no_byte_holds
             if callback is None:
                 assert first.structured_content["status"] == "pending"
                 answers.append(await fill_in(browser, first.structured_content["link"]))
+                answered.set()
                 second = await call("set_up_system", SAP)
                 assert second.structured_content is not None, text_of(second)
                 assert second.structured_content["status"] == "created"
@@ -138,8 +141,7 @@ async def test_the_person_sets_up_sap_on_riverside_in_chromium_and_no_byte_holds
                 assert first.structured_content["status"] == "created"
                 assert "127.0.0.1" not in dumped(first)  # the link never reached the model
             with anyio.fail_after(15):  # the page's answer may render after the tool's
-                while not answers:
-                    await anyio.sleep(0.1)
+                await answered.wait()
             assert answers == ["System created"]
             ran = await call("execute_integration_package", SAP)
             assert not ran.is_error, text_of(ran)
