@@ -17,12 +17,12 @@ from pathlib import Path
 
 import anyio
 
-from bench import figures
+from bench import figures, large
 from bench.figures import Figure, Plan
 from bench.report import ROOT, details, markdown, table
 from edfs_mcp.sandbox import SandboxServer
 
-STEPS = {"startup", "calls", "sizes", "sql", "refresh"}
+STEPS = {"startup", "calls", "sizes", "sql", "refresh", "parse", "archive"}
 ALIASES = {"spawn": "startup"}
 
 
@@ -35,6 +35,8 @@ async def run(plan: Plan, only: set[str]) -> list[Figure]:
             "sizes": partial(figures.size_figures, sandbox),
             "sql": partial(figures.sql_figures, sandbox, plan),
             "refresh": partial(figures.refresh_figures, sandbox),
+            "parse": partial(anyio.to_thread.run_sync, large.parse_figures),
+            "archive": partial(large.archive_figures, sandbox),
         }
         for name, step in steps.items():
             if not only or name in only:
@@ -51,7 +53,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated subset: startup, calls, sizes, sql, refresh (implies --no-write)",
+        help="comma-separated: startup, calls, sizes, sql, refresh, parse, archive (implies --no-write)",
     )
     args = parser.parse_args()
     only = {ALIASES.get(name.strip(), name.strip()) for name in args.only.split(",") if name.strip()}
