@@ -12,7 +12,7 @@ made meanwhile to the same server by the same client (the event loop is not held
 RSS before, after and at its peak. Real sleeps: the 429 cases take ~5 s each.
 
 **signin** — a real ``edfs-mcp serve`` (``EDFS_MCP_HTTP_AUTH=oauth``, the sandbox as Bentley),
-with the memory store and then with a real ``redis-server``: the 999 x 1000-byte consent form
+with the memory store and then with a real ``redis-server``: the 999 x 1000 KB consent form (~1 GB)
 (~1 MB, chunked, 50 at once), then a flood of 2 000 registrations from 2 000 addresses
 (``X-Forwarded-For``, which the server trusts from loopback), 2 000 more of ~8 KiB each (the
 most a registration may hold), and 200 from one address; the
@@ -396,23 +396,34 @@ async def _flood(
     return statuses
 
 
-async def _consent_forms(base: str, times: int) -> dict[int, int]:
-    data = "&".join(f"f{n}=" + "x" * 1000 for n in range(999)).encode()  # ~1 MB
+async def _consent_forms(base: str, times: int) -> dict[int | str, int]:
+    """The red team's form: 999 fields of 1 000 KB (~1 GB), no cookie, no Origin, streamed; the
+    server must refuse it after 64 KiB, so the client may see the connection close mid-send."""
+    field = b"x" * 1_000_000
 
     async def chunks() -> Any:
-        for start in range(0, len(data), 16 * 1024):
-            yield data[start : start + 16 * 1024]
+        for n in range(999):
+            yield (b"&" if n else b"") + f"f{n}=".encode()
+            for start in range(0, len(field), 64 * 1024):
+                yield field[start : start + 64 * 1024]
 
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     async with httpx2.AsyncClient(timeout=60) as http:
 
         async def one() -> None:
-            answer = await http.post(
-                f"{base}/consent",
-                content=chunks(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+            try:
+                answer = await http.post(
+                    f"{base}/consent",
+                    content=chunks(),
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Content-Length": str(999 * (len(field) + 5)),
+                    },
+                )
+                outcome: int | str = answer.status_code
+            except httpx2.TransportError as exc:  # refused and closed before the upload ended
+                outcome = type(exc).__name__
+            statuses[outcome] = statuses.get(outcome, 0) + 1
 
         await asyncio.gather(*(one() for _ in range(times)))
     return statuses
@@ -436,8 +447,8 @@ async def _signin_figures(kind: str, rows: list[str]) -> None:
         browser, storage = Browser(seed.USER_ADMIN), MemoryTokens()
         async with signed_in(f"{base}/mcp", browser, storage=storage) as client:
             assert not (await client.call_tool("list_integration_packages", {})).is_error
-            with watched.step(f"{kind}: 999 x 1000-byte consent form, 50 at once", rows) as notes:
-                notes["what"] = f"answers {await _consent_forms(base, 50)}"
+            with watched.step(f"{kind}: 999 x 1000 KB consent form (~1 GB), 20 at once", rows) as notes:
+                notes["what"] = f"answers {await _consent_forms(base, 20)}"
             sources = [f"10.{n // 65536}.{n // 256 % 256}.{n % 256}" for n in range(2000)]
             with watched.step(f"{kind}: 2 000 registrations, 2 000 addresses", rows) as notes:
                 statuses = await _flood(base, sources)
