@@ -22,6 +22,8 @@ from datetime import MAXYEAR, UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
+from edfs_mcp.errors import EdfsMcpError
+
 __all__ = ["CronError", "Schedule", "next_runs", "parse", "problem"]
 
 FORM = "'minute hour day-of-month month day-of-week' in UTC"
@@ -66,7 +68,7 @@ _MACROS = {
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-class CronError(ValueError):
+class CronError(EdfsMcpError):
     """A refused schedule. ``str()`` is one sentence naming it; ``reason`` is the part after the colon."""
 
     def __init__(self, expression: str, reason: str, *, wrong_shape: bool = False) -> None:

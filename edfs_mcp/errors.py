@@ -1,11 +1,15 @@
 """The one exception tree of edfs-mcp.
 
-Everything this package raises on purpose derives from :class:`EdfsMcpError`::
+Everything this package raises on purpose derives from :class:`EdfsMcpError`. The classes without a
+module beside them are defined here (and exported by ``edfs_mcp``); the others live where they are
+raised::
 
     EdfsMcpError
     ├── ConfigError            a setting is missing or malformed
+    │   └── UnsafeTokenStore   the token directory or file is not private to this user (auth.store)
     ├── AuthError              no usable token
-    │   └── SignInRequired     a person has to sign in first
+    │   ├── SignInRequired     a person has to sign in first
+    │   └── DeviceFlowRefused  the authority refuses this client the device grant (auth.device_flow)
     ├── ApiError               EDFS or iTwins answered with an error status
     │   ├── InvalidInput       400 / 422 — the request was rejected as malformed
     │   ├── Unauthorized       401 — token missing, expired or not accepted
@@ -16,14 +20,32 @@ Everything this package raises on purpose derives from :class:`EdfsMcpError`::
     │   └── ServerError        5xx — the service failed
     ├── NotSent                the request never left this machine (connect error)
     ├── OutcomeUnknown         sent, but no usable answer came back (for a write: it may have happened)
-    └── AnswerRefused          a read's answer broke one of our limits; nothing was changed
-        ├── ResponseTooLarge   the body was bigger than EDFS_MCP_MAX_RESPONSE_BYTES
-        └── DeadlineExceeded   the whole answer took longer than the timeout allows
+    ├── AnswerRefused          a read's answer broke one of our limits; nothing was changed
+    │   ├── ResponseTooLarge   the body was bigger than EDFS_MCP_MAX_RESPONSE_BYTES
+    │   └── DeadlineExceeded   the whole answer took longer than the timeout allows
+    ├── UndecodableBody        a compressed body that does not decode (api._body; the client makes it
+    │                          OutcomeUnknown: it never leaves the client)
+    ├── TooDeep                a package's output nests too deeply to read (tabular; also a ValueError)
+    ├── CronError              a schedule EDFS would refuse (cron)
+    ├── ResultError            a cached result cannot be read or kept (results)
+    │   ├── ResultGone         its result_id expired, was evicted or is not the caller's
+    │   └── ResultCacheUnavailable  the shared result cache (Redis) did not answer
+    ├── SqlError               a query over a result gave no answer (sql)
+    │   ├── SqlRefused         not one SELECT over ``result``; nothing ran
+    │   ├── SqlFailed          DuckDB could not run it
+    │   └── SqlStopped         a time or memory limit stopped it
+    ├── TooManyForms           too many set-up forms are open (system_page)
+    ├── CannotListen           an address cannot be listened on (listening)
+    ├── StateStoreUnavailable  the shared state store (Redis) did not answer (state.stores)
+    ├── CimdError              a client's metadata document was refused (remote.cimd)
+    └── RegistrationThrottled  too many client registrations from one address (remote.registrations)
 
 A write whose answer breaks a limit is ``OutcomeUnknown`` (it was sent; it may have run),
 with ``limit`` set to the ``AnswerRefused`` that says which limit.
 
-The API client raises these; ``edfs_mcp.messages`` turns them into text for the model.
+The API client raises the ones defined here; ``edfs_mcp.messages`` turns them into text for the model.
+Private ``_``-prefixed exceptions (a parser giving up, a guard's refusal) are control flow inside one
+module and never leave it.
 Nothing here imports MCP, so the client stays usable on its own.
 """
 

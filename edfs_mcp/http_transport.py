@@ -239,7 +239,7 @@ class StateOutage:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from edfs_mcp.remote.stores import StateStoreUnavailable
+        from edfs_mcp.state.stores import StateStoreUnavailable
 
         started = False
         read = bytearray()  # what the app read of the body before the store failed it

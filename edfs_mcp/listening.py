@@ -10,10 +10,12 @@ from __future__ import annotations
 import errno
 import socket
 
+from edfs_mcp.errors import EdfsMcpError
+
 __all__ = ["CannotListen", "http_url", "listening_socket"]
 
 
-class CannotListen(Exception):
+class CannotListen(EdfsMcpError):
     """``host:port`` cannot be listened on: the port is in use, or the address is not this machine's."""
 
     def __init__(self, host: str, port: int, reason: str, *, in_use: bool) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Page",
     "ResultCacheUnavailable",
+    "ResultError",
     "ResultGone",
     "ResultStore",
     "StoredResult",
@@ -126,7 +127,11 @@ class StoredResult:
     expires_at: float
 
 
-class ResultGone(Exception):
+class ResultError(EdfsMcpError):
+    """A cached result could not be read or kept."""
+
+
+class ResultGone(ResultError):
     """A result_id that cannot be read: ``reason`` is "expired", "evicted" or "unknown"."""
 
     def __init__(self, result_id: str, reason: str) -> None:
@@ -135,7 +140,7 @@ class ResultGone(Exception):
         self.reason = reason
 
 
-class ResultCacheUnavailable(EdfsMcpError):
+class ResultCacheUnavailable(ResultError):
     """The shared result cache (Redis, ``EDFS_MCP_REDIS_URL``) did not answer a put or a get.
 
     It says nothing of the call's own work: a package that ran, ran. The tools catch it and say so

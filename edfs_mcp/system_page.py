@@ -57,10 +57,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from edfs_mcp.errors import EdfsMcpError
+
 if TYPE_CHECKING:
     from edfs_mcp.api import EdfsClient
     from edfs_mcp.api.models import SystemTypeProperty
-    from edfs_mcp.remote.stores import KeyValueStore
+    from edfs_mcp.state.stores import KeyValueStore
 
 __all__ = [
     "FORM_SECONDS",
@@ -155,7 +157,7 @@ class SetupOutcome(BaseModel):
     reason: str | None = None
 
 
-class TooManyForms(Exception):
+class TooManyForms(EdfsMcpError):
     def __init__(self, limit: int) -> None:
         super().__init__(limit)
         self.limit = limit
@@ -171,7 +173,7 @@ def index_key(owner: str, itwin_id: str, system_id: str) -> str:
 
 class _LockedMemory:
     """The few store operations the local desk needs, safe across the listener's thread and the
-    tool calls' event loop (``remote.stores.MemoryStore`` is for one loop)."""
+    tool calls' event loop (``state.stores.MemoryStore`` is for one loop)."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock

@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, overload
 
+from edfs_mcp.errors import EdfsMcpError
 from edfs_mcp.untrusted import MAX_DEPTH, MAX_ITEMS, NAME_CHARS, clean_text
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def _pyarrow() -> Any:
 _POOL_SET = False
 
 
-class TooDeep(ValueError):
+class TooDeep(EdfsMcpError, ValueError):
     """The document nests deeper than can be parsed safely."""
 
 

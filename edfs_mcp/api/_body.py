@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import anyio.lowlevel
 import httpx2
 
+from edfs_mcp.errors import EdfsMcpError
+
 __all__ = ["ACCEPT_ENCODING", "ERROR_BODY_LIMIT", "UndecodableBody", "read_capped"]
 
 # What we ask for, and so all we decode; anything else is a server fault.
@@ -24,7 +26,7 @@ ERROR_BODY_LIMIT = 64 * 1024
 STEP = 256 * 1024
 
 
-class UndecodableBody(Exception):
+class UndecodableBody(EdfsMcpError):
     """The body's Content-Encoding is not one we asked for, or its compressed data is corrupt."""
 
 

@@ -10,7 +10,6 @@ nothing that could carry a token reaches the model.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 from edfs_mcp.errors import (
     AnswerRefused,
@@ -33,6 +32,8 @@ from edfs_mcp.errors import (
     SignInRequired,
     Unauthorized,
 )
+from edfs_mcp.state.stores import StateStoreUnavailable
+from edfs_mcp.tabular import TooDeep
 from edfs_mcp.untrusted import clean_text
 
 __all__ = [
@@ -203,17 +204,8 @@ NOT_FOUND_NEXT = {
 }
 
 
-def describe(error: EdfsMcpError, *, suggestions: Sequence[str] = ()) -> str:
-    """The text of a ToolError for ``error``. ``suggestions``: valid values to offer, if known."""
-    text = _describe(error)
-    if suggestions:
-        shown = ", ".join(suggestions[:20])
-        more = f" (and {len(suggestions) - 20} more)" if len(suggestions) > 20 else ""
-        text += f" Available: {shown}{more}."
-    return text
-
-
-def _describe(error: EdfsMcpError) -> str:
+def describe(error: EdfsMcpError) -> str:
+    """The words a model reads for ``error``: what failed, why, and what to do next."""
     if isinstance(error, ApiError):
         return _describe_api(error)
     if isinstance(error, NotSent):
@@ -248,6 +240,13 @@ def _describe(error: EdfsMcpError) -> str:
         return f"Could not get an access token: {error} Nothing was sent to EDFS."
     if isinstance(error, ConfigError):
         return f"Configuration problem: {error}"
+    if isinstance(error, TooDeep):  # a package's output (the run is over: the caller says so)
+        return reason_of(error)
+    if isinstance(error, StateStoreUnavailable):  # a person's sign-in state, mid-call
+        return (
+            f"The call could not go on: {error}. Nothing more was sent to EDFS. Try again in about "
+            "30 seconds; if it keeps failing, tell the user the server's Redis is down."
+        )
     return str(error)
 
 

@@ -17,7 +17,8 @@ in at Bentley itself as a confidential web app (the OAuth-proxy pattern):
 - ``upstream``: the Bentley web app (authorization code + PKCE + client secret, refresh).
 - ``people``: each person's Bentley tokens, sealed (AES-GCM), and the per-person token source.
 - ``cimd``: Client ID Metadata Documents, fetched with SSRF guards.
-- ``stores``: the small key-value interface every piece keeps its state behind (in memory here).
+- ``edfs_mcp.state.stores``: the small key-value interface every piece keeps its state behind
+  (in memory, or in Redis: ``edfs_mcp.state.redis_store``).
 - ``app``: all of it assembled for ``http_transport``.
 """
 

@@ -30,8 +30,8 @@ from edfs_mcp.remote.pages import CALLBACK_PATH, PERSON_COOKIE, consent_routes
 from edfs_mcp.remote.people import PeopleClients, PersonTokenSource, PersonVault
 from edfs_mcp.remote.provider import SCOPE, EdfsAuthorizationProvider, Lifetimes
 from edfs_mcp.remote.registrations import RegistrationLimits, RegistrationSource
-from edfs_mcp.remote.stores import Clock, KeyValueStore, MemoryStore
 from edfs_mcp.remote.upstream import BentleyWebApp
+from edfs_mcp.state.stores import Clock, KeyValueStore, MemoryStore
 from edfs_mcp.system_page import SetupDesk, team_desk
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ def build_remote_auth(
     base = public_base(str(settings.public_url))
     sealer = Sealer(settings.oauth_key)
     if store is None and settings.redis_url is not None:
-        from edfs_mcp.remote.redis_store import RedisStore
+        from edfs_mcp.state.redis_store import RedisStore
 
         store = RedisStore.from_url(settings.redis_url.get_secret_value().strip())
     durable = store is not None and bool(getattr(store, "durable", False))

@@ -30,6 +30,8 @@ import httpx2
 from mcp.shared.auth import OAuthClientInformationFull
 from pydantic import ValidationError
 
+from edfs_mcp.errors import EdfsMcpError
+
 __all__ = ["CimdError", "CimdFetcher", "is_metadata_url"]
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ TIMEOUT_SECONDS = 5.0
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
-class CimdError(Exception):
+class CimdError(EdfsMcpError):
     """Why a metadata document was not used (no secret in it: the URL is the client's own)."""
 
 

@@ -31,8 +31,8 @@ from edfs_mcp.errors import AuthError
 from edfs_mcp.remote.crypto import Sealer, new_secret
 from edfs_mcp.remote.people import PersonVault
 from edfs_mcp.remote.provider import EdfsAuthorizationProvider
-from edfs_mcp.remote.stores import KeyValueStore
 from edfs_mcp.remote.upstream import BentleyWebApp
+from edfs_mcp.state.stores import KeyValueStore
 
 __all__ = ["CALLBACK_PATH", "CONSENT_PATH", "consent_routes"]
 

@@ -22,8 +22,8 @@ import anyio
 from edfs_mcp.auth import REFRESH_LEEWAY_SECONDS
 from edfs_mcp.errors import AuthError
 from edfs_mcp.remote.crypto import Sealer
-from edfs_mcp.remote.stores import Clock, KeyValueStore, SharedLocks
 from edfs_mcp.remote.upstream import BentleyTokens, BentleyWebApp
+from edfs_mcp.state.stores import Clock, KeyValueStore, SharedLocks
 
 if TYPE_CHECKING:
     from edfs_mcp.api import EdfsClient

@@ -40,7 +40,7 @@ from edfs_mcp.remote.cimd import CimdError, CimdFetcher, is_metadata_url
 from edfs_mcp.remote.crypto import Sealer, new_secret
 from edfs_mcp.remote.people import PersonVault
 from edfs_mcp.remote.registrations import RegistrationLimits, RegistrationThrottled, registration_source
-from edfs_mcp.remote.stores import Clock, KeyValueStore
+from edfs_mcp.state.stores import Clock, KeyValueStore
 
 __all__ = [
     "EdfsAccessToken",

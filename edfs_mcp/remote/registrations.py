@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edfs_mcp.errors import EdfsMcpError
+
 __all__ = [
     "RegistrationLimits",
     "RegistrationSource",
@@ -48,7 +50,7 @@ class RegistrationLimits:
     unused: int = 1000  # registrations kept that no token was got with; past it the oldest go
 
 
-class RegistrationThrottled(Exception):
+class RegistrationThrottled(EdfsMcpError):
     """This source registered ``limit`` clients in the current window; it may again after ``retry_after``."""
 
     def __init__(self, limit: int, window: float, retry_after: float) -> None:

@@ -21,7 +21,7 @@ import httpx2
 from edfs_mcp.auth import token_expiry
 from edfs_mcp.auth.discovery import Endpoints, discover
 from edfs_mcp.errors import AuthError
-from edfs_mcp.remote.stores import Clock
+from edfs_mcp.state.stores import Clock
 
 __all__ = ["BentleyTokens", "BentleyWebApp", "pkce_challenge"]
 

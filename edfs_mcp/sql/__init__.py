@@ -24,6 +24,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
+from edfs_mcp.errors import EdfsMcpError
 from edfs_mcp.sql._wire import read_arrow, read_header, write_arrow, write_header
 from edfs_mcp.tabular import Table
 
@@ -34,6 +35,7 @@ __all__ = [
     "QUERY_SECONDS",
     "Answer",
     "SqlEngine",
+    "SqlError",
     "SqlFailed",
     "SqlRefused",
     "SqlStopped",
@@ -55,7 +57,11 @@ class Answer:
     more: bool  # the answer had more than max_rows rows; the first max_rows are kept
 
 
-class SqlRefused(Exception):
+class SqlError(EdfsMcpError):
+    """A query over a result gave no answer: refused, failed or stopped."""
+
+
+class SqlRefused(SqlError):
     """The query is not one SELECT over ``result``: ``what`` names what was refused. Nothing ran."""
 
     def __init__(self, what: str) -> None:
@@ -63,11 +69,11 @@ class SqlRefused(Exception):
         self.what = what
 
 
-class SqlFailed(Exception):
+class SqlFailed(SqlError):
     """DuckDB could not run the query (syntax, unknown column or function, type...): its words."""
 
 
-class SqlStopped(Exception):
+class SqlStopped(SqlError):
     """A limit stopped the query: ``limit`` is "time" or "memory"."""
 
     def __init__(self, limit: Literal["time", "memory"]) -> None:

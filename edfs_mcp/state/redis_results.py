@@ -36,8 +36,8 @@ import anyio
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from edfs_mcp.remote.redis_store import pooled_client, redis_location
 from edfs_mcp.results import ResultCacheUnavailable, ResultGone, ResultStore, StoredResult
+from edfs_mcp.state.redis_store import pooled_client, redis_location
 from edfs_mcp.tabular import Table
 
 __all__ = ["RedisResultStore"]

@@ -1,6 +1,6 @@
-"""The remote server's state in Redis (``EDFS_MCP_REDIS_URL``), shared by every replica.
+"""State in Redis (``EDFS_MCP_REDIS_URL``), shared by every replica.
 
-:class:`RedisStore` is the :class:`~edfs_mcp.remote.stores.KeyValueStore` of several processes:
+:class:`RedisStore` is the :class:`~edfs_mcp.state.stores.KeyValueStore` of several processes:
 registered clients, pending sign-ins, codes, tokens, consents and each person's sealed Bentley
 tokens live in Redis, so a token issued by one replica works on any other and a replica that dies
 or is upgraded signs nobody out. Values are what the in-memory store keeps (sealed where they are
@@ -32,7 +32,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import LockError, RedisError
 
-from edfs_mcp.remote.stores import StateStoreUnavailable
+from edfs_mcp.state.stores import StateStoreUnavailable
 
 __all__ = ["RedisStore", "StateStoreUnavailable", "pooled_client", "redis_location"]
 
@@ -82,7 +82,7 @@ def redis_location(url: str) -> str:
 
 
 class RedisStore:
-    """:class:`~edfs_mcp.remote.stores.KeyValueStore` in Redis; keys are prefixed with ``prefix``."""
+    """:class:`~edfs_mcp.state.stores.KeyValueStore` in Redis; keys are prefixed with ``prefix``."""
 
     durable = True
 

@@ -1,4 +1,4 @@
-"""Where the remote server keeps its state: one small key-value interface.
+"""Where state is kept (the remote server's sign-ins, the set-up forms): one small key-value interface.
 
 Everything the authorization server remembers (registered clients, pending sign-ins, codes, tokens,
 consents, each person's sealed Bentley tokens) is a value under a key, with an optional time to
@@ -19,13 +19,15 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
+from edfs_mcp.errors import EdfsMcpError
+
 __all__ = ["Clock", "KeyValueStore", "MemoryStore", "SharedLocks", "StateStoreUnavailable"]
 
 Clock = Callable[[], float]
 Value = str | set[str] | dict[str, float]  # a string, a set, an ordered set (member: score)
 
 
-class StateStoreUnavailable(RuntimeError):
+class StateStoreUnavailable(EdfsMcpError):
     """Redis, where the replicas keep their shared state, did not answer."""
 
     def __init__(self, location: str, detail: str) -> None:

@@ -38,9 +38,9 @@ from edfs_mcp.config import Settings, load_settings
 from edfs_mcp.http_transport import HttpLimits, http_app
 from edfs_mcp.remote import RemoteAuth, build_remote_auth
 from edfs_mcp.remote.registrations import RegistrationLimits
-from edfs_mcp.remote.stores import KeyValueStore
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
+from edfs_mcp.state.stores import KeyValueStore
 from tests.serving import INITIALIZE, Serving, free_port, serving_http
 
 CLIENT_REDIRECT = "http://127.0.0.1:5173/callback"  # the MCP client's own; never contacted

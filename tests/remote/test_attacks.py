@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
-from edfs_mcp.remote.stores import MemoryStore
 from edfs_mcp.sandbox import SandboxServer, seed
+from edfs_mcp.state.stores import MemoryStore
 from tests.remote.harness import (
     CLIENT_REDIRECT,
     Browser,

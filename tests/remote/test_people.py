@@ -9,8 +9,8 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from edfs_mcp.remote.stores import MemoryStore
 from edfs_mcp.sandbox import SandboxServer, seed
+from edfs_mcp.state.stores import MemoryStore
 from tests.e2e.harness import text_of
 from tests.remote.harness import Browser, InProcess, in_process, signed_in
 

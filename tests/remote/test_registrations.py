@@ -11,10 +11,10 @@ import httpx2
 import pytest
 import redis as sync_redis
 
-from edfs_mcp.remote.redis_store import RedisStore
 from edfs_mcp.remote.registrations import RegistrationLimits, source_of
-from edfs_mcp.remote.stores import KeyValueStore, MemoryStore
 from edfs_mcp.sandbox import SandboxServer, seed
+from edfs_mcp.state.redis_store import RedisStore
+from edfs_mcp.state.stores import KeyValueStore, MemoryStore
 from tests.e2e.harness import text_of
 from tests.remote.harness import (
     CLIENT_REDIRECT,

@@ -20,9 +20,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.http_transport import HttpLimits, http_app
 from edfs_mcp.remote import RemoteAuth, build_remote_auth
-from edfs_mcp.remote.redis_store import RedisStore, StateStoreUnavailable
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
+from edfs_mcp.state.redis_store import RedisStore, StateStoreUnavailable
 from tests.e2e.harness import text_of
 from tests.remote.harness import Browser, MemoryTokens, oauth_env, signed_in
 from tests.scale.parts import RedisServer

@@ -115,14 +115,6 @@ def test_auth_error_says_nothing_was_sent() -> None:
     assert "Nothing was sent" in describe(AuthError("The authority refused the client credentials."))
 
 
-def test_suggestions_are_listed_and_capped() -> None:
-    error = NotFound(
-        status=404, operation=GET_PACKAGE, code="PackageNotFound", path_params={"uniqueName": "X"}
-    )
-    text = describe(error, suggestions=[f"P{i}" for i in range(25)])
-    assert "Available: P0, P1" in text and "(and 5 more)" in text and "P24" not in text
-
-
 def test_unknown_status_still_has_a_cause() -> None:
     text = describe(ApiError(status=418, operation=Operation("x", "brew tea")))
     assert text.startswith("Could not brew tea (HTTP 418)")

@@ -1,6 +1,8 @@
 """The public surface: every exception of the tree, plus the few entry points. Discovered, not copied."""
 
+import importlib
 import pickle
+import pkgutil
 
 import pytest
 
@@ -30,9 +32,64 @@ def test_the_public_names_are_the_exception_tree_and_the_entry_points() -> None:
         assert getattr(edfs_mcp, name) is not None
 
 
-def test_every_exception_in_the_tree_is_drawn_in_its_docstring() -> None:
-    drawing = errors.__doc__ or ""
-    assert all(cls.__name__ in drawing for cls in _tree())
+def _drawn() -> dict[str, str]:
+    """The tree drawn in errors.py's docstring: each class's name -> its parent's name."""
+    parents: dict[str, str] = {}
+    stack: list[tuple[int, str]] = []  # (column of the name, name) from the root down
+    for line in (errors.__doc__ or "").splitlines():
+        stripped = line.strip()
+        if stripped == "EdfsMcpError":
+            stack = [(line.index("E"), "EdfsMcpError")]
+            continue
+        if "── " not in line or not stack:
+            continue
+        column = line.index("── ") + 3
+        name = line[column:].split()[0]
+        while stack and stack[-1][0] >= column:
+            stack.pop()
+        parents[name] = stack[-1][1]
+        stack.append((column, name))
+    return parents
+
+
+def _package_exceptions() -> list[type[BaseException]]:
+    """Every public exception class defined in a module of edfs_mcp (the sandbox, an emulator of EDFS,
+    aside). Private ``_`` classes are one module's control flow and never leave it."""
+    found: list[type[BaseException]] = []
+    for module in pkgutil.walk_packages(edfs_mcp.__path__, "edfs_mcp."):
+        if module.name.startswith("edfs_mcp.sandbox") or module.name.endswith("__main__"):
+            continue
+        loaded = importlib.import_module(module.name)
+        found.extend(
+            cls
+            for name, cls in vars(loaded).items()
+            if isinstance(cls, type)
+            and issubclass(cls, BaseException)
+            and cls.__module__ == loaded.__name__
+            and not name.startswith("_")
+        )
+    return sorted(found, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+
+
+def test_the_walk_finds_exceptions_beyond_errors_py() -> None:
+    names = {cls.__name__ for cls in _package_exceptions()}
+    assert {"SqlFailed", "ResultGone", "CronError", "CannotListen", "StateStoreUnavailable"} <= names
+    assert len(names) > len(_tree())
+
+
+@pytest.mark.parametrize(
+    "cls", [cls for cls in _package_exceptions() if cls is not EdfsMcpError], ids=lambda cls: cls.__name__
+)
+def test_every_exception_of_the_package_is_in_the_drawn_tree(cls: type[BaseException]) -> None:
+    assert issubclass(cls, EdfsMcpError), f"{cls.__module__}.{cls.__name__} is outside the tree"
+    drawn = _drawn()
+    assert cls.__name__ in drawn, f"{cls.__name__} is not drawn in errors.py's docstring"
+    parent = next(base for base in cls.__bases__ if issubclass(base, EdfsMcpError))
+    assert drawn[cls.__name__] == parent.__name__, f"drawn under {drawn[cls.__name__]}, derives from {parent}"
+
+
+def test_everything_drawn_exists() -> None:
+    assert set(_drawn()) == {cls.__name__ for cls in _package_exceptions()} - {"EdfsMcpError"}
 
 
 OPERATION = Operation("list_timers", "list timers", permission="edfs_listmng")
