@@ -19,7 +19,6 @@ ORDER = [
     "query_execution_result",
     "query_odata",
     "list_timers",
-    "toggle_timer",
     "set_timer_enabled",
     "create_timer",
     "delete_timer",

@@ -75,8 +75,9 @@ async def test_every_tool_text_carries_every_value(client: Client) -> None:
         ("execute_integration_package", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS}),
         ("query_odata", {"itwin_id": BRIDGE, "unique_name": seed.ODT_APIM_TEST}),
         ("list_timers", {"itwin_id": BRIDGE}),
-        ("toggle_timer", {"itwin_id": BRIDGE, "timer_id": timer}),
+        ("set_timer_enabled", {"itwin_id": BRIDGE, "timer_id": timer, "enabled": False}),
         ("set_timer_enabled", {"itwin_id": BRIDGE, "timer_id": timer, "enabled": True}),
+        ("set_timer_enabled", {"itwin_id": BRIDGE, "timer_id": timer, "enabled": True}),  # already on
         ("create_timer", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS, "cron": "0 3 * * 1"}),
         ("list_package_roles", {"itwin_id": BRIDGE, "unique_name": seed.SAP_WORK_ORDERS}),
         (

@@ -1,4 +1,8 @@
-"""Timers: the cron schedules that run packages, and switching them on and off."""
+"""Timers: the cron schedules that run packages, and switching them on and off.
+
+There is no blind flip among the tools: EDFS's toggle is the primitive behind set_timer_enabled, which
+reads the timer first, toggles only when needed, and checks a lost answer by reading it back.
+"""
 
 from __future__ import annotations
 
@@ -47,10 +51,6 @@ from edfs_mcp.untrusted import UpstreamName, UpstreamText
 
 logger = logging.getLogger("edfs_mcp.tools")
 
-# Flipping twice undoes it: not idempotent, but nothing is lost.
-TOGGLE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
-)
 SET_ENABLED = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
@@ -220,33 +220,6 @@ async def _reread(
         return True, await _find_timer(client, ctx, itwin_id, timer_id)
     except EdfsMcpError:
         return False, None
-
-
-async def toggle_timer(
-    ctx: ToolContext, itwin_id: ITwinId, timer_id: TimerId
-) -> Annotated[CallToolResult, TimerChange]:
-    """Flip a timer between enabled and disabled (EDFS's toggle operation).
-
-    Not idempotent: calling twice flips it back. To reach a definite state, use set_timer_enabled.
-    """
-    client = app(ctx).client
-    try:
-        timer = await client.toggle_timer(itwin_id, timer_id, on_wait=waiter(ctx))
-    except (OutcomeUnknown, ServerError) as exc:
-        _, found = await _reread(client, ctx, itwin_id, timer_id)
-        enabled = None if found is None else found.enabled
-        raise ToolError(messages.toggle_outcome_unknown(exc, timer_id, enabled)) from None
-    info = timer_state(timer)
-    change = TimerChange(timer=info, was_enabled=not timer.enabled, changed=True)
-    text = messages.timer_set(info.name, info.enabled)
-    if timer.enabled:
-        missing = await _not_ready(ctx, itwin_id, timer.package_unique_name)
-        if missing:
-            change.missing_systems = [f"{kind} {system_id}" for kind, system_id in missing]
-            text += messages.not_ready_warning(
-                timer.package_unique_name, await _where(ctx, itwin_id), missing
-            )
-    return reply(change, text)
 
 
 async def set_timer_enabled(
@@ -484,7 +457,6 @@ CREATE = ToolAnnotations(
 
 TOOLS = [
     ToolSpec(list_timers, "List timers", READ_ONLY),
-    ToolSpec(toggle_timer, "Toggle timer", TOGGLE),
     ToolSpec(set_timer_enabled, "Enable or disable timer", SET_ENABLED),
     ToolSpec(create_timer, "Create timer", CREATE),
     ToolSpec(delete_timer, "Delete timer", DESTRUCTIVE_WRITE),

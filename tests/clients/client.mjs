@@ -20,7 +20,7 @@ const MUST_HAVE_TOOLS = [
   "get_integration_package",
   "execute_integration_package",
   "list_timers",
-  "toggle_timer",
+  "set_timer_enabled",
 ];
 
 let passed = 0;
@@ -76,22 +76,26 @@ async function scenario(name, client) {
   );
 
   const states = [];
-  for (const turn of ["first", "second"]) {
-    const flip = await client.callTool({ name: "toggle_timer", arguments: { itwin_id: ITWIN, timer_id: TIMER } });
-    const change = flip.structuredContent;
+  for (const enabled of [false, true]) {
+    const set = await client.callTool({
+      name: "set_timer_enabled",
+      arguments: { itwin_id: ITWIN, timer_id: TIMER, enabled },
+    });
+    const change = set.structuredContent;
     check(
-      `[${name}] toggle_timer (${turn}) flips the timer`,
-      flip.isError !== true &&
+      `[${name}] set_timer_enabled ${enabled} reaches that state`,
+      set.isError !== true &&
         change?.timer?.id === TIMER &&
-        typeof change?.timer?.enabled === "boolean" &&
-        change.was_enabled === !change.timer.enabled,
-      textOf(flip),
+        change?.timer?.enabled === enabled &&
+        typeof change?.was_enabled === "boolean" &&
+        change.changed === (change.was_enabled !== enabled),
+      textOf(set),
     );
     states.push(change?.timer?.enabled);
   }
   check(
-    `[${name}] toggle_timer twice restores the state`,
-    typeof states[0] === "boolean" && states[1] === !states[0],
+    `[${name}] set_timer_enabled false then true leaves it enabled`,
+    states[0] === false && states[1] === true,
     JSON.stringify(states),
   );
 

@@ -40,8 +40,8 @@ verdict() {
 }
 
 inspect 0 --method tools/list
-verdict "tools/list has execute_integration_package and toggle_timer" \
-  "['execute_integration_package', 'toggle_timer'].every((n) => r.tools.some((t) => t.name === n))"
+verdict "tools/list has execute_integration_package and set_timer_enabled" \
+  "['execute_integration_package', 'set_timer_enabled'].every((n) => r.tools.some((t) => t.name === n))"
 
 inspect 0 --method tools/call --tool-name execute_integration_package \
   --tool-arg "itwin_id=$ITWIN" --tool-arg unique_name=SAP_WORK_ORDERS

@@ -60,8 +60,10 @@ async def test_executing_an_unsubscribed_package_explains_both_causes(
 
 
 async def test_an_unknown_timer_points_to_list_timers(admin: Session, sandbox: SandboxServer) -> None:
-    text = await admin.error("toggle_timer", {"itwin_id": NORTHGATE, "timer_id": UNKNOWN_GUID})
-    assert "HTTP 404 TimerNotFound" in text and UNKNOWN_GUID in text and "list_timers" in text
+    arguments = {"itwin_id": NORTHGATE, "timer_id": UNKNOWN_GUID, "enabled": True}
+    text = await admin.error("set_timer_enabled", arguments)
+    assert UNKNOWN_GUID in text and "list_timers" in text
+    # The timer is looked up before anything is sent: EDFS's 404 on a toggle is never reached.
     assert sandbox.state.writes["timer_toggle"] == 0
 
 
@@ -78,7 +80,8 @@ async def test_missing_permission_says_which_and_who_grants_it(sandbox: SandboxS
         assert "HTTP 403 InsufficientPermissions" in text
         assert "Execute Integration Package" in text and "Organization Administrator" in text
         timers = await viewer.error(
-            "toggle_timer", {"itwin_id": NORTHGATE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY}
+            "set_timer_enabled",
+            {"itwin_id": NORTHGATE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY, "enabled": True},
         )
         assert "edfs_listmng" in timers
     assert sandbox.state.writes["execute"] == 0 and sandbox.state.writes["timer_toggle"] == 0
@@ -115,8 +118,10 @@ async def test_wrong_client_secret_is_an_auth_error_that_keeps_the_secret(sandbo
 
 
 async def test_argument_errors_are_plain_sentences_one_per_argument(admin: Session) -> None:
-    text = await admin.error("toggle_timer", {"itwin_id": "nope", "timer_id": "0c1d2e3f"})
-    assert text.startswith("Invalid arguments for toggle_timer; nothing was sent.")
+    text = await admin.error(
+        "set_timer_enabled", {"itwin_id": "nope", "timer_id": "0c1d2e3f", "enabled": True}
+    )
+    assert text.startswith("Invalid arguments for set_timer_enabled; nothing was sent.")
     assert "itwin_id 'nope' is not a GUID" in text and "timer_id '0c1d2e3f' is not a GUID" in text
     assert "pydantic" not in text and "validation error" not in text
 

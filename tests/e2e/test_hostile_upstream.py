@@ -295,19 +295,34 @@ async def test_a_deeply_nested_run_answer_never_hides_that_the_run_happened(
 
 
 async def test_a_lost_toggle_then_a_malformed_re_read_says_it_may_have_applied(upstream: Upstream) -> None:
+    # set_timer_enabled reads the timer (on), its toggle gets a 502, and the re-read is malformed.
+    timer = {
+        "id": TIMER,
+        "name": "Nightly",
+        "packageUniqueName": "PKG",
+        "cronStr": "0 3 * * *",
+        "enabled": True,
+    }
+    reads = 0
+
     async def answer(request: Request, out: Out) -> None:
+        nonlocal reads
         if request.method == "PATCH":
             await out.head(502, JSON, b"{}")
-        else:
-            await out.head(200, JSON, b'{"timers": [{"id": 7}]}')
+            return
+        reads += 1
+        await out.head(
+            200, JSON, json.dumps({"timers": [timer]}).encode() if reads == 1 else b'{"timers": [{"id": 7}]}'
+        )
 
     outcome = await run_case(
         upstream,
         "502 on toggle, malformed re-read",
         answer,
-        "toggle_timer",
-        {"itwin_id": ITWIN, "timer_id": TIMER},
+        "set_timer_enabled",
+        {"itwin_id": ITWIN, "timer_id": TIMER, "enabled": False},
     )
+    assert reads == 2
     assert outcome.writes() == [f"PATCH /edfs/itwins/{ITWIN}/timers/{TIMER}/toggle"]
     assert "may or may not have been flipped" in outcome.text and "list_timers" in outcome.text
 

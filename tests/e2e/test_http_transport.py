@@ -40,7 +40,7 @@ def bearer_url() -> Iterator[str]:
 async def test_streamable_http_transport(open_url: str) -> None:
     async with Client(open_url) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert {"execute_integration_package", "toggle_timer"} <= names
+        assert {"execute_integration_package", "set_timer_enabled"} <= names
         result = await client.call_tool("list_timers", {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE})
         assert not result.is_error, text_of(result)
         assert (result.structured_content or {})["timers"]
@@ -85,9 +85,14 @@ async def test_with_a_bearer_every_request_needs_it(bearer_url: str) -> None:
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {BEARER}"}, timeout=30) as http,
         Client(streamable_http_client(url, http_client=http)) as client,
     ):
+        # A read, then a write: the timer is off in this server's own sandbox seed, so it is toggled.
         result = await client.call_tool(
-            "toggle_timer",
-            {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY},
+            "set_timer_enabled",
+            {
+                "itwin_id": seed.ITWIN_NORTHGATE_BRIDGE,
+                "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY,
+                "enabled": True,
+            },
         )
         # The sandbox would answer 401 to the MCP bearer: success shows EDFS got the server's own token.
         assert not result.is_error, text_of(result)

@@ -50,7 +50,10 @@ async def _every_tool(session: Session, sandbox: SandboxServer) -> list[str]:
             {"itwin_id": NORTHGATE, "unique_name": seed.ODT_APIM_TEST, "entity_set": "X", "filter": "?"},
         ),
         ("list_timers", {"itwin_id": NORTHGATE}),
-        ("toggle_timer", {"itwin_id": NORTHGATE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY}),
+        (
+            "set_timer_enabled",
+            {"itwin_id": NORTHGATE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY, "enabled": True},
+        ),
         (
             "set_timer_enabled",
             {"itwin_id": NORTHGATE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY, "enabled": False},
@@ -60,7 +63,7 @@ async def _every_tool(session: Session, sandbox: SandboxServer) -> list[str]:
             "delete_timer",
             {"itwin_id": NORTHGATE, "timer_id": seed.TIMER_NORTHGATE_MAXIMO_NIGHTLY, "confirm": True},
         ),
-        ("toggle_timer", {"itwin_id": "bad", "timer_id": "bad"}),
+        ("set_timer_enabled", {"itwin_id": "bad", "timer_id": "bad", "enabled": True}),
         ("get_integration_package", {"unique_name": "NOPE"}),
     ]
     outputs = [_dump(await session.call(name, arguments)) for name, arguments in calls]
@@ -69,11 +72,14 @@ async def _every_tool(session: Session, sandbox: SandboxServer) -> list[str]:
     sandbox.state.faults.server_errors(count=5, status=503)
     outputs.append(_dump(await session.call("list_timers", {"itwin_id": NORTHGATE})))
     sandbox.state.faults.clear()
-    sandbox.state.faults.server_errors(count=1, status=502)
+    nightly = seed.TIMER_NORTHGATE_SAP_NIGHTLY
+    sandbox.state.faults.server_errors(
+        count=1, status=502, path_prefix=f"/edfs/itwins/{NORTHGATE}/timers/{nightly}/toggle"
+    )
     outputs.append(
         _dump(
             await session.call(
-                "toggle_timer", {"itwin_id": NORTHGATE, "timer_id": seed.TIMER_NORTHGATE_SAP_NIGHTLY}
+                "set_timer_enabled", {"itwin_id": NORTHGATE, "timer_id": nightly, "enabled": True}
             )
         )
     )

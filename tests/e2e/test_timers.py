@@ -1,4 +1,4 @@
-"""Timers: listing with schedules in words, toggling, and reaching a definite state.
+"""Timers: listing with schedules in words, and switching them on and off (a definite state).
 
 What the tools say and do, asked of `serve`'s server built in this process (harness.serve_in_process).
 """
@@ -40,16 +40,22 @@ async def test_list_timers_shows_schedules_in_words(admin: Session, sandbox: San
     assert enabled and all(len(t["next_runs"]) == 3 for t in enabled)
 
 
-async def test_toggle_twice_flips_and_flips_back(admin: Session, sandbox: SandboxServer) -> None:
-    before = _enabled(sandbox, NIGHTLY)
-    first = await admin.call("toggle_timer", {"itwin_id": NORTHGATE, "timer_id": NIGHTLY})
-    assert not first.is_error, text_of(first)
-    assert (first.structured_content or {})["timer"]["enabled"] is (not before)
-    assert _enabled(sandbox, NIGHTLY) is (not before)
-    assert ("enabled" if not before else "disabled") in text_of(first)
-    second = await admin.ok("toggle_timer", {"itwin_id": NORTHGATE, "timer_id": NIGHTLY})
-    assert second["timer"]["enabled"] is before and _enabled(sandbox, NIGHTLY) is before
-    assert sandbox.state.writes["timer_toggle"] == 2
+async def test_switching_off_and_on_again_toggles_once_each_way(
+    admin: Session, sandbox: SandboxServer
+) -> None:
+    """EDFS's toggle, through set_timer_enabled: each change one write, reported in both views."""
+    monthly = seed.TIMER_NORTHGATE_SQL_MONTHLY  # enabled in the seed
+    assert _enabled(sandbox, monthly) is True
+    for turn, enabled in enumerate((False, True), start=1):
+        result = await admin.call(
+            "set_timer_enabled", {"itwin_id": NORTHGATE, "timer_id": monthly, "enabled": enabled}
+        )
+        assert not result.is_error, text_of(result)
+        change = result.structured_content or {}
+        assert change["timer"]["enabled"] is enabled and change["was_enabled"] is (not enabled)
+        assert change["changed"] is True and _enabled(sandbox, monthly) is enabled
+        assert ("enabled" if enabled else "disabled") in text_of(result)
+        assert sandbox.state.writes["timer_toggle"] == turn
 
 
 async def test_set_timer_enabled_changes_only_when_needed(admin: Session, sandbox: SandboxServer) -> None:
@@ -162,6 +168,7 @@ async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
         "query_execution_result",
         "list_timers",
         "query_odata",
+        "list_systems",
         "list_package_roles",
     }
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools)

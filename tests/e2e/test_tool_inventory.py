@@ -31,10 +31,17 @@ async def test_the_core_tools_are_served_with_honest_annotations(admin: Session)
     execute = tools["execute_integration_package"].annotations
     assert execute is not None
     assert (execute.read_only_hint, execute.idempotent_hint, execute.open_world_hint) == (False, False, True)
-    toggle = tools["toggle_timer"].annotations
-    assert toggle is not None and (toggle.read_only_hint, toggle.idempotent_hint) == (False, False)
+    create = tools["create_timer"].annotations
+    assert create is not None and (create.read_only_hint, create.idempotent_hint) == (False, False)
+    # EDFS's blind toggle is no tool: switching a timer is set_timer_enabled, which is safe to repeat.
+    assert "toggle_timer" not in tools
     set_enabled = tools["set_timer_enabled"].annotations
-    assert set_enabled is not None and set_enabled.idempotent_hint is True
+    assert set_enabled is not None
+    assert (set_enabled.read_only_hint, set_enabled.destructive_hint, set_enabled.idempotent_hint) == (
+        False,
+        False,
+        True,
+    )
     for name in (
         "find_itwins",
         "list_integration_packages",

@@ -1,8 +1,8 @@
 """After a write is sent, the model always learns the write's outcome, whatever fails next.
 
 A real loopback server plays a hostile EDFS: it accepts the write, then answers with something
-the client cannot read (nesting too deep, the wrong shape), or fails the re-read after a lost
-toggle. Each test counts the writes that reached it: exactly one, never re-sent.
+the client cannot read (nesting too deep, the wrong shape), or fails the re-read after
+set_timer_enabled's toggle was lost. Each test counts the writes that reached it: exactly one, never re-sent.
 """
 
 import json
@@ -68,15 +68,43 @@ async def test_a_created_timer_whose_answer_has_the_wrong_shape_is_reported_as_c
     assert writes(server) == [f"POST /edfs/itwins/{ITWIN}/timers"]
 
 
-async def test_a_lost_toggle_followed_by_a_malformed_re_read_says_it_may_have_applied() -> None:
+ON = {
+    "id": TIMER,
+    "name": "Nightly",
+    "packageUniqueName": "PKG",
+    "cronStr": "0 3 * * *",
+    "enabled": True,
+    "parameters": [],
+}
+
+
+def lost_toggle_then(re_read: bytes) -> Callable[[Request], tuple[int, bytes]]:
+    """The timer is read (on), the toggle's answer is a 502, and the re-read answers ``re_read``."""
+    reads = 0
+
     def answer(request: Request) -> tuple[int, bytes]:
+        nonlocal reads
         if request.method == "PATCH":
             return 502, b"{}"
-        return 200, b'{"timers": [{"id": 7}]}'
+        reads += 1
+        return 200, json.dumps({"timers": [ON]}).encode() if reads == 1 else re_read
 
-    async with tools_against(answer) as (tools, server):
-        text = await tools.error("toggle_timer", {"itwin_id": ITWIN, "timer_id": TIMER})
+    return answer
+
+
+async def test_a_lost_toggle_followed_by_a_malformed_re_read_says_it_may_have_applied() -> None:
+    arguments = {"itwin_id": ITWIN, "timer_id": TIMER, "enabled": False}
+    async with tools_against(lost_toggle_then(b'{"timers": [{"id": 7}]}')) as (tools, server):
+        text = await tools.error("set_timer_enabled", arguments)
     assert "may or may not have been flipped" in text and "list_timers" in text
+    assert writes(server) == [f"PATCH /edfs/itwins/{ITWIN}/timers/{TIMER}/toggle"]
+
+
+async def test_a_lost_toggle_whose_re_read_shows_it_unchanged_says_so() -> None:
+    arguments = {"itwin_id": ITWIN, "timer_id": TIMER, "enabled": False}
+    async with tools_against(lost_toggle_then(json.dumps({"timers": [ON]}).encode())) as (tools, server):
+        text = await tools.error("set_timer_enabled", arguments)
+    assert "may or may not have been applied" in text and "the timer is now enabled" in text
     assert writes(server) == [f"PATCH /edfs/itwins/{ITWIN}/timers/{TIMER}/toggle"]
 
 
