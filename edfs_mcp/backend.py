@@ -38,37 +38,10 @@ def service_token_source(settings: Settings) -> ClientCredentialsSource:
 def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> EdfsClient:
     """The API client for ``settings``; with ``tokens``, one that calls as whoever they belong to
     (``EDFS_MCP_HTTP_AUTH=oauth``: one client per person, each with that person's token source)."""
-    source = settings.credential_source()
     transport: httpx2.AsyncBaseTransport | None = None
     api_base = settings.api_root
-    if tokens is not None:
-        pass
-    elif source is CredentialSource.PEOPLE:
-        from edfs_mcp.errors import ConfigError
-
-        raise ConfigError("EDFS_MCP_HTTP_AUTH=oauth: each API client belongs to a person signed in over MCP")
-    elif source is CredentialSource.SANDBOX:
-        from edfs_mcp.sandbox import build_app, seed
-
-        logger.info("building the in-process sandbox (first tool call)")
-        transport = httpx2.ASGITransport(app=build_app())
-        api_base = SANDBOX_BASE_URL
-        tokens = ClientCredentialsSource(
-            token_endpoint=token_endpoint_of(SANDBOX_BASE_URL),
-            client_id=seed.CLIENT_ADMIN_ID,
-            client_secret=seed.CLIENT_ADMIN_SECRET,
-            scope="itwin-platform",
-            transport=transport,
-        )
-    elif source is CredentialSource.USER:
-        from edfs_mcp.auth.login import SignInSetup
-
-        tokens = SignInSetup.from_settings(settings).token_source()
-    elif source is CredentialSource.ACCESS_TOKEN:
-        assert settings.access_token is not None
-        tokens = StaticTokenSource(settings.access_token.get_secret_value())
-    else:
-        tokens = service_token_source(settings)
+    if tokens is None:
+        tokens, transport, api_base = _configured_tokens(settings)
     return EdfsClient(
         api_base=api_base,
         tokens=tokens,
@@ -82,3 +55,33 @@ def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> Edf
         max_response_bytes=settings.max_response_bytes,
         transport=transport,
     )
+
+
+def _configured_tokens(settings: Settings) -> tuple[TokenSource, httpx2.AsyncBaseTransport | None, str]:
+    """The configured credential's token source, with the transport and API base it goes with."""
+    source = settings.credential_source()
+    if source is CredentialSource.PEOPLE:
+        from edfs_mcp.errors import ConfigError
+
+        raise ConfigError("EDFS_MCP_HTTP_AUTH=oauth: each API client belongs to a person signed in over MCP")
+    if source is CredentialSource.SANDBOX:
+        from edfs_mcp.sandbox import build_app, seed
+
+        logger.info("building the in-process sandbox (first tool call)")
+        transport = httpx2.ASGITransport(app=build_app())
+        sandbox = ClientCredentialsSource(
+            token_endpoint=token_endpoint_of(SANDBOX_BASE_URL),
+            client_id=seed.CLIENT_ADMIN_ID,
+            client_secret=seed.CLIENT_ADMIN_SECRET,
+            scope="itwin-platform",
+            transport=transport,
+        )
+        return sandbox, transport, SANDBOX_BASE_URL
+    if source is CredentialSource.USER:
+        from edfs_mcp.auth.login import SignInSetup
+
+        return SignInSetup.from_settings(settings).token_source(), None, settings.api_root
+    if source is CredentialSource.ACCESS_TOKEN:
+        assert settings.access_token is not None
+        return StaticTokenSource(settings.access_token.get_secret_value()), None, settings.api_root
+    return service_token_source(settings), None, settings.api_root

@@ -137,7 +137,6 @@ class InFlightCalls:
 
     def __init__(self) -> None:
         self._scopes: set[anyio.CancelScope] = set()
-        self.stopped = 0
 
     def __len__(self) -> int:
         return len(self._scopes)
@@ -153,7 +152,6 @@ class InFlightCalls:
                 self._scopes.discard(scope)
         # Only our stop() cancels this scope: a client's cancellation or the server's own shutdown
         # cancels an enclosing scope, and then this line is never reached.
-        self.stopped += 1
         last = journal.writes[-1] if journal.writes else None
         logger.warning(
             "stopped a tool call at the end of the drain (%s)",
@@ -431,7 +429,6 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
         self._recent: OrderedDict[str, None] = OrderedDict()  # least recently used first
         self._calls: dict[str, int] = {}  # requests in progress, the GET stream aside
         self._streams: dict[str, int] = {}  # open GET streams
-        self.evicted = 0
 
     def _touch(self, session_id: str) -> None:
         if session_id in self._server_instances:
@@ -501,7 +498,6 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
         transport = self._server_instances.pop(session_id)
         self._session_owners.pop(session_id, None)
         self._forget(session_id)
-        self.evicted += 1
         if transport.idle_scope is not None:
             transport.idle_scope.cancel()  # ends serve_loop; the session task then terminates the transport
         elif self._task_group is not None:
@@ -522,8 +518,6 @@ class BoundedH11Protocol(H11Protocol):
     max_connections: ClassVar[int] = 200
     read_seconds: ClassVar[float] = 10.0
     recent: ClassVar[OrderedDict[BoundedH11Protocol, None]]  # least recently active first
-    evicted: ClassVar[int] = 0
-    timed_out: ClassVar[int] = 0
 
     _read_timer: asyncio.TimerHandle | None = None
 
@@ -554,7 +548,6 @@ class BoundedH11Protocol(H11Protocol):
     def _read_deadline(self) -> None:
         self._read_timer = None
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
-            type(self).timed_out += 1
             logger.info("streamable HTTP: closed a connection that sent no whole request in time")
             self._close()
 
@@ -566,7 +559,6 @@ class BoundedH11Protocol(H11Protocol):
         if len(self.connections) > self.max_connections:
             victim = next((c for c in cls.recent if c is not self and c._evictable()), None)
             if victim is not None:  # else uvicorn's limit_concurrency answers this one 503
-                cls.evicted += 1
                 victim._close()
                 logger.warning(
                     "streamable HTTP: %d connections open (EDFS_MCP_HTTP_MAX_CONNECTIONS): closed the "

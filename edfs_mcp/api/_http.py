@@ -155,12 +155,6 @@ def read_error_body(content: bytes, *, complete: bool = True) -> ErrorBody:
     return _error_body(error.get("code"), error.get("message"), items, max(0, len(items) - MAX_DETAILS))
 
 
-def parse_error_body(content: bytes) -> tuple[str | None, str | None, tuple[ErrorDetail, ...]]:
-    """(code, message, first details) from an EDFS error body, tolerating any shape."""
-    parsed = read_error_body(content)
-    return parsed.code, parsed.message, parsed.details
-
-
 def _error_body(code: Any, message: Any, items: list[dict[str, Any]], more: int) -> ErrorBody:
     details = tuple(
         ErrorDetail(

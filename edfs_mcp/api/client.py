@@ -145,10 +145,6 @@ class EdfsClient:
             sleep=sleep,
         )
 
-    @property
-    def auth_description(self) -> str:
-        return self._tokens.description
-
     async def aclose(self) -> None:
         await self._http.aclose()
         await self._tokens.aclose()

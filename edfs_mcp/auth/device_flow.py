@@ -195,7 +195,6 @@ class DeviceSignIn:
     ) -> None:
         self.authorization = authorization
         self.interval = poll_interval(authorization.interval)
-        self.polls = 0
         self._oauth = oauth
         self._token_endpoint = token_endpoint
         self._now = now
@@ -247,7 +246,6 @@ class DeviceSignIn:
         if self.expired:
             raise AuthError(EXPIRED)
         self._last_poll = self._now()
-        self.polls += 1
         try:
             token = await self._oauth.fetch_token(
                 self._token_endpoint,

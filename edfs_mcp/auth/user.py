@@ -98,7 +98,6 @@ class UserTokenSource(RenewingTokenSource):
         self._tokens: StoredTokens | None = None  # what the cached token came with (the name)
         self._rejected: dict[str, None] = {}  # digests of access tokens the API refused (ordered)
         self.pending: DeviceSignIn | None = None  # the in-session sign-in waiting for approval
-        self.refreshes = 0  # refresh attempts made by this source (whoever then did the exchange)
 
     @property
     def description(self) -> str:
@@ -133,7 +132,6 @@ class UserTokenSource(RenewingTokenSource):
             scope=self._scope,
             stale=tuple(self._rejected),
         )
-        self.refreshes += 1
         outcome: RefreshOutcome | None = None
         spec = store_spec(self._store) if self._own_process else None
         if spec is not None:

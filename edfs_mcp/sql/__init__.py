@@ -103,7 +103,6 @@ class SqlEngine:
         self._held: OrderedDict[str, int] = OrderedDict()  # tables the child holds -> bytes
         self._drop: list[str] = []  # keys to tell the child to forget, with the next request
         self._forgotten: deque[str] = deque()  # results gone from the cache, not yet handled
-        self.started = 0  # children started so far (a crash or a kill means a new one)
         weakref.finalize(self, _stop, self._process)
 
     @property
@@ -206,7 +205,6 @@ class SqlEngine:
             env=env,
         )
         self._process.append(process)
-        self.started += 1
         timer = threading.Timer(START_SECONDS, process.kill)
         timer.start()
         try:

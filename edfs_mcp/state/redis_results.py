@@ -105,7 +105,6 @@ class RedisResultStore(ResultStore):
         self._redis = client
         self._prefix = prefix
         self.location = location
-        self.round_trips = 0
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisResultStore:
@@ -124,7 +123,6 @@ class RedisResultStore(ResultStore):
     @contextlib.contextmanager
     def _reaching(self) -> Iterator[None]:
         """One round trip; Redis not answering becomes ResultCacheUnavailable (no password in it)."""
-        self.round_trips += 1
         try:
             yield
         except (RedisError, OSError) as exc:

@@ -124,7 +124,7 @@ async def test_pending_polls_then_the_token_once_approved(sandbox: Sandbox, oaut
     token = await sign_in.wait()
     assert token["access_token"] and token["refresh_token"]
     # Two authorization_pending answers, then the token: every pause the interval sent, no slow_down.
-    assert sleep.pauses == [INTERVAL] * 3 and sandbox.polls() == 3 and sign_in.polls == 3
+    assert sleep.pauses == [INTERVAL] * 3 and sandbox.polls() == 3
 
 
 async def test_slow_down_lengthens_every_later_pause_by_five_seconds(sandbox: Sandbox, oauth: Any) -> None:

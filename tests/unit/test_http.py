@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edfs_mcp.api._http import parse_error_body, parse_retry_after, segment
+from edfs_mcp.api._http import parse_retry_after, read_error_body, segment
 from edfs_mcp.errors import ErrorDetail
 
 
@@ -50,7 +50,7 @@ def test_error_body_with_details() -> None:
         b'{"error":{"code":"InvalidTimerRequest","message":"Cannot retrieve Timer.","details":['
         b'{"code":"InvalidValue","message":"Provided Timer ID value is not valid.","target":"timerId"}]}}'
     )
-    code, message, details = parse_error_body(body)
+    code, message, details, _ = read_error_body(body)
     assert code == "InvalidTimerRequest"
     assert message == "Cannot retrieve Timer."
     assert details == (ErrorDetail("InvalidValue", "Provided Timer ID value is not valid.", "timerId"),)
@@ -68,11 +68,11 @@ def test_error_body_with_details() -> None:
     ],
 )
 def test_error_body_that_does_not_match_the_schema_gives_nothing(body: bytes) -> None:
-    code, message, details = parse_error_body(body)
+    code, message, details, _ = read_error_body(body)
     assert code is None and message is None and details == ()
 
 
 def test_error_body_text_is_kept_on_one_short_line() -> None:
     body = b'{"error":{"code":"X","message":"line one\\nline two ' + b"y" * 1000 + b'"}}'
-    _, message, _ = parse_error_body(body)
+    _, message, _, _ = read_error_body(body)
     assert message is not None and "\n" not in message and len(message) <= 300
