@@ -82,18 +82,22 @@ def package_roles_summary(
     return text + (f" {note}" if note else "")
 
 
-def role_already(itwin_role: str, package_role: str, unique_name: str, granted: bool) -> str:
+def role_already(itwin_role: str, package_role: str, unique_name: str, where: str, granted: bool) -> str:
+    """``where``: the iTwin as messages.itwin_label names it."""
     has = "already has" if granted else "does not have"
     return (
-        f"iTwin role {quoted(itwin_role)} {has} the package role {quoted(package_role)} for "
+        f"iTwin role {quoted(itwin_role)} on {where} {has} the package role {quoted(package_role)} for "
         f"{unique_name}; nothing changed."
     )
 
 
-def role_set(itwin_role: str, package_role: str, unique_name: str, granted: bool, lost: bool) -> str:
+def role_set(
+    itwin_role: str, package_role: str, unique_name: str, where: str, granted: bool, lost: bool
+) -> str:
     done = "now has" if granted else "no longer has"
     text = (
-        f"iTwin role {quoted(itwin_role)} {done} the package role {quoted(package_role)} for {unique_name}."
+        f"iTwin role {quoted(itwin_role)} on {where} {done} the package role {quoted(package_role)} for "
+        f"{unique_name}."
     )
     if lost:
         text += " (The answer to the change was lost; reading the assignments back shows it took effect.)"

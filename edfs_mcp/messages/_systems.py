@@ -36,9 +36,10 @@ __all__ = [
 ]
 
 
-def systems_summary(itwin_id: str, count: int) -> str:
+def systems_summary(where: str, count: int) -> str:
+    """``where``: the iTwin as messages.itwin_label names it."""
     return (
-        f"{count} system(s) configured in iTwin {itwin_id}. Credential values are never shown; "
+        f"{count} system(s) configured in {where}. Credential values are never shown; "
         "set_up_system adds one, delete_system removes one."
     )
 
@@ -83,18 +84,18 @@ def setup_secret_value(names: Sequence[str]) -> str:
     )
 
 
-def setup_already_configured(system_id: str, itwin_id: str) -> str:
+def setup_already_configured(system_id: str, where: str) -> str:
     return (
-        f"System {system_id!r} is already configured in iTwin {itwin_id}; nothing was changed. To replace "
+        f"System {system_id!r} is already configured in {where}; nothing was changed. To replace "
         "its credentials, delete it (delete_system) and set it up again."
     )
 
 
-def setup_url_message(system_id: str, system_type: str, itwin_id: str) -> str:
+def setup_url_message(system_id: str, system_type: str, where: str) -> str:
     """What the client shows the person beside the link (URL-mode elicitation)."""
     return (
         f"Open this edfs-mcp page to type the credentials of system {system_id!r} ({system_type}) for "
-        f"iTwin {itwin_id}. They go from the page to EDFS and are never shown to the assistant."
+        f"{where}. They go from the page to EDFS and are never shown to the assistant."
     )
 
 
@@ -111,9 +112,9 @@ def setup_pending(system_id: str, link_sentence: str) -> str:
     return f"System {system_id!r} is not set up yet: the user has to type its credentials. {link_sentence}"
 
 
-def setup_created(system_id: str, system_type: str, itwin_id: str, record_id: str) -> str:
+def setup_created(system_id: str, system_type: str, where: str, record_id: str) -> str:
     return (
-        f"Set up system {system_id!r} ({system_type}) in iTwin {itwin_id}: record id {record_id}. The user "
+        f"Set up system {system_id!r} ({system_type}) in {where}: record id {record_id}. The user "
         "typed its credentials; they are not shown. Packages that need it can run there now."
     )
 
@@ -165,10 +166,10 @@ def system_not_in_list(itwin_id: str, system: str) -> str:
     )
 
 
-def confirm_delete_system_question(system_id: str, name: str, system_type: str) -> str:
+def confirm_delete_system_question(system_id: str, name: str, system_type: str, where: str) -> str:
     return (
-        f"Delete system {system_id!r} ({name}, {system_type}) and its credentials? Packages that need it "
-        "stop running. This cannot be undone."
+        f"Delete system {system_id!r} ({name}, {system_type}) and its credentials from {where}? Packages "
+        "that need it stop running. This cannot be undone."
     )
 
 
@@ -193,5 +194,5 @@ def delete_system_unclear(system: str) -> str:
     )
 
 
-def system_deleted(system_id: str, itwin_id: str) -> str:
-    return f"Deleted system {system_id!r} and its credentials from iTwin {itwin_id}."
+def system_deleted(system_id: str, where: str) -> str:
+    return f"Deleted system {system_id!r} and its credentials from {where}."

@@ -26,7 +26,7 @@ from edfs_mcp.api import EdfsClient
 from edfs_mcp.api.models import ITwinRole, PackageRole, RoleAssignment
 from edfs_mcp.errors import EdfsMcpError, Forbidden, OutcomeUnknown, ServerError
 from edfs_mcp.tools._args import GUID, ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, both, reply, waiter
 from edfs_mcp.tools._client import elicitation
 from edfs_mcp.untrusted import UpstreamName, clean_text
 
@@ -72,6 +72,7 @@ class RoleHolding(BaseModel):
 
 class PackageRoles(ToolResult):
     itwin_id: str
+    itwin_name: UpstreamName | None = None
     unique_name: str
     itwin_roles: list[RoleHolding]
     available_package_roles: list[UpstreamName]
@@ -104,7 +105,10 @@ async def list_package_roles(
     """Who may run a package on an iTwin: its iTwin roles and their package roles (Org Admins always may)."""
     client = app(ctx).client
     on_wait = waiter(ctx)
-    assignments = await client.list_role_assignments(itwin_id, unique_name, on_wait=on_wait)
+    assignments, name = await both(
+        client.list_role_assignments(itwin_id, unique_name, on_wait=on_wait),
+        client.itwin_name(itwin_id, on_wait=on_wait),
+    )
     available = await client.list_package_roles(on_wait=on_wait)
     note = None
     try:
@@ -114,13 +118,14 @@ async def list_package_roles(
     holdings = _holdings(roles, assignments)
     result = PackageRoles(
         itwin_id=itwin_id,
+        itwin_name=name,
         unique_name=unique_name,
         itwin_roles=holdings,
         available_package_roles=[role.name for role in available],
         itwin_roles_note=note,
     )
     holders = [(h.itwin_role, h.package_roles) for h in result.itwin_roles if h.package_roles]
-    summary = messages.package_roles_summary(unique_name, f"iTwin {itwin_id}", holders, note)
+    summary = messages.package_roles_summary(unique_name, messages.itwin_label(itwin_id, name), holders, note)
     return reply(result, summary)
 
 
@@ -191,6 +196,16 @@ async def _plan(
     )
 
 
+async def _plan_named(
+    client: EdfsClient, ctx: ToolContext, itwin_id: str, unique_name: str, itwin_role: str, package_role: str
+) -> tuple[_Plan, str | None]:
+    """The plan, and the iTwin's name for the result, read alongside it."""
+    return await both(
+        _plan(client, ctx, itwin_id, unique_name, itwin_role, package_role),
+        client.itwin_name(itwin_id, on_wait=waiter(ctx)),
+    )
+
+
 class ConfirmRevoke(BaseModel):
     revoke: bool = Field(False, description="Take this package role away from the iTwin role?")
     _unclear: bool = PrivateAttr(False)
@@ -221,6 +236,7 @@ class _NoPrompt:
 
     plan: _Plan | None
     error: Exception | None = None
+    itwin_name: str | None = None
 
 
 async def _ask_before_revoke(
@@ -235,19 +251,20 @@ async def _ask_before_revoke(
     if granted:
         return _NoPrompt(None)
     try:
-        plan = await _plan(app(ctx).client, ctx, itwin_id, unique_name, itwin_role, package_role)
+        plan, name = await _plan_named(app(ctx).client, ctx, itwin_id, unique_name, itwin_role, package_role)
     except (EdfsMcpError, ToolError) as exc:
         return _NoPrompt(None, exc)
     if not plan.holds or confirm or not elicitation(ctx).form:
-        return _NoPrompt(plan)
+        return _NoPrompt(plan, itwin_name=name)
     question = messages.revoke_question(
-        plan.role_name, plan.package_role_name, unique_name, f"iTwin {itwin_id}"
+        plan.role_name, plan.package_role_name, unique_name, messages.itwin_label(itwin_id, name)
     )
     return Elicit(question, ConfirmRevoke)
 
 
 class PackageRoleChange(ToolResult):
     itwin_id: str
+    itwin_name: UpstreamName | None = None
     unique_name: str
     itwin_role: UpstreamName
     package_role: UpstreamName
@@ -276,7 +293,10 @@ async def set_package_role(
     if isinstance(decision, _NoPrompt):
         if decision.error is not None:
             raise decision.error
-        plan = decision.plan or await _plan(client, ctx, itwin_id, unique_name, itwin_role, package_role)
+        if decision.plan is not None:
+            plan, name = decision.plan, decision.itwin_name
+        else:
+            plan, name = await _plan_named(client, ctx, itwin_id, unique_name, itwin_role, package_role)
         if not granted and plan.holds and not confirm:
             raise ToolError(
                 messages.revoke_needs_confirm(plan.role_name, plan.package_role_name, unique_name)
@@ -286,11 +306,13 @@ async def set_package_role(
             raise ToolError(messages.revoke_unclear(itwin_role))
         if not decision.revoke:
             raise ToolError(messages.revoke_declined(itwin_role, "decline"))
-        plan = await _plan(client, ctx, itwin_id, unique_name, itwin_role, package_role)  # as it is now
+        # As it is now; the name was read (and remembered) when the user was asked.
+        plan, name = await _plan_named(client, ctx, itwin_id, unique_name, itwin_role, package_role)
+    where = (itwin_id, name)
     if plan.holds == granted:
-        return _changed(plan, itwin_id, unique_name, granted, changed=False, lost=False)
+        return _changed(plan, where, unique_name, granted, changed=False, lost=False)
     lost = await _write(client, ctx, plan, itwin_id, unique_name, granted)
-    return _changed(plan, itwin_id, unique_name, granted, changed=True, lost=lost)
+    return _changed(plan, where, unique_name, granted, changed=True, lost=lost)
 
 
 async def _write(
@@ -339,20 +361,23 @@ def _unknown(exc: EdfsMcpError, plan: _Plan, unique_name: str, granted: bool | N
 
 
 def _changed(
-    plan: _Plan, itwin_id: str, unique_name: str, granted: bool, *, changed: bool, lost: bool
+    plan: _Plan, itwin: tuple[str, str | None], unique_name: str, granted: bool, *, changed: bool, lost: bool
 ) -> CallToolResult:
+    itwin_id, itwin_name = itwin
     result = PackageRoleChange(
         itwin_id=itwin_id,
+        itwin_name=itwin_name,
         unique_name=unique_name,
         itwin_role=plan.role_name,
         package_role=plan.package_role_name,
         granted=granted,
         changed=changed,
     )
+    where = messages.itwin_label(itwin_id, itwin_name)
     if changed:
-        summary = messages.role_set(result.itwin_role, result.package_role, unique_name, granted, lost)
+        summary = messages.role_set(result.itwin_role, result.package_role, unique_name, where, granted, lost)
     else:
-        summary = messages.role_already(result.itwin_role, result.package_role, unique_name, granted)
+        summary = messages.role_already(result.itwin_role, result.package_role, unique_name, where, granted)
     return reply(result, summary)
 
 

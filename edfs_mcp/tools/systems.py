@@ -61,6 +61,7 @@ from edfs_mcp.tools._base import (
     ToolSpec,
     _person,
     app,
+    both,
     principal,
     reply,
     waiter,
@@ -146,15 +147,21 @@ def system_info(system: System) -> SystemInfo:
 
 class SystemList(ToolResult):
     itwin_id: str
+    itwin_name: UpstreamName | None = None
     systems: list[SystemInfo]
 
 
 async def list_systems(ctx: ToolContext, itwin_id: ITwinId) -> Annotated[CallToolResult, SystemList]:
     """List an iTwin's configured systems: name, systemId, type, last change and by whom.
     Credential values are never returned."""
-    systems = [system_info(s) for s in await app(ctx).client.list_systems(itwin_id, on_wait=waiter(ctx))]
+    client, on_wait = app(ctx).client, waiter(ctx)
+    found, name = await both(
+        client.list_systems(itwin_id, on_wait=on_wait), client.itwin_name(itwin_id, on_wait=on_wait)
+    )
+    systems = [system_info(s) for s in found]
     return reply(
-        SystemList(itwin_id=itwin_id, systems=systems), messages.systems_summary(itwin_id, len(systems))
+        SystemList(itwin_id=itwin_id, itwin_name=name, systems=systems),
+        messages.systems_summary(messages.itwin_label(itwin_id, name), len(systems)),
     )
 
 
@@ -164,6 +171,7 @@ async def list_systems(ctx: ToolContext, itwin_id: ITwinId) -> Annotated[CallToo
 class SystemSetup(ToolResult):
     status: Literal["created", "pending", "already_configured"]
     itwin_id: str
+    itwin_name: UpstreamName | None = None
     unique_name: str
     system_id: UpstreamName
     system_type: UpstreamName
@@ -208,10 +216,11 @@ async def _choose(
     raise ToolError(messages.setup_no_system_to_choose(unique_name, known))
 
 
-def _pending(form: Any) -> SystemSetup:
+def _pending(form: Any, itwin_name: str | None) -> SystemSetup:
     return SystemSetup(
         status="pending",
         itwin_id=form.itwin_id,
+        itwin_name=itwin_name,
         unique_name=form.unique_name,
         system_id=form.system_id,
         system_type=form.system_type,
@@ -219,7 +228,7 @@ def _pending(form: Any) -> SystemSetup:
     )
 
 
-def _report(outcome: Any, itwin_id: str, unique_name: str) -> CallToolResult:
+def _report(outcome: Any, itwin_id: str, itwin_name: str | None, unique_name: str) -> CallToolResult:
     if outcome.status == "failed":
         raise ToolError(messages.setup_failed(outcome.system_id, outcome.reason or ""))
     if outcome.status != "created" or outcome.record_id is None:
@@ -233,13 +242,15 @@ def _report(outcome: Any, itwin_id: str, unique_name: str) -> CallToolResult:
     result = SystemSetup(
         status="created",
         itwin_id=itwin_id,
+        itwin_name=itwin_name,
         unique_name=unique_name,
         system_id=outcome.system_id,
         system_type=outcome.system_type,
         system=info,
     )
+    where = messages.itwin_label(itwin_id, itwin_name)
     return reply(
-        result, messages.setup_created(outcome.system_id, outcome.system_type, itwin_id, outcome.record_id)
+        result, messages.setup_created(outcome.system_id, outcome.system_type, where, outcome.record_id)
     )
 
 
@@ -259,13 +270,16 @@ async def set_up_system(
     client = app(ctx).client
     on_wait = waiter(ctx)
     owner = principal(ctx)
-    chosen_id, system_type = await _choose(client, ctx, itwin_id, unique_name, system_id)
+    (chosen_id, system_type), itwin_name = await both(
+        _choose(client, ctx, itwin_id, unique_name, system_id), client.itwin_name(itwin_id, on_wait=on_wait)
+    )
+    where = messages.itwin_label(itwin_id, itwin_name)
 
     found = await desk.find(owner, itwin_id, chosen_id)
     if isinstance(found, SetupOutcome):
         # The form of an earlier call was submitted: that is this call's answer (once).
         await desk.settle(owner, itwin_id, chosen_id)
-        return _report(found, itwin_id, unique_name)
+        return _report(found, itwin_id, itwin_name, unique_name)
     existing = [
         s
         for s in await client.list_systems(itwin_id, on_wait=on_wait)
@@ -278,12 +292,13 @@ async def set_up_system(
         result = SystemSetup(
             status="already_configured",
             itwin_id=itwin_id,
+            itwin_name=itwin_name,
             unique_name=unique_name,
             system_id=info.system_id,
             system_type=info.system_type,
             system=info,
         )
-        return reply(result, messages.setup_already_configured(info.system_id, itwin_id))
+        return reply(result, messages.setup_already_configured(info.system_id, where))
 
     properties = await client.system_type_properties(itwin_id, unique_name, system_type, on_wait=on_wait)
     by_name = {p.name.casefold(): p.name for p in properties}
@@ -317,9 +332,9 @@ async def set_up_system(
 
     if not elicitation(ctx).url:
         sentence = messages.setup_link_sentence(form.link, FORM_MINUTES)
-        return reply(_pending(form), messages.setup_pending(chosen_id, sentence))
+        return reply(_pending(form, itwin_name), messages.setup_pending(chosen_id, sentence))
 
-    message = messages.setup_url_message(chosen_id, system_type, itwin_id)
+    message = messages.setup_url_message(chosen_id, system_type, where)
     modern = (ctx.protocol_version or "") >= MODERN_ERA
     if modern:
         answer = (ctx.input_responses or {}).get(SETUP_KEY)
@@ -345,7 +360,7 @@ async def set_up_system(
             await ctx.session.send_elicit_complete(form.key, ctx.request_id)
         except Exception:  # a courtesy; the answer below is what matters
             logger.debug("set_up_system: elicitation/complete could not be sent")
-    return _report(outcome, itwin_id, unique_name)
+    return _report(outcome, itwin_id, itwin_name, unique_name)
 
 
 # --- delete_system ------------------------------------------------------------------------------
@@ -379,6 +394,7 @@ class ConfirmDeleteSystem(BaseModel):
 class _NoPrompt:
     system: System | None
     error: EdfsMcpError | None = None
+    itwin_name: str | None = None
 
 
 def _matches(system: System, ref: str) -> bool:
@@ -395,19 +411,25 @@ async def _find_system(client: EdfsClient, ctx: ToolContext, itwin_id: str, ref:
 async def _ask_before_delete(
     ctx: ToolContext, itwin_id: str, system: str, confirm: bool
 ) -> Elicit[ConfirmDeleteSystem] | ConfirmDeleteSystem | _NoPrompt:
+    client = app(ctx).client
     try:
-        found = await _find_system(app(ctx).client, ctx, itwin_id, system)
+        found, name = await both(
+            _find_system(client, ctx, itwin_id, system), client.itwin_name(itwin_id, on_wait=waiter(ctx))
+        )
     except EdfsMcpError as exc:
         return _NoPrompt(None, exc)
     if found is None or confirm or not elicitation(ctx).form:
-        return _NoPrompt(found)
-    question = messages.confirm_delete_system_question(found.system_id, found.system_name, found.system_type)
+        return _NoPrompt(found, itwin_name=name)
+    question = messages.confirm_delete_system_question(
+        found.system_id, found.system_name, found.system_type, messages.itwin_label(itwin_id, name)
+    )
     return Elicit(question, ConfirmDeleteSystem)
 
 
 class SystemDeleted(ToolResult):
     deleted: bool
     itwin_id: str
+    itwin_name: UpstreamName | None = None
     system_id: UpstreamName
     id: UpstreamName
 
@@ -434,13 +456,15 @@ async def delete_system(
             raise ToolError(messages.system_not_in_list(itwin_id, system))
         if not confirm:
             raise ToolError(messages.delete_system_needs_confirm(decision.system.system_id))
-        target = decision.system
+        target, name = decision.system, decision.itwin_name
     else:
         if decision.unclear:
             raise ToolError(messages.delete_system_unclear(system))
         if not decision.delete:
             raise ToolError(messages.delete_system_declined(system, "decline"))
-        again = await _find_system(client, ctx, itwin_id, system)
+        again, name = await both(  # the name was read (and remembered) when the user was asked
+            _find_system(client, ctx, itwin_id, system), client.itwin_name(itwin_id, on_wait=waiter(ctx))
+        )
         if again is None:
             raise ToolError(messages.system_not_in_list(itwin_id, system))
         target = again
@@ -454,10 +478,10 @@ async def delete_system(
             raise
         if still_there is not None:
             raise
-    return reply(
-        SystemDeleted(deleted=True, itwin_id=itwin_id, system_id=target.system_id, id=target.id),
-        messages.system_deleted(target.system_id, itwin_id),
+    deleted = SystemDeleted(
+        deleted=True, itwin_id=itwin_id, itwin_name=name, system_id=target.system_id, id=target.id
     )
+    return reply(deleted, messages.system_deleted(target.system_id, messages.itwin_label(itwin_id, name)))
 
 
 SET_UP = ToolAnnotations(

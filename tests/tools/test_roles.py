@@ -16,6 +16,7 @@ from tests.tools.conftest import Tools, tools_as
 pytestmark = pytest.mark.anyio
 
 RIVERSIDE = seed.ITWIN_RIVERSIDE_WTP
+RIVERSIDE_NAME = "Riverside Water Treatment Plant"
 SQL = seed.SQL_CUSTOMERS_TABLE
 RUN = {"itwin_id": RIVERSIDE, "unique_name": SQL}
 VIEWER_ROLE = seed.itwin_role_id(RIVERSIDE, "Viewer")
@@ -55,14 +56,16 @@ async def test_grant_run_revoke_refused(sandbox: SandboxServer) -> None:
         assert roles["Viewer"] == [] and roles["EDFS_integration"] == [EXEC]
         assert listed["available_package_roles"] == [EXEC]
         assert "EDFS_integration" in text and "set_package_role" in text
+        assert listed["itwin_name"] == RIVERSIDE_NAME and f"On {RIVERSIDE_NAME!r} (iTwin {RIVERSIDE})" in text
 
         before = role_writes(sandbox)
         granted, text = await admin.ok("set_package_role", {**RUN, "itwin_role": "viewer", "granted": True})
         assert granted["changed"] is True and granted["granted"] is True and granted["itwin_role"] == "Viewer"
         assert "now has" in text and viewer_holds_exec(sandbox)
+        assert granted["itwin_name"] == RIVERSIDE_NAME and f"on {RIVERSIDE_NAME!r}" in text
         assert role_writes(sandbox) == before + 1
         again, text = await admin.ok("set_package_role", {**RUN, "itwin_role": "VIEWER", "granted": True})
-        assert again["changed"] is False and "already has" in text
+        assert again["changed"] is False and "already has" in text and again["itwin_name"] == RIVERSIDE_NAME
         assert role_writes(sandbox) == before + 1  # read, found it so, wrote nothing
 
     async with tools_as(sandbox, "viewer") as vera:
@@ -77,6 +80,7 @@ async def test_grant_run_revoke_refused(sandbox: SandboxServer) -> None:
             "set_package_role", {**RUN, "itwin_role": "Viewer", "granted": False, "confirm": True}
         )
         assert revoked["changed"] is True and revoked["granted"] is False and "no longer has" in text
+        assert revoked["itwin_name"] == RIVERSIDE_NAME
     assert not viewer_holds_exec(sandbox)
     assert sandbox.state.writes["roles_remove"] >= 1  # Viewer held nothing else: 4.20
 
@@ -101,6 +105,7 @@ async def test_taking_it_away_asks_the_user_when_the_client_can(
     async with serve_in_process(sandbox, "admin", elicitation_callback=answer) as session:
         result = await session.call("set_package_role", {**RUN, "itwin_role": "Viewer", "granted": False})
     assert len(questions) == 1 and EXEC in questions[0] and "'Viewer'" in questions[0].replace('"', "'")
+    assert RIVERSIDE_NAME in questions[0]
     assert result.is_error is (not revoked)
     assert viewer_holds_exec(sandbox) is (not revoked)
 

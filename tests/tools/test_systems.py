@@ -29,6 +29,7 @@ from tests.tools.conftest import Tools, text_of, tools_as
 pytestmark = pytest.mark.anyio
 
 RIVERSIDE = seed.ITWIN_RIVERSIDE_WTP
+RIVERSIDE_NAME = "Riverside Water Treatment Plant"
 SAP = {"itwin_id": RIVERSIDE, "unique_name": seed.SAP_WORK_ORDERS}
 PASSWORD = "Riv3rside-SAP-pa55!"  # what the person types
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Dest": "document"}
@@ -134,6 +135,7 @@ async def test_list_systems_shows_metadata_and_never_a_credential(sandbox: Sandb
     async with tools_as(sandbox, "admin") as tools:
         listed, text = await tools.ok("list_systems", {"itwin_id": RIVERSIDE})
     assert {s["system_id"] for s in listed["systems"]} == {"local_sql_server", "maximo_prod"}
+    assert listed["itwin_name"] == RIVERSIDE_NAME and f"{RIVERSIDE_NAME!r} (iTwin {RIVERSIDE})" in text
     first = listed["systems"][0]
     assert first["last_change_by"] == "Avery Admin" and first["system_type"] == "EDF.Sql"
     for values in sandbox.state.credentials.values():
@@ -150,6 +152,7 @@ async def test_without_url_elicitation_the_model_shows_a_link_and_a_second_call_
         asked = {**SAP, "values": {"BaseUrl": "https://sap.r.example"}}
         pending, text = await tools.ok("set_up_system", asked)
         assert pending["status"] == "pending" and pending["system_id"] == "sap_prod"
+        assert pending["itwin_name"] == RIVERSIDE_NAME
         link = pending["link"]
         assert link.startswith("http://127.0.0.1:") and link in text and "set_up_system again" in text
         # The same call while the form is open: the same link, no second form.
@@ -167,12 +170,13 @@ async def test_without_url_elicitation_the_model_shows_a_link_and_a_second_call_
 
         reported, text = await tools.ok("set_up_system", SAP)
         assert reported["status"] == "created" and reported["system"]["system_id"] == "sap_prod"
+        assert reported["itwin_name"] == RIVERSIDE_NAME and RIVERSIDE_NAME in text
         assert PASSWORD not in text
         ran, _ = await tools.ok("execute_integration_package", SAP)
         assert ran["row_count"] > 0
         # And then it is simply configured.
         known, _ = await tools.ok("set_up_system", SAP)
-        assert known["status"] == "already_configured"
+        assert known["status"] == "already_configured" and known["itwin_name"] == RIVERSIDE_NAME
     assert created(sandbox) == 1
     (record,) = [r for r, s in sandbox.state.systems[RIVERSIDE].items() if s["systemId"] == "sap_prod"]
     assert sandbox.state.credentials[record] == {
@@ -373,6 +377,7 @@ async def test_delete_system_needs_a_yes(sandbox: SandboxServer) -> None:
         assert "confirm=true" in text
         gone, text = await tools.ok("delete_system", {**target, "confirm": True})
         assert gone["deleted"] and gone["system_id"] == "maximo_prod"
+        assert gone["itwin_name"] == RIVERSIDE_NAME and f"from {RIVERSIDE_NAME!r}" in text
         assert "maximo_prod" in await tools.error("delete_system", {**target, "confirm": True})
     assert sandbox.state.writes["system_delete"] == 1
 
@@ -390,8 +395,10 @@ async def test_delete_system_asks_when_the_client_can(
     record = seed.SYSTEM_RIVERSIDE_SQL
     async with asking_tools(sandbox, reply) as tools:
         result = await tools.client.call_tool("delete_system", {"itwin_id": RIVERSIDE, "system": record})
-    assert len(asked) == 1 and "local_sql_server" in asked[0]
+    assert len(asked) == 1 and "local_sql_server" in asked[0] and RIVERSIDE_NAME in asked[0]
     assert result.is_error is (not deleted), text_of(result)
+    if deleted:
+        assert (result.structured_content or {})["itwin_name"] == RIVERSIDE_NAME
     assert sandbox.state.writes["system_delete"] == int(deleted)
 
 
