@@ -45,7 +45,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import math
@@ -75,7 +74,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from edfs_mcp import messages
 from edfs_mcp.api import sent_writes
 from edfs_mcp.errors import ConfigError
-from edfs_mcp.listening import http_url, listening_socket
+from edfs_mcp.listening import http_url, is_loopback, listening_socket
 from edfs_mcp.logs import request_id_var, say
 
 if TYPE_CHECKING:
@@ -92,7 +91,6 @@ __all__ = [
     "StateOutage",
     "bearer_matches",
     "http_app",
-    "is_loopback",
     "serve_http",
     "transport_security_for",
 ]
@@ -357,15 +355,6 @@ class RequestIds:
             await self._app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def transport_security_for(host: str, extra_hosts: list[str]) -> TransportSecuritySettings:

@@ -8,11 +8,12 @@ the command words in one line (:class:`CannotListen`), and ``port=0`` gives the 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 
 from edfs_mcp.errors import EdfsMcpError
 
-__all__ = ["CannotListen", "http_url", "listening_socket"]
+__all__ = ["CannotListen", "http_url", "is_loopback", "listening_socket"]
 
 
 class CannotListen(EdfsMcpError):
@@ -42,3 +43,13 @@ def http_url(listener: socket.socket, path: str = "") -> str:
     """``http://host:port<path>`` of where ``listener`` listens."""
     host, port = listener.getsockname()[:2]
     return f"http://{_address(str(host), int(port))}{path}"
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` (a name or an address, IPv6 with or without brackets) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -494,7 +494,7 @@ class SetupDesk:
             from starlette.middleware import Middleware
             from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-            from edfs_mcp.remote.app import BoundedBody
+            from edfs_mcp.bodies import BoundedBody
 
             routes = [Route(r.path, BoundedBody(r.app), methods=r.methods) for r in self.routes()]
             # Only this machine's names: a DNS-rebound name would make another site "same-origin".

@@ -20,10 +20,11 @@ from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.responses import PlainTextResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from edfs_mcp.bodies import BoundedBody, replaying
+from edfs_mcp.listening import is_loopback
 from edfs_mcp.remote.cimd import CimdFetcher
 from edfs_mcp.remote.crypto import Sealer
 from edfs_mcp.remote.pages import CALLBACK_PATH, PERSON_COOKIE, consent_routes
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 AS_METADATA_PATH = "/.well-known/oauth-authorization-server"
 PRM_PATH = "/.well-known/oauth-protected-resource"
-MAX_FORM_BYTES = 64 * 1024
 MEMORY_NOTE = (
     "sign-ins are kept in this process's memory only: they are lost when it stops, and each person "
     "signs in again from their MCP client"
@@ -142,52 +142,6 @@ class RemoteAuth:
             await close()
 
 
-class BoundedBody:
-    """The whole request body, at most ``MAX_FORM_BYTES``, read before the endpoint sees any of it.
-
-    Every body these endpoints take (a consent form, a registration, a token or revocation request)
-    is small; a larger one is answered 413 without being parsed, and nothing of it is kept."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_FORM_BYTES) -> None:
-        self._app = app
-        self._limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        too_large = not declared.isdigit() or int(declared) > self._limit
-        body, more = bytearray(), not too_large
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            too_large = len(body) > self._limit
-            more = message.get("more_body", False) and not too_large
-        if too_large:
-            del body
-            refusal = PlainTextResponse(
-                f"Request body too large: at most {self._limit // 1024} KiB.\n", status_code=413
-            )
-            await refusal(scope, receive, send)
-            return
-        await self._app(scope, _replaying(bytes(body), receive), send)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands the app ``body`` (already read) as the whole request body."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
 class PublicClientRevocation:
     """The SDK's ``/revoke`` requires a ``client_secret`` field even from a public client (which has
     none, RFC 6749 §2.3): an absent one is added, empty, before the SDK's handler reads the form."""
@@ -199,12 +153,12 @@ class PublicClientRevocation:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self._app(scope, receive, send)
             return
-        # BoundedBody (outside this) has read the whole body, at most MAX_FORM_BYTES: one message.
+        # BoundedBody (outside this) has read the whole body, at most bodies.MAX_FORM_BYTES: one message.
         message = await receive()
         body = message.get("body", b"")
         if b"client_secret=" not in body:
             body += b"&client_secret=" if body else b"client_secret="
-        await self._app(scope, _replaying(body, receive), send)
+        await self._app(scope, replaying(body, receive), send)
 
 
 def _url(value: str) -> AnyHttpUrl:
@@ -258,7 +212,6 @@ def build_remote_auth(
 ) -> RemoteAuth:
     """The remote pieces for ``settings`` (``EDFS_MCP_HTTP_AUTH=oauth``, already validated)."""
     from edfs_mcp.backend import open_client
-    from edfs_mcp.http_transport import is_loopback
 
     assert settings.public_url is not None and settings.client_id and settings.client_secret is not None
     base = public_base(str(settings.public_url))

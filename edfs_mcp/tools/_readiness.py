@@ -15,8 +15,7 @@ import anyio
 from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
-from edfs_mcp.api import EdfsClient
-from edfs_mcp.api._http import WaitCallback
+from edfs_mcp.api import EdfsClient, WaitCallback
 from edfs_mcp.api.models import PackageSystem, System
 from edfs_mcp.errors import ApiError
 from edfs_mcp.untrusted import UpstreamName
