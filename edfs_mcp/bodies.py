@@ -18,7 +18,8 @@ class BoundedBody:
     """The whole request body, at most ``MAX_FORM_BYTES``, read before the endpoint sees any of it.
 
     Every body these endpoints take (a consent form, a registration, a token or revocation request, a
-    system's credentials) is small; a larger one is answered 413 without being parsed, and nothing of it is kept."""
+    system's credentials) is small; a larger one is answered 413 without being parsed, and nothing of
+    it is kept."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_FORM_BYTES) -> None:
         self._app = app
