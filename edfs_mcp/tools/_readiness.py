@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from edfs_mcp import messages
 from edfs_mcp.api import EdfsClient, WaitCallback
@@ -27,7 +27,7 @@ class SystemNeed(BaseModel):
     system_id: UpstreamName
     system_type: UpstreamName
     required: bool
-    configured: bool = Field(description="A system with this system_id exists in the iTwin")
+    configured: bool  # a system with this system_id exists in the iTwin
 
 
 def system_needs(needed: Sequence[PackageSystem], configured: Sequence[System]) -> list[SystemNeed]:

@@ -25,7 +25,7 @@ class ITwinSummary(BaseModel):
 
 
 class FoundITwins(ToolResult):
-    query: str | None = Field(None, description="The search; null when listing all")
+    query: str | None = None  # null when listing all
     offset: int
     itwins: list[ITwinSummary]
     next_offset: int | None = Field(None, description="Pass as offset for the next page; null at the end")

@@ -55,7 +55,7 @@ class ODataResult(ToolResult):
     entity_sets: list[EntitySetInfo] | None = Field(
         None, description="Without entity_set: what you can query"
     )
-    filter_syntax: str | None = Field(None, description="What $filter accepts")
+    filter_syntax: str | None = None
     columns_note: str | None = Field(None, description="Why the columns are unknown, when they are")
     entity_set: str | None = None
     columns: dict[str, str] | None = None
@@ -77,8 +77,8 @@ async def query_odata(
     top: Annotated[int, Field(ge=1, le=1000, description="$top")] = DEFAULT_TOP,
     skip: Annotated[int, Field(ge=0, description="$skip")] = 0,
 ) -> Annotated[CallToolResult, ODataResult]:
-    """Query an OData-enabled package (is_odata): without entity_set, list its entity sets and their
-    columns; with one, return rows ($select, $filter, $orderby, $top, $skip), bounded in size.
+    """Query an OData package (is_odata): without entity_set, list its entity sets and their columns;
+    with one, return rows, bounded in size.
     $filter: eq ne gt ge lt le, and or not, contains/startswith/endswith(Column,'text')."""
     state = app(ctx)
     on_wait = waiter(ctx)

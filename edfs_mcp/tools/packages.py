@@ -115,7 +115,7 @@ class InputVariable(BaseModel):
 
 class PackageInfo(ToolResult, PackageSummary):
     last_change: datetime | None = None
-    variables: list[InputVariable] = Field(description="Input variables, with example values")
+    variables: list[InputVariable]
     response_columns: list[str] = Field(description="Columns of the documented response example")
     response_example_row: dict[str, Any] | None = None
     itwin_id: str | None = None

@@ -30,10 +30,9 @@ async def query_execution_result(
     sql: Annotated[str, Field(min_length=1, max_length=MAX_SQL_CHARS)],
 ) -> Annotated[CallToolResult, QueryAnswer]:
     """Ask a cached result (result_id) a question in one read-only DuckDB SELECT over the table result
-    (columns and types as listed), instead of paging through all its rows.
+    (its listed columns) instead of paging through its rows.
 
-    SELECT status, count(*) AS n FROM result GROUP BY status
-    SELECT max(value) FROM result WHERE status <> 'OK'"""
+    SELECT status, count(*) AS n FROM result WHERE value > 10 GROUP BY status"""
     state = app(ctx)
     owner = principal(ctx)
     try:

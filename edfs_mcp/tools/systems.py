@@ -262,8 +262,8 @@ async def set_up_system(
     name: Annotated[str | None, Field(max_length=200, description="Display name")] = None,
     values: PrefilledValues = {},  # noqa: B006 - pydantic copies defaults
 ) -> Annotated[CallToolResult, SystemSetup]:
-    """Set up a system a package needs in an iTwin. The user types its credentials on a page edfs-mcp
-    serves; they never pass through you. Call again with the same arguments to learn the outcome."""
+    """Set up a system a package needs in an iTwin: the user types its credentials on a page edfs-mcp
+    serves, never through you. Call again with the same arguments to learn the outcome."""
     from edfs_mcp.system_page import SetupField, SetupForm, SetupOutcome, TooManyForms
 
     desk = _desk(ctx)

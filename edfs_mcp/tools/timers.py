@@ -62,16 +62,12 @@ class TimerInfo(BaseModel):
     id: UpstreamName
     name: UpstreamName
     package_unique_name: UpstreamName
-    cron: UpstreamName = Field(description="5-field cron, evaluated in UTC")
-    schedule: UpstreamText = Field(description="The cron schedule in words")
+    cron: UpstreamName  # in UTC, as the tools' descriptions say
+    schedule: UpstreamText  # the cron in words
     enabled: bool
-    next_runs: list[datetime] = Field(
-        description="Next runs, ISO 8601 with offset; empty when disabled or the cron is not valid"
-    )
+    next_runs: list[datetime] = Field(description="Empty when disabled or the cron is invalid")
     parameters: dict[UpstreamName, UpstreamText]
-    schedule_problem: str | None = Field(
-        default=None, description="Why EDFS cannot run this cron as stored; null when it can"
-    )
+    schedule_problem: str | None = Field(default=None, description="Why EDFS cannot run this cron")
 
 
 def timer_info(
@@ -180,7 +176,7 @@ def timer_state(timer: Timer) -> TimerState:
 
 class TimerChange(ToolResult):
     timer: TimerState
-    was_enabled: bool | None = Field(description="Before the call; null when unknown")
+    was_enabled: bool  # read before the call: set_timer_enabled toggles only after reading
     changed: bool
     missing_systems: list[str] | None = None  # switched on, but each run fails without these
 
@@ -229,8 +225,8 @@ async def set_timer_enabled(
     enabled: bool,
     even_if_not_ready: EvenIfNotReady = False,
 ) -> Annotated[CallToolResult, TimerChange]:
-    """Make a timer enabled or disabled. Reads it first and only toggles when needed; safe to repeat.
-    Refuses to enable one whose package cannot run on the iTwin (a system is missing) unless told to."""
+    """Switch a timer on or off; it is read first, so repeating is safe. Refuses to enable one whose
+    package cannot run on the iTwin (a system is missing) unless told to."""
     client = app(ctx).client
     timer = await _find_timer(client, ctx, itwin_id, timer_id)
     if timer is None:
