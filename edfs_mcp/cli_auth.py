@@ -15,10 +15,7 @@ configuration has no person to sign in). Nothing here prints a token.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import time
-from typing import Any
 
 import anyio
 
@@ -100,18 +97,6 @@ def _sandbox(command: str, settings: Settings) -> int:
 # --- a static access token -----------------------------------------------------------------------
 
 
-def _claims(token: str) -> dict[str, Any] | None:
-    """The payload of a JWT, unverified (only to show who and until when), or None."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
 def _static_token(command: str, settings: Settings) -> int:
     if command == "login":
         say(
@@ -126,7 +111,9 @@ def _static_token(command: str, settings: Settings) -> int:
         )
         return EXIT_OK
     assert settings.access_token is not None
-    claims = _claims(settings.access_token.get_secret_value()) or {}
+    from edfs_mcp.auth.oauth import jwt_claims
+
+    claims = jwt_claims(settings.access_token.get_secret_value())
     who = (
         claims.get("name")
         or claims.get("email")

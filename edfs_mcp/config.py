@@ -43,11 +43,13 @@ __all__ = [
     "SERVICE_SETTINGS",
     "CredentialSource",
     "Settings",
+    "authorization_endpoint_of",
     "environment_without_settings",
     "load_settings",
     "requested_log_format",
     "settings_in",
     "token_endpoint_of",
+    "userinfo_endpoint_of",
 ]
 
 ENV_PREFIX = "EDFS_MCP_"
@@ -57,6 +59,16 @@ def token_endpoint_of(authority: str) -> str:
     """An authority's token endpoint: Bentley's documented path, the one place that decides it
     (service apps, the sandbox, and OIDC discovery when the document names none)."""
     return f"{authority.rstrip('/')}/connect/token"
+
+
+def authorization_endpoint_of(authority: str) -> str:
+    """An authority's authorize endpoint, Bentley's path (when discovery names none)."""
+    return f"{authority.rstrip('/')}/connect/authorize"
+
+
+def userinfo_endpoint_of(authority: str) -> str:
+    """An authority's userinfo endpoint, Bentley's path (when discovery names none)."""
+    return f"{authority.rstrip('/')}/connect/userinfo"
 
 
 # Where a token comes from. Any of them means "not the sandbox".

@@ -1,4 +1,7 @@
-"""The authority's endpoints, from OIDC discovery with Bentley's documented paths as fallback."""
+"""The authority's endpoints, from OIDC discovery with Bentley's documented paths as fallback.
+
+The paths themselves are decided in ``edfs_mcp.config`` (``token_endpoint_of`` and its neighbours).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from dataclasses import dataclass
 
 import httpx2
 
-from edfs_mcp.config import token_endpoint_of
+from edfs_mcp.config import authorization_endpoint_of, token_endpoint_of
 
 __all__ = ["Endpoints", "discover"]
 
@@ -55,7 +58,7 @@ async def discover(
     return Endpoints(
         issuer=str(document.get("issuer") or authority),
         token=_url(document, "token_endpoint") or token_endpoint_of(authority),
-        authorization=_url(document, "authorization_endpoint") or f"{authority}/connect/authorize",
+        authorization=_url(document, "authorization_endpoint") or authorization_endpoint_of(authority),
         device_authorization=_url(document, "device_authorization_endpoint") or configured_device_endpoint,
         revocation=_url(document, "revocation_endpoint"),
         userinfo=_url(document, "userinfo_endpoint"),

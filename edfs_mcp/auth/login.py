@@ -18,9 +18,10 @@ import httpx2
 from edfs_mcp.auth.device_flow import DeviceAuthorization, DeviceFlowRefused, DeviceSignIn, Sleep
 from edfs_mcp.auth.discovery import Endpoints, discover
 from edfs_mcp.auth.loopback import LoopbackRedirect, sign_in_with_browser
+from edfs_mcp.auth.oauth import oauth_client, who_signed_in
 from edfs_mcp.auth.renewing import Clock
 from edfs_mcp.auth.store import StoredTokens, TokenStore, open_token_store, token_key
-from edfs_mcp.auth.user import UserTokenSource, public_oauth_client, stored_from_response
+from edfs_mcp.auth.user import UserTokenSource, stored_from_response
 from edfs_mcp.config import Settings
 from edfs_mcp.errors import AuthError, ConfigError
 
@@ -130,7 +131,7 @@ async def login(setup: SignInSetup, presenter: Presenter, flow: str = "auto") ->
     """
     await anyio.to_thread.run_sync(setup.store.check)
     endpoints = await setup.endpoints()
-    oauth = public_oauth_client(setup.client_id, setup.settings.user_scopes, setup.transport)
+    oauth = oauth_client(setup.client_id, scope=setup.settings.user_scopes, transport=setup.transport)
     try:
         if flow == "device" and endpoints.device_authorization is None:
             raise AuthError(
@@ -150,26 +151,10 @@ async def login(setup: SignInSetup, presenter: Presenter, flow: str = "auto") ->
     finally:
         await oauth.aclose()
     tokens = stored_from_response(response, used, now=setup.now())
-    name, subject = await _who(setup, endpoints, tokens.access_token)
-    tokens = StoredTokens(**{**tokens.__dict__, "name": name, "subject": subject})
+    person = await who_signed_in(tokens.access_token, endpoints.userinfo, transport=setup.transport)
+    tokens = StoredTokens(**{**tokens.__dict__, "name": person.name, "subject": person.subject})
     await anyio.to_thread.run_sync(setup.store.save, setup.key, tokens)
     return tokens
-
-
-async def _who(setup: SignInSetup, endpoints: Endpoints, access_token: str) -> tuple[str | None, str | None]:
-    if endpoints.userinfo is None:
-        return None, None
-    try:
-        async with httpx2.AsyncClient(transport=setup.transport, timeout=15) as http:
-            response = await http.get(endpoints.userinfo, headers={"Authorization": f"Bearer {access_token}"})
-        body = response.json() if response.status_code == 200 else {}
-    except (httpx2.HTTPError, ValueError):
-        return None, None
-    if not isinstance(body, dict):
-        return None, None
-    name = body.get("name") or body.get("email") or body.get("preferred_username")
-    subject = body.get("sub")
-    return (str(name) if name else None), (str(subject) if subject else None)
 
 
 async def logout(setup: SignInSetup) -> tuple[bool, bool]:

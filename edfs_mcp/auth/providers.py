@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import httpx2
 
+from edfs_mcp.auth.oauth import oauth_client
 from edfs_mcp.auth.renewing import Clock, Renewal, RenewingTokenSource, token_expiry
 from edfs_mcp.errors import AuthError
 
@@ -50,20 +51,15 @@ class ClientCredentialsSource(RenewingTokenSource):
         now: Clock = time.time,
     ) -> None:
         super().__init__(now=now)
-        # authlib loads here, on first use, not when the server starts.
-        from authlib.integrations.httpx_client import AsyncOAuth2Client
-
         self._token_endpoint = token_endpoint
         self._client_id = client_id
-        kwargs: dict[str, Any] = {"timeout": timeout}
-        if transport is not None:
-            kwargs["transport"] = transport
-        self._oauth = AsyncOAuth2Client(
-            client_id=client_id,
+        self._oauth = oauth_client(
+            client_id,
             client_secret=client_secret,
+            auth_method="client_secret_post",
             scope=scope,
-            token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
-            **kwargs,
+            transport=transport,
+            timeout=timeout,
         )
 
     @property

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 import httpx2
 
+from edfs_mcp.auth.oauth import kept_refresh_token
 from edfs_mcp.auth.renewing import REFRESH_LEEWAY_SECONDS, token_expiry
 from edfs_mcp.auth.store import (
     FileTokenStore,
@@ -89,14 +90,11 @@ def stored_from_response(
     token: dict[str, Any], flow: str, previous: StoredTokens | None = None, *, now: float | None = None
 ) -> StoredTokens:
     """What to keep of a token endpoint's answer received at ``now`` (default: the time now)."""
-    refresh = token.get("refresh_token")
     scope = token.get("scope")
     return StoredTokens(
         access_token=str(token["access_token"]),
         expires_at=token_expiry(token, time.time() if now is None else now),
-        # Some servers do not rotate: keep the refresh token we had.
-        refresh_token=(refresh if isinstance(refresh, str) and refresh else None)
-        or (previous.refresh_token if previous else None),
+        refresh_token=kept_refresh_token(token, previous.refresh_token if previous else None),
         scope=(scope if isinstance(scope, str) and scope else None) or (previous.scope if previous else ""),
         flow=flow,
         subject=previous.subject if previous else None,

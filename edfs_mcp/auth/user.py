@@ -19,15 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import anyio
 import anyio.to_thread
 import httpx2
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from edfs_mcp.auth.device_flow import DeviceSignIn
 from edfs_mcp.auth.discovery import Endpoints
+from edfs_mcp.auth.oauth import oauth_client
 from edfs_mcp.auth.refresh import (
     RefreshJob,
     RefreshOutcome,
@@ -42,27 +41,11 @@ from edfs_mcp.auth.renewing import REFRESH_LEEWAY_SECONDS, Clock, Renewal, Renew
 from edfs_mcp.auth.store import StoredTokens, TokenStore, UnsafeTokenStore
 from edfs_mcp.errors import AuthError, SignInPrompt, SignInRequired
 
-__all__ = ["UserTokenSource", "public_oauth_client", "stored_from_response"]
+__all__ = ["UserTokenSource", "stored_from_response"]
 
 logger = logging.getLogger("edfs_mcp.auth")
 
 REJECTED_KEPT = 16  # digests of refused access tokens remembered (they are never handed out again)
-
-
-def public_oauth_client(
-    client_id: str, scope: str, transport: httpx2.AsyncBaseTransport | None = None, timeout: float = 30.0
-) -> Any:
-    """authlib's async client for a public (secret-less) app, PKCE S256."""
-    kwargs: dict[str, Any] = {"timeout": timeout}
-    if transport is not None:
-        kwargs["transport"] = transport
-    return AsyncOAuth2Client(
-        client_id=client_id,
-        scope=scope,
-        token_endpoint_auth_method="none",  # noqa: S106 - a method name, not a secret
-        code_challenge_method="S256",
-        **kwargs,
-    )
 
 
 class UserTokenSource(RenewingTokenSource):
@@ -94,7 +77,7 @@ class UserTokenSource(RenewingTokenSource):
         self._transport = transport
         self._sign_in_in_session = sign_in_in_session
         self._own_process = refresh_in_own_process
-        self._oauth = public_oauth_client(client_id, scope, transport)
+        self._oauth = oauth_client(client_id, scope=scope, transport=transport)
         self._tokens: StoredTokens | None = None  # what the cached token came with (the name)
         self._rejected: dict[str, None] = {}  # digests of access tokens the API refused (ordered)
         self.pending: DeviceSignIn | None = None  # the in-session sign-in waiting for approval

@@ -2,33 +2,28 @@
 
 The callback is ``<EDFS_MCP_PUBLIC_URL>/auth/callback``, registered with the app on
 developer.bentley.com. Bentley's tokens stay on this server: they are sealed into the person's
-record (``people``) and never handed to an MCP client.
+record (``people``) and never handed to an MCP client. The OAuth client, PKCE, "who signed in" and
+the refresh-token rule are the local sign-in's (``edfs_mcp.auth.oauth``); only the secret differs.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import anyio
 import httpx2
 
 from edfs_mcp.auth import token_expiry
 from edfs_mcp.auth.discovery import Endpoints, discover
+from edfs_mcp.auth.oauth import kept_refresh_token, oauth_client, who_signed_in
+from edfs_mcp.config import userinfo_endpoint_of
 from edfs_mcp.errors import AuthError
 from edfs_mcp.state.stores import Clock
 
-__all__ = ["BentleyTokens", "BentleyWebApp", "pkce_challenge"]
-
-
-def pkce_challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+__all__ = ["BentleyTokens", "BentleyWebApp"]
 
 
 @dataclass(frozen=True)
@@ -55,18 +50,6 @@ class BentleyTokens:
             )
         except (ValueError, KeyError, TypeError):
             return None
-
-
-def _claims(token: str) -> dict[str, Any]:
-    """The claims of a JWT, unverified: the token came straight from the token endpoint over TLS."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 class BentleyWebApp:
@@ -105,30 +88,20 @@ class BentleyWebApp:
 
     async def authorize_url(self, *, state: str, verifier: str) -> str:
         endpoints = await self.endpoints()
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": self.client_id,
-                "redirect_uri": self.redirect_uri,
-                "scope": self.scope,
-                "state": state,
-                "code_challenge": pkce_challenge(verifier),
-                "code_challenge_method": "S256",
-            }
-        )
-        return f"{endpoints.authorization}?{query}"
+        async with self._oauth() as oauth:
+            url: str = oauth.create_authorization_url(
+                endpoints.authorization, redirect_uri=self.redirect_uri, state=state, code_verifier=verifier
+            )[0]
+        return url
 
     def _oauth(self) -> Any:
-        from authlib.integrations.httpx_client import AsyncOAuth2Client
-
-        kwargs: dict[str, Any] = {"timeout": self._timeout}
-        if self._transport is not None:
-            kwargs["transport"] = self._transport
-        return AsyncOAuth2Client(
-            client_id=self.client_id,
+        return oauth_client(
+            self.client_id,
             client_secret=self._secret,
-            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
-            **kwargs,
+            auth_method="client_secret_basic",
+            scope=self.scope,
+            transport=self._transport,
+            timeout=self._timeout,
         )
 
     async def _token_request(self, what: str, **form: str) -> dict[str, Any]:
@@ -150,38 +123,19 @@ class BentleyWebApp:
 
     async def _tokens(self, token: dict[str, Any], previous: BentleyTokens | None) -> BentleyTokens:
         access = str(token["access_token"])
-        claims = _claims(access)
-        subject = claims.get("sub")
-        name = claims.get("name") or claims.get("email") or claims.get("preferred_username")
-        if not isinstance(subject, str) or not subject:
-            subject, name = await self._userinfo(access)
-        if previous is not None and subject != previous.subject:
+        userinfo = (await self.endpoints()).userinfo or userinfo_endpoint_of(self._authority)
+        person = await who_signed_in(access, userinfo, transport=self._transport, timeout=self._timeout)
+        if person.subject is None:
+            raise AuthError("Bentley's answer does not say who signed in (no subject).")
+        if previous is not None and person.subject != previous.subject:
             raise AuthError("Bentley answered a refresh with another person's token.")
-        refresh: str | None = token.get("refresh_token")
-        if not isinstance(refresh, str) or not refresh:  # not rotated: the current one still holds
-            refresh = previous.refresh_token if previous is not None else None
         return BentleyTokens(
             access_token=access,
-            refresh_token=refresh,
+            refresh_token=kept_refresh_token(token, previous.refresh_token if previous else None),
             expires_at=token_expiry(token, self._clock()),
-            subject=subject,
-            name=str(name or subject),
+            subject=person.subject,
+            name=person.name or person.subject,
         )
-
-    async def _userinfo(self, access: str) -> tuple[str, str | None]:
-        endpoints = await self.endpoints()
-        url = endpoints.userinfo or f"{self._authority}/connect/userinfo"
-        try:
-            async with httpx2.AsyncClient(transport=self._transport, timeout=self._timeout) as http:
-                response = await http.get(url, headers={"Authorization": f"Bearer {access}"})
-            info = response.json() if response.status_code == 200 else {}
-        except (httpx2.HTTPError, ValueError):
-            info = {}
-        subject = info.get("sub") if isinstance(info, dict) else None
-        if not isinstance(subject, str) or not subject:
-            raise AuthError("Bentley's answer does not say who signed in (no subject).")
-        name = info.get("name") or info.get("email")
-        return subject, str(name) if name else None
 
     async def exchange(self, code: str, verifier: str) -> BentleyTokens:
         token = await self._token_request(

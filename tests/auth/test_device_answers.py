@@ -14,7 +14,7 @@ import httpx2
 import pytest
 
 from edfs_mcp.auth.device_flow import DeviceAuthorization, DeviceSignIn, start_device_authorization
-from edfs_mcp.auth.user import public_oauth_client
+from edfs_mcp.auth.oauth import oauth_client
 from edfs_mcp.errors import AuthError
 
 pytestmark = pytest.mark.anyio
@@ -87,7 +87,7 @@ async def test_a_token_answer_of_any_shape_ends_the_polling_in_words(
     authorization = DeviceAuthorization(
         "dc", "BCDF-GHJK", f"{AUTHORITY}/device", None, time.time() + 600, 5.0
     )
-    oauth = public_oauth_client("native-app", "scope", _answering(status, raw))
+    oauth = oauth_client("native-app", scope="scope", transport=_answering(status, raw))
     pauses: list[float] = []
 
     async def no_wait(seconds: float) -> None:

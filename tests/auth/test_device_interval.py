@@ -25,7 +25,7 @@ from edfs_mcp.auth.device_flow import (
     slowed_down,
     start_device_authorization,
 )
-from edfs_mcp.auth.user import public_oauth_client
+from edfs_mcp.auth.oauth import oauth_client
 from edfs_mcp.errors import AuthError
 from edfs_mcp.sandbox import SandboxServer, seed
 
@@ -130,7 +130,7 @@ async def _poll_for(sandbox: SandboxServer, sleep: VirtualSleep) -> int:
         authorization = await start_device_authorization(
             http, f"{sandbox.base_url}/as/device_authz.oauth2", seed.PUBLIC_CLIENT_ID, SCOPE
         )
-    oauth = public_oauth_client(seed.PUBLIC_CLIENT_ID, SCOPE)
+    oauth = oauth_client(seed.PUBLIC_CLIENT_ID, scope=SCOPE)
     before = sandbox.state.token_requests[seed.DEVICE_CODE_GRANT]
     try:
         with pytest.raises(_Stop):  # nothing else escapes: no ValueError, no AuthError
@@ -194,7 +194,7 @@ async def test_a_denied_sign_in_still_ends_with_a_clear_error(sandbox: SandboxSe
             f"{sandbox.base_url}/device", data={"user_code": authorization.user_code, "action": "deny"}
         )
     assert denied.status_code == 200 and authorization.interval == DEFAULT_INTERVAL
-    oauth = public_oauth_client(seed.PUBLIC_CLIENT_ID, SCOPE)
+    oauth = oauth_client(seed.PUBLIC_CLIENT_ID, scope=SCOPE)
     try:
         with pytest.raises(AuthError, match="denied"):
             await DeviceSignIn(

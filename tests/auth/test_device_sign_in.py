@@ -19,8 +19,9 @@ import pytest
 
 from edfs_mcp.auth.device_flow import DeviceAuthorization, DeviceSignIn
 from edfs_mcp.auth.login import SignInSetup, login
+from edfs_mcp.auth.oauth import oauth_client
 from edfs_mcp.auth.store import MemoryTokenStore, token_key
-from edfs_mcp.auth.user import UserTokenSource, public_oauth_client
+from edfs_mcp.auth.user import UserTokenSource
 from edfs_mcp.config import Settings, token_endpoint_of
 from edfs_mcp.errors import AuthError, SignInRequired
 from edfs_mcp.sandbox import SandboxState, build_app, seed
@@ -104,7 +105,7 @@ async def _start(sandbox: Sandbox, sleep: RecordingSleep, oauth: Any) -> DeviceS
 
 @pytest.fixture
 async def oauth(sandbox: Sandbox) -> AsyncIterator[Any]:
-    client = public_oauth_client(seed.PUBLIC_CLIENT_ID, SCOPE, sandbox.transport)
+    client = oauth_client(seed.PUBLIC_CLIENT_ID, scope=SCOPE, transport=sandbox.transport)
     yield client
     await client.aclose()
 

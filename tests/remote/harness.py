@@ -254,10 +254,10 @@ async def signed_in(url: str, browser: Browser, mode: str = "auto", **kwargs: An
 
 
 def pkce() -> tuple[str, str]:
-    from edfs_mcp.remote.upstream import pkce_challenge
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
     verifier = secrets.token_urlsafe(48)
-    return verifier, pkce_challenge(verifier)
+    return verifier, create_s256_code_challenge(verifier)
 
 
 async def register(
