@@ -4,7 +4,9 @@ In the shape of globus-sdk's ``RenewingAuthorizer``: ``RenewingTokenSource`` own
 token, its expiry, the leeway (renew this long before expiry, so a token never dies in flight), one
 lock (concurrent callers wait for the renewal in flight and reuse its token), ``get_token`` and
 ``reject``. A subclass says only how to get a new token (``_renew``): the static token returns
-itself, a service app asks for client credentials, a person's source reads, refreshes or signs in.
+itself, a service app asks for client credentials, a person's source reads, refreshes or signs in,
+and the team server's person (``edfs_mcp.remote.people``) reads their sealed record or refreshes it.
+No source starts a task of its own: a renewal runs in the call that needs it.
 
 ``token_lifetime`` is the one reading of an authority's ``expires_in``.
 """
@@ -96,11 +98,14 @@ class RenewingTokenSource(ABC):
         """When the cached token expires (epoch seconds); 0 before the first one."""
         return self._expires_at
 
+    def _lasts(self, expires_at: float) -> bool:
+        """The one freshness rule: a token expiring at ``expires_at`` has more than the leeway left
+        (subclasses read it for tokens they find in a store, too)."""
+        return self._now() < expires_at - REFRESH_LEEWAY_SECONDS
+
     def _fresh(self) -> str | None:
         token = self._access_token
-        if token is not None and self._now() < self._expires_at - REFRESH_LEEWAY_SECONDS:
-            return token
-        return None
+        return token if token is not None and self._lasts(self._expires_at) else None
 
     async def get_token(self) -> str:
         """The cached token while it has more than the leeway left; else one renewal for all callers."""
@@ -121,14 +126,15 @@ class RenewingTokenSource(ABC):
         True when a retry may get another token (False for a source that never renews).
         """
         async with self._lock:
-            self._refused(token)
+            renews = await self._refused(token)
             if self._access_token == token:
                 self._access_token = None
-        return self.renews
+        return renews
 
-    def _refused(self, token: str) -> None:
-        """A hook for sources that must remember refused tokens (called under the lock)."""
-        return None
+    async def _refused(self, token: str) -> bool:
+        """A hook for sources that must remember refused tokens (called under the lock, so no renewal
+        runs meanwhile); says whether a retry may get another token (``renews`` here)."""
+        return self.renews
 
     @abstractmethod
     async def _renew(self) -> Renewal:

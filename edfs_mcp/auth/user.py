@@ -148,11 +148,12 @@ class UserTokenSource(RenewingTokenSource):
         with httpx2.Client(timeout=job.timeout) as http:
             return refresh_stored(self._store, job, http)
 
-    def _refused(self, token: str) -> None:
+    async def _refused(self, token: str) -> bool:
         """Never hand ``token`` out again, even from the store: the next call refreshes."""
         self._rejected[token_digest(token)] = None
         while len(self._rejected) > REJECTED_KEPT:
             del self._rejected[next(iter(self._rejected))]
+        return True
 
     async def aclose(self) -> None:
         self.pending = None  # nothing runs for it: it is only forgotten

@@ -15,11 +15,12 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import anyio
 
-from edfs_mcp.auth import REFRESH_LEEWAY_SECONDS
+from edfs_mcp.auth.renewing import Renewal, RenewingTokenSource
 from edfs_mcp.errors import AuthError
 from edfs_mcp.remote.crypto import Sealer
 from edfs_mcp.remote.upstream import BentleyTokens, BentleyWebApp
@@ -79,67 +80,62 @@ class PersonVault:
         await self._store.delete(self._key(subject))
 
 
-class PersonTokenSource:
-    """A ``TokenSource`` for one person: their Bentley access token, refreshed when needed."""
+class PersonTokenSource(RenewingTokenSource):
+    """A ``TokenSource`` for one person: their Bentley access token, renewed by the one renewing base.
+
+    ``RenewingTokenSource`` holds the token in memory, renews it the leeway before expiry and lets one
+    renewal run at a time in this process; ``_renew`` takes the person's vault lock (every replica,
+    with a shared store) and reads the record first, since another replica may have refreshed.
+    """
 
     def __init__(
         self, subject: str, vault: PersonVault, app: BentleyWebApp, clock: Clock = time.time
     ) -> None:
+        super().__init__(now=clock)
         self.subject = subject
         self._vault = vault
         self._app = app
-        self._clock = clock
 
     @property
     def description(self) -> str:
         return "the Bentley sign-in of the person calling (EDFS_MCP_HTTP_AUTH=oauth)"
 
-    def _fresh(self, tokens: BentleyTokens | None) -> str | None:
-        if tokens is not None and self._clock() < tokens.expires_at - REFRESH_LEEWAY_SECONDS:
-            return tokens.access_token
-        return None
-
-    async def get_token(self) -> str:
+    async def _renew(self) -> Renewal:
         from edfs_mcp.messages import remote_sign_in_gone
 
-        tokens = await self._vault.load(self.subject)
-        token = self._fresh(tokens)
-        if token:
-            return token
         async with self._vault.lock(self.subject):
             tokens = await self._vault.load(self.subject)
-            token = self._fresh(tokens)
-            if token:
-                return token
+            if tokens is not None and self._lasts(tokens.expires_at):
+                return Renewal(tokens.access_token, tokens.expires_at)  # refreshed meanwhile
             if tokens is None or not tokens.refresh_token:
                 raise AuthError(remote_sign_in_gone())
             try:
                 renewed = await self._app.refresh(tokens)
             except AuthError:
-                await self._vault.forget(
-                    self.subject
-                )  # the MCP token stops working: the client signs in again
+                # The MCP token stops working with the record: the client signs in again.
+                await self._vault.forget(self.subject)
                 raise AuthError(remote_sign_in_gone()) from None
             await self._vault.save(renewed)
-            return renewed.access_token
+            return Renewal(renewed.access_token, renewed.expires_at)
 
-    async def reject(self, token: str) -> bool:
+    async def _refused(self, token: str) -> bool:
+        """Under the base's lock: the record is marked expired, so every replica refreshes; a retry
+        may get another token while the record holds a refresh token."""
         async with self._vault.lock(self.subject):
             tokens = await self._vault.load(self.subject)
             if tokens is None:
                 return False
             if tokens.access_token == token:
-                await self._vault.save(
-                    BentleyTokens(tokens.access_token, tokens.refresh_token, 0.0, tokens.subject, tokens.name)
-                )
+                await self._vault.save(replace(tokens, expires_at=0.0))
             return tokens.refresh_token is not None
-
-    async def aclose(self) -> None:
-        return None
 
 
 class PeopleClients:
-    """One API client per person, made on first use; past ``limit``, the least recently used is closed."""
+    """One API client per person, made on first use; past ``limit``, the least recently used is closed.
+
+    ``get`` is synchronous (the tools ask for a client as they start), so an evicted client is closed
+    by a task: one this object owns, awaited by ``aclose`` (none outlives it).
+    """
 
     def __init__(self, make: Callable[[str], EdfsClient], *, limit: int = 256) -> None:
         self._make = make
@@ -161,6 +157,10 @@ class PeopleClients:
         return client
 
     async def aclose(self) -> None:
+        """Close every client, and wait for the evicted ones still closing."""
         clients, self._clients = list(self._clients.values()), OrderedDict()
         for client in clients:
             await client.aclose()
+        closing, self._closing = list(self._closing), set()
+        if closing:
+            await asyncio.gather(*closing, return_exceptions=True)

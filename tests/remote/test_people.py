@@ -155,3 +155,27 @@ def test_the_log_masks_our_tokens_codes_and_states() -> None:
     masked = redact(line)
     for secret in ("edfs_ac_Zm9v", "s3cr3t-state", "edfs_at_abcDEF_12", "edfs_rt_xyz"):
         assert secret not in masked
+
+
+async def test_evicted_clients_are_closed_by_tasks_the_pool_owns_and_awaits() -> None:
+    from typing import cast
+
+    from edfs_mcp.api import EdfsClient
+    from edfs_mcp.remote.people import PeopleClients
+
+    closed: list[str] = []
+
+    class Client:
+        def __init__(self, subject: str) -> None:
+            self.subject = subject
+
+        async def aclose(self) -> None:
+            await anyio.sleep(0.05)
+            closed.append(self.subject)
+
+    pool = PeopleClients(lambda subject: cast(EdfsClient, Client(subject)), limit=2)
+    for subject in "abcd":
+        pool.get(subject)  # c and d evict a and b: their closes run in the background
+    assert closed == []
+    await pool.aclose()  # nothing outlives the pool: the evicted ones are waited for too
+    assert sorted(closed) == ["a", "b", "c", "d"]
