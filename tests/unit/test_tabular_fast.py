@@ -23,6 +23,7 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tabular, "FAST_MIN_BYTES", 0)
     monkeypatch.setattr(tabular, "MIN_PIECE_BYTES", 64)
     monkeypatch.setattr(tabular, "PIECE_BYTES", 256)
+    monkeypatch.setattr(tabular, "PIECES_PER_BODY", 4)
     monkeypatch.setattr(tabular, "PROBE_BYTES", 128)
 
 
