@@ -32,11 +32,15 @@ def listening_socket(host: str, port: int, *, backlog: int = 2048) -> socket.soc
     """A TCP socket bound to ``host:port`` and listening (``port`` 0: a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn binds
     try:
-        return socket.create_server((host, port), family=family, backlog=backlog)
+        listener = socket.create_server((host, port), family=family, backlog=backlog)
     except OSError as exc:
         in_use = exc.errno == errno.EADDRINUSE
         reason = f"port {port} is in use" if in_use else (exc.strerror or str(exc))
         raise CannotListen(host, port, reason, in_use=in_use) from None
+    # create_server leaves the socket's proto 0, and so the connections it accepts; asyncio sets
+    # TCP_NODELAY only on those whose proto is IPPROTO_TCP. Without it a response written in two parts
+    # (headers, then the body) waits for the client's delayed ACK: 40 ms on every kept-alive request.
+    return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
 
 
 def http_url(listener: socket.socket, path: str = "") -> str:
