@@ -15,6 +15,9 @@ refresh token that was already sent:
   Nothing secret crosses the pipe: the refresher reads the refresh token from the store and
   answers only what happened (``RefreshOutcome``); the caller then reads the store.
 
+This refresher is the token file's one crash-safety layer beyond an atomic rename: the store keeps
+no generations, checksums or recovery from temporary files (its docstring says why).
+
 ``stale`` names access tokens the API refused (401; revoked while the refresh token is still
 good): tokens with those SHA-256 digests are refreshed even when they have not expired yet.
 """

@@ -5,7 +5,7 @@ the sandbox at BASE: each round the API "refuses" the access token (``reject``) 
 ``get_token`` refreshes it. Prints ``refreshed N`` after each refresh, ``signed-out`` (exit 3)
 when the sign-in is gone. ``in-process``: refresh in this process (no refresher process).
 
-``save DIR``: the file store saving generation after generation; prints ``saved N`` once save N
+``save DIR``: the file store saving token after token; prints ``saved N`` once save N
 has returned (so N is durable).
 
 ``serve``: a fork server (Linux): everything above imported once, then each worker is a fork of this

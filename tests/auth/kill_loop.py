@@ -52,13 +52,12 @@ class Figures:
     temps_after_kill: int = 0  # temporary files lying in the directory right after a kill
     secret_temps_after_start: int = 0  # ... still holding a refresh token after the next start
     lost_saves: int = 0  # save loop: a start that read less than was acknowledged
-    recovered: int = 0  # save loop: starts that took the newest tokens from a temporary file
     rounds: int = 0  # refreshes (or saves) acknowledged by the workers, all kills together
 
     def summary(self) -> str:
         return (
             f"{self.kills} kills: {self.sign_outs} sign-outs, {self.lost_saves} lost saves, "
-            f"{self.temps_after_kill} temp files right after a kill, {self.recovered} recovered from one, "
+            f"{self.temps_after_kill} temp files right after a kill, "
             f"{self.secret_temps_after_start} holding a refresh token after the next start; "
             f"{self.rounds} rounds acknowledged"
         )
@@ -256,16 +255,6 @@ def run_refresh_kills(
     return figures
 
 
-def _number(raw: bytes | None) -> int:
-    if raw is None:
-        return 0
-    try:
-        entry = json.loads(raw)["entries"][SAVE_KEY]
-    except (ValueError, KeyError, TypeError):
-        return 0
-    return int(str(entry["access_token"]).rsplit("-", 1)[-1])
-
-
 def run_save_kills(directory: Path, kills: int, rng: random.Random) -> Figures:
     figures = Figures()
     mark = uuid.uuid4().hex
@@ -284,12 +273,9 @@ def run_save_kills(directory: Path, kills: int, rng: random.Random) -> Figures:
             figures.rounds += len(worker.lines)
             acknowledged = max(int(line.split()[1]) for _, line in worker.lines if line.startswith("saved "))
             figures.temps_after_kill += len(_temps(directory))
-            main_file = directory / "tokens.json"
-            before = _number(main_file.read_bytes() if main_file.exists() else None)
             loaded = FileTokenStore(directory).load(SAVE_KEY)  # the next start
             number = int(loaded.access_token.rsplit("-", 1)[-1]) if loaded else 0
             figures.lost_saves += number < acknowledged
-            figures.recovered += number > before
             figures.secret_temps_after_start += _secret_temps(directory, b"refresh-secret-")
     return figures
 
