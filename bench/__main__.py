@@ -17,12 +17,12 @@ from pathlib import Path
 
 import anyio
 
-from bench import figures, large
+from bench import conversion, figures, large
 from bench.figures import Figure, Plan
 from bench.report import ROOT, details, markdown, table
 from edfs_mcp.sandbox import SandboxServer
 
-STEPS = {"startup", "calls", "sizes", "sql", "refresh", "parse", "archive"}
+STEPS = {"startup", "calls", "http", "sizes", "sql", "refresh", "parse", "archive"}
 ALIASES = {"spawn": "startup"}
 
 
@@ -32,6 +32,7 @@ async def run(plan: Plan, only: set[str]) -> list[Figure]:
         steps: dict[str, Callable[[], Awaitable[list[Figure]]]] = {
             "startup": partial(figures.spawn_figures, sandbox, plan),
             "calls": partial(figures.call_figures, sandbox, plan),
+            "http": partial(conversion.http_figures, sandbox, plan),
             "sizes": partial(figures.size_figures, sandbox),
             "sql": partial(figures.sql_figures, sandbox, plan),
             "refresh": partial(figures.refresh_figures, sandbox),
@@ -53,7 +54,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: startup, calls, sizes, sql, refresh, parse, archive (implies --no-write)",
+        help="comma-separated, of: " + ", ".join(sorted(STEPS)) + " (implies --no-write)",
     )
     args = parser.parse_args()
     only = {ALIASES.get(name.strip(), name.strip()) for name in args.only.split(",") if name.strip()}
