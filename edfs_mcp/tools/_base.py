@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from edfs_mcp.system_page import SetupDesk
 
 __all__ = [
-    "DESTRUCTIVE_WRITE",
-    "READ_ONLY",
     "AppContext",
     "ToolContext",
     "ToolResult",
@@ -89,14 +87,6 @@ class AppContext:
 ToolContext = Context[AppContext, Any]
 # What a result spends besides its rows (ids, columns, counts, the text summary); bench: ~200.
 RESULT_OVERHEAD_TOKENS = 400
-
-READ_ONLY = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
-# Deleting is the only write that cannot be undone by another call.
-DESTRUCTIVE_WRITE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
-)
 
 
 @dataclass(frozen=True)

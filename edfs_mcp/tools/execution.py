@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from edfs_mcp import messages
@@ -21,9 +21,9 @@ from edfs_mcp.results import (
     page_rows,
 )
 from edfs_mcp.tabular import Table, TooDeep, parse_json_payload, parse_xml_payload
+from edfs_mcp.tools._annotations import READ_ONLY, RUNS_A_PACKAGE
 from edfs_mcp.tools._args import ITwinId, UniqueName, Variables
 from edfs_mcp.tools._base import (
-    READ_ONLY,
     ToolContext,
     ToolResult,
     ToolSpec,
@@ -46,11 +46,6 @@ PREVIEW_TOKENS = 1000
 COLUMNS_ALLOWANCE = 200
 # Asked for XML, the model also gets the document itself, this many tokens of it, from the rows' share.
 XML_TOKENS = 1000
-
-# A run may write to the connected system (SAP, Maximo, SQL...): never assume it is safe to repeat.
-EXECUTE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
-)
 
 
 class ExecutionResult(ToolResult):
@@ -293,6 +288,6 @@ async def read_execution_result(
 
 
 TOOLS = [
-    ToolSpec(execute_integration_package, "Execute integration package", EXECUTE),
+    ToolSpec(execute_integration_package, "Execute integration package", RUNS_A_PACKAGE),
     ToolSpec(read_execution_result, "Read execution result", READ_ONLY),
 ]

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from edfs_mcp import messages
 from edfs_mcp.api.models import ITwin
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, reply, waiter
+from edfs_mcp.tools._annotations import READ_ONLY
+from edfs_mcp.tools._base import ToolContext, ToolResult, ToolSpec, app, reply, waiter
 from edfs_mcp.untrusted import UpstreamName
 
 SubClass = Literal["Account", "Portfolio", "Asset", "Program", "Project", "WorkPackage"]

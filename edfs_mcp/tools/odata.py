@@ -14,9 +14,9 @@ from edfs_mcp.errors import ApiError
 from edfs_mcp.messages import describe
 from edfs_mcp.results import ResultCacheUnavailable, page_rows
 from edfs_mcp.tabular import Table
+from edfs_mcp.tools._annotations import READ_ONLY
 from edfs_mcp.tools._args import ITwinId, UniqueName
 from edfs_mcp.tools._base import (
-    READ_ONLY,
     ToolContext,
     ToolResult,
     ToolSpec,

@@ -13,8 +13,9 @@ from edfs_mcp import messages
 from edfs_mcp.api.models import Package, example_variables
 from edfs_mcp.errors import ApiError
 from edfs_mcp.tabular import parse_json_payload
+from edfs_mcp.tools._annotations import READ_ONLY
 from edfs_mcp.tools._args import ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, both, reply, waiter
+from edfs_mcp.tools._base import ToolContext, ToolResult, ToolSpec, app, both, reply, waiter
 from edfs_mcp.tools._readiness import SystemNeed, readiness
 from edfs_mcp.untrusted import UpstreamName, UpstreamText
 

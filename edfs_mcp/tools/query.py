@@ -12,7 +12,8 @@ from pydantic import Field
 from edfs_mcp import messages
 from edfs_mcp.results import ResultCacheUnavailable, ResultGone, page_rows
 from edfs_mcp.sql import MAX_SQL_CHARS, SqlFailed, SqlRefused, SqlStopped
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, principal, reply
+from edfs_mcp.tools._annotations import READ_ONLY
+from edfs_mcp.tools._base import ToolContext, ToolResult, ToolSpec, app, principal, reply
 from edfs_mcp.tools.execution import rows_budget
 
 

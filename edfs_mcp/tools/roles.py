@@ -10,7 +10,7 @@ import anyio
 from mcp.server.mcpserver import ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import AcceptedElicitation, Elicit
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,8 +25,9 @@ from edfs_mcp import messages
 from edfs_mcp.api import EdfsClient
 from edfs_mcp.api.models import ITwinRole, PackageRole, RoleAssignment
 from edfs_mcp.errors import EdfsMcpError, Forbidden, OutcomeUnknown, ServerError
+from edfs_mcp.tools._annotations import DESTRUCTIVE_WRITE, READ_ONLY
 from edfs_mcp.tools._args import GUID, ITwinId, UniqueName
-from edfs_mcp.tools._base import READ_ONLY, ToolContext, ToolResult, ToolSpec, app, both, reply, waiter
+from edfs_mcp.tools._base import ToolContext, ToolResult, ToolSpec, app, both, reply, waiter
 from edfs_mcp.tools._client import elicitation
 from edfs_mcp.untrusted import UpstreamName, clean_text
 
@@ -38,12 +39,6 @@ EXEC_ROLE = messages.EXEC_ROLE
 MAX_ROLE_NAME = 256
 # How long a refused run may spend finding out whether the caller could grant the role themselves.
 GRANT_PROBE_SECONDS = 5.0
-
-# Idempotent (it reads first and only writes when needed). Taking a role away is not additive: it stops
-# people from running the package, so it is marked destructive and asks first; giving it back undoes it.
-SET_ROLE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
-)
 
 
 def _role_name(argument: str) -> AfterValidator:
@@ -409,5 +404,5 @@ async def exec_forbidden_text(ctx: ToolContext, refused: Forbidden, itwin_id: st
 
 TOOLS = [
     ToolSpec(list_package_roles, "List package roles", READ_ONLY),
-    ToolSpec(set_package_role, "Set package role", SET_ROLE),
+    ToolSpec(set_package_role, "Set package role", DESTRUCTIVE_WRITE),
 ]

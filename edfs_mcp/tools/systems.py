@@ -36,7 +36,6 @@ from mcp.types import (
     ElicitRequestURLParams,
     ElicitResult,
     InputRequiredResult,
-    ToolAnnotations,
 )
 from pydantic import (
     AfterValidator,
@@ -52,10 +51,9 @@ from edfs_mcp import messages
 from edfs_mcp.api import EdfsClient
 from edfs_mcp.api.models import System
 from edfs_mcp.errors import EdfsMcpError, OutcomeUnknown, ServerError
+from edfs_mcp.tools._annotations import ADDITIVE_WRITE, DESTRUCTIVE_WRITE, READ_ONLY
 from edfs_mcp.tools._args import GUID, UNIQUE_NAME, ITwinId, UniqueName, VariableName, VariableValue
 from edfs_mcp.tools._base import (
-    DESTRUCTIVE_WRITE,
-    READ_ONLY,
     ToolContext,
     ToolResult,
     ToolSpec,
@@ -484,12 +482,8 @@ async def delete_system(
     return reply(deleted, messages.system_deleted(target.system_id, messages.itwin_label(itwin_id, name)))
 
 
-SET_UP = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
-)
-
 TOOLS = [
     ToolSpec(list_systems, "List systems", READ_ONLY),
-    ToolSpec(set_up_system, "Set up system", SET_UP),
+    ToolSpec(set_up_system, "Set up system", ADDITIVE_WRITE),
     ToolSpec(delete_system, "Delete system", DESTRUCTIVE_WRITE),
 ]

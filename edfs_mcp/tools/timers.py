@@ -15,7 +15,7 @@ import anyio
 from mcp.server.mcpserver import ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import AcceptedElicitation, Elicit
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import (
     BaseModel,
     Field,
@@ -32,10 +32,9 @@ from edfs_mcp.cron import next_runs
 from edfs_mcp.cron import problem as cron_problem
 from edfs_mcp.errors import ApiError, EdfsMcpError, OutcomeUnknown, ServerError
 from edfs_mcp.schedule import describe_cron
+from edfs_mcp.tools._annotations import ADDITIVE_WRITE, DESTRUCTIVE_WRITE, IDEMPOTENT_WRITE, READ_ONLY
 from edfs_mcp.tools._args import Cron, ITwinId, TimerId, UniqueName, Variables
 from edfs_mcp.tools._base import (
-    DESTRUCTIVE_WRITE,
-    READ_ONLY,
     ToolContext,
     ToolResult,
     ToolSpec,
@@ -50,10 +49,6 @@ from edfs_mcp.tools._variables import screen_variable_names
 from edfs_mcp.untrusted import UpstreamName, UpstreamText
 
 logger = logging.getLogger("edfs_mcp.tools")
-
-SET_ENABLED = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
 
 
 class TimerInfo(BaseModel):
@@ -447,13 +442,9 @@ async def delete_timer(
     return reply(TimerDeleted(deleted=True, timer=info), messages.timer_deleted(info.name))
 
 
-CREATE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
-)
-
 TOOLS = [
     ToolSpec(list_timers, "List timers", READ_ONLY),
-    ToolSpec(set_timer_enabled, "Enable or disable timer", SET_ENABLED),
-    ToolSpec(create_timer, "Create timer", CREATE),
+    ToolSpec(set_timer_enabled, "Enable or disable timer", IDEMPOTENT_WRITE),
+    ToolSpec(create_timer, "Create timer", ADDITIVE_WRITE),
     ToolSpec(delete_timer, "Delete timer", DESTRUCTIVE_WRITE),
 ]
