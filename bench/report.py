@@ -13,7 +13,7 @@ from bench.figures import Figure
 
 PACKAGES = (
     *("edfs-mcp", "mcp", "mcp-types", "httpx2", "pydantic", "pydantic-core"),
-    *("anyio", "uvicorn", "starlette", "pyarrow", "duckdb", "bpe-openai"),
+    *("anyio", "uvicorn", "starlette", "pyarrow", "duckdb", "bpe-openai", "fastmcp"),
 )
 ROOT = Path(__file__).resolve().parent.parent
 Load = tuple[float, float, float]
@@ -105,7 +105,15 @@ benchmark process. Servers are spawned with the same Python and driven by `mcp.C
 - **Concurrency**: 64 calls fired at once from an `anyio` task group through the same session,
   sandbox latency +200 ms on `/edfs/`; median wall time of several bursts, against
   200 ms + 1.5 * 64 * the median floor call above. Interleaved with bursts of 64 concurrent raw
-  POSTs from the raw client's process: the same burst with no MCP at all.
+  POSTs from the raw client's process: the same burst with no MCP at all; the wall time over that
+  burst is compared with the MCP budget alone (1.5 * 64 * the floor call).
+- **Over streamable HTTP** (`--only http`, needs `pip install -e ".[bench]"`): `edfs-mcp serve
+  --transport streamable-http` (service client), the generic conversion (`bench/conversion_server.py`:
+  FastMCP `from_openapi` over `bench/openapi.json`, the iTwins and EDFS operations edfs-mcp calls,
+  with the sandbox's bearer token) and the SDK floor over HTTP, all on loopback against the same
+  sandbox, one `mcp.Client` each; every read tool and the conversion's operation for it, 10 warm-up
+  calls each, then rounds of blocks whose order alternates; ratio of medians, and the same over the
+  floor call (each less the floor's median).
 - **Sandbox alone**: the raw POST from the benchmark process, sequential: requests per second.
 - **Memory**: a fresh `edfs-mcp serve` process. Baseline = its `VmHWM` (peak RSS, from
   `/proc/<pid>/status`) after initialize, one `list_timers` and one small execute; then one execute
