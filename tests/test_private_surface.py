@@ -10,7 +10,7 @@ pyproject bounds both packages (``mcp<2.4``, ``uvicorn<0.56``) to the versions t
 | ``Server._request_handlers`` | server.py | not serving prompts/resources methods |
 | ``StreamableHTTPSessionManager._handle_stateful_request`` and 3 more | http_transport.py | session cap |
 | ``RequireAuthMiddleware._send_auth_error`` | remote/app.py | the 401 names the scope |
-| ``H11Protocol`` hooks; ``conn``, ``cycle``, ``transport``, ``connections`` | http_transport.py | connection cap |
+| ``H11Protocol`` hooks; ``conn``, ``cycle``, ``transport`` | http_transport.py | connection cap |
 """
 
 from __future__ import annotations
