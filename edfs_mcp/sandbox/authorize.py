@@ -14,7 +14,6 @@ Under ``state.auto_approve`` the GET skips the form and redirects at once with a
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
 
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -24,17 +23,7 @@ from starlette.routing import Route
 
 from . import seed
 from .oauth_grants import authenticate_person, user_of
-from .oauth_web import (
-    FormRequest,
-    cross_site,
-    decision_buttons,
-    hidden,
-    page,
-    paragraph,
-    read_form,
-    text_input,
-    users_note,
-)
+from .oauth_web import FormRequest, cross_site, page, read_form, sign_in_page
 from .state import SandboxState
 
 if TYPE_CHECKING:
@@ -44,21 +33,17 @@ TITLE = "Sign in to the EDFS sandbox"
 _PERSON_FIELDS = ("username", "password", "action")
 
 
-def _form(params: dict[str, str], username: str = "", error: str = "") -> str:
-    client = params.get("client_id", "")
-    scope = params.get("scope") or seed.SCOPE
-    parts = [paragraph(error, "error")] if error else []
-    parts += [
-        paragraph(f"The application '{client}' asks for access ({scope})."),
-        '<form method="post" action="authorize">',
-        *(hidden(name, value) for name, value in params.items()),
-        text_input("username", "Username", username, autocomplete="username"),
-        text_input("password", "Password", kind="password", autocomplete="current-password"),
-        decision_buttons(),
-        "</form>",
-        users_note(),
-    ]
-    return "".join(parts)
+def _form(params: dict[str, str], username: str = "", error: str = "", status: int = 200) -> Response:
+    return sign_in_page(
+        TITLE,
+        "authorize",
+        status,
+        client_id=params.get("client_id", ""),
+        scope=params.get("scope") or seed.SCOPE,
+        hidden=params,
+        username=username,
+        error=error,
+    )
 
 
 def routes(state: SandboxState, server: SandboxAuthorizationServer) -> list[Route]:
@@ -69,9 +54,9 @@ def routes(state: SandboxState, server: SandboxAuthorizationServer) -> list[Rout
         text = f"{error.error}: {error.description}" if error.description else str(error.error)
         return page(
             "Sign-in request refused",
-            paragraph("The application's sign-in request is not valid, so it cannot be completed.")
-            + f"<p><code>{escape(text)}</code></p>",
+            "The application's sign-in request is not valid, so it cannot be completed.",
             400,
+            code=text,
         )
 
     async def show(request: Request) -> Response:
@@ -84,11 +69,11 @@ def routes(state: SandboxState, server: SandboxAuthorizationServer) -> list[Rout
             user = user_of(seed.AUTO_APPROVE_USER)
             response: Response = server.create_authorization_response(oauth_request, user, grant)
             return response
-        return page(TITLE, _form(dict(request.query_params)))
+        return _form(dict(request.query_params))
 
     async def decide(request: Request) -> Response:
         if cross_site(request):
-            return page("Request refused", paragraph("This form may only be sent from its own page."), 403)
+            return page("Request refused", "This form may only be sent from its own page.", 403)
         form = await read_form(request)
         params = {k: v for k, v in form.items() if k not in _PERSON_FIELDS}
         oauth_request = FormRequest(request, params)
@@ -101,10 +86,10 @@ def routes(state: SandboxState, server: SandboxAuthorizationServer) -> list[Rout
             denied: Response = server.create_authorization_response(oauth_request, None, grant)
             return denied
         if action != "approve":
-            return page(TITLE, _form(params, username, "Choose Approve or Deny."), 400)
+            return _form(params, username, "Choose Approve or Deny.", 400)
         user = authenticate_person(username, form.get("password", ""))
         if user is None:
-            return page(TITLE, _form(params, username, "Wrong username or password."), 401)
+            return _form(params, username, "Wrong username or password.", 401)
         approved: Response = server.create_authorization_response(oauth_request, user, grant)
         return approved
 

@@ -26,16 +26,7 @@ from . import seed
 from ._http import base_url
 from .oauth_grants import ISSUER, authenticate_person
 from .oauth_store import normalize_user_code
-from .oauth_web import (
-    FormRequest,
-    cross_site,
-    decision_buttons,
-    page,
-    paragraph,
-    read_form,
-    text_input,
-    users_note,
-)
+from .oauth_web import FormRequest, cross_site, page, read_form, sign_in_page
 from .state import SandboxState
 
 if TYPE_CHECKING:
@@ -44,25 +35,29 @@ if TYPE_CHECKING:
 TITLE = "Sign in to the EDFS sandbox"
 
 
-def _form(state: SandboxState, user_code: str = "", username: str = "", error: str = "") -> str:
-    parts = [paragraph(error, "error")] if error else []
+def _form(
+    state: SandboxState,
+    user_code: str = "",
+    username: str = "",
+    error: str = "",
+    *,
+    title: str = TITLE,
+    lead: str = "",
+    status: int = 200,
+) -> Response:
     code = normalize_user_code(user_code)
     pending = state.oauth.pending_device(code) if code else None
-    if pending is not None:
-        scope = pending.scope or seed.SCOPE
-        parts.append(paragraph(f"The application '{pending.client_id}' asks for access ({scope})."))
-    else:
-        parts.append(paragraph("Enter the code your application shows, then sign in to approve it."))
-    parts += [
-        '<form method="post" action="device">',
-        text_input("user_code", "Code", code or user_code, autocomplete="off"),
-        text_input("username", "Username", username, autocomplete="username"),
-        text_input("password", "Password", kind="password", autocomplete="current-password"),
-        decision_buttons(),
-        "</form>",
-        users_note(),
-    ]
-    return "".join(parts)
+    return sign_in_page(
+        title,
+        "device",
+        status,
+        client_id=pending.client_id if pending is not None else None,
+        scope=(pending.scope or seed.SCOPE) if pending is not None else "",
+        user_code=code or user_code,
+        username=username,
+        error=error,
+        lead=lead,
+    )
 
 
 def routes(state: SandboxState, server: SandboxAuthorizationServer) -> list[Route]:
@@ -83,39 +78,36 @@ def routes(state: SandboxState, server: SandboxAuthorizationServer) -> list[Rout
         return response
 
     async def show(request: Request) -> Response:
-        return page(TITLE, _form(state, request.query_params.get("user_code", "")))
+        return _form(state, request.query_params.get("user_code", ""))
 
     async def decide(request: Request) -> Response:
         if cross_site(request):
-            return page("Request refused", paragraph("This form may only be sent from its own page."), 403)
+            return page("Request refused", "This form may only be sent from its own page.", 403)
         form = await read_form(request)
         raw_code, username = form.get("user_code", ""), form.get("username", "")
         action = form.get("action")
         if action not in ("approve", "deny"):
-            return page(TITLE, _form(state, raw_code, username, "Choose Approve or Deny."), 400)
+            return _form(state, raw_code, username, "Choose Approve or Deny.", status=400)
         code = normalize_user_code(raw_code)
         if code is None or state.oauth.pending_device(code) is None:
-            return page(
-                "Unknown or expired code",
-                paragraph("That code is unknown, expired or already used. Start the sign-in again.")
-                + _form(state, "", username),
-                400,
+            return _form(
+                state,
+                "",
+                username,
+                title="Unknown or expired code",
+                lead="That code is unknown, expired or already used. Start the sign-in again.",
+                status=400,
             )
         if action == "deny":
             state.oauth.decide_device(code, None)
-            return page("Denied", paragraph("The application was not signed in. You can close this tab."))
+            return page("Denied", "The application was not signed in. You can close this tab.")
         user = authenticate_person(username, form.get("password", ""))
         if user is None:
-            return page(TITLE, _form(state, code, username, "Wrong username or password."), 401)
+            return _form(state, code, username, "Wrong username or password.", status=401)
         if not state.oauth.decide_device(code, user.username):
-            return page(
-                "Unknown or expired code", paragraph("That code expired. Start the sign-in again."), 400
-            )
+            return page("Unknown or expired code", "That code expired. Start the sign-in again.", 400)
         name = state.identities[user.identity_id].name
-        return page(
-            "Signed in",
-            paragraph(f"Signed in as {name} ({user.username}); you can close this tab."),
-        )
+        return page("Signed in", f"Signed in as {name} ({user.username}); you can close this tab.")
 
     return [
         Route("/as/device_authz.oauth2", device_authorization, methods=["POST"]),

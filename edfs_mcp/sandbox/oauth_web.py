@@ -1,19 +1,21 @@
 """HTTP plumbing shared by the OAuth endpoints: authlib's request adapter and the sign-in pages.
 
-The pages are plain HTML forms, no JavaScript. They are sent with ``no-store``, may not be framed,
+The pages are plain HTML forms, no JavaScript, rendered autoescaped from ``sandbox.html`` and
+``sandbox_sign_in.html`` (``edfs_mcp.templates``). They are sent with ``no-store``, may not be framed,
 and refuse a cross-site POST (a browser sends ``Origin`` with every POST; a script such as a test
 sends none and is let through), which keeps another web page from approving a sign-in.
 """
 
 from __future__ import annotations
 
-from html import escape
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+
+from edfs_mcp.templates import render
 
 from . import seed
 
@@ -23,12 +25,6 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     "Referrer-Policy": "same-origin",
 }
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]"
-    "{width:100%;padding:.4rem;box-sizing:border-box}button{margin:1rem .5rem 0 0;padding:.4rem 1.2rem}"
-    ".error{color:#a00}.note{color:#555;font-size:.9rem}"
-)
 
 
 class FormRequest(OAuth2Request):  # type: ignore[misc]
@@ -76,40 +72,43 @@ def cross_site(request: Request) -> bool:
     return origin is not None and origin.rstrip("/").lower() != own
 
 
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    """A whole HTML page; ``body`` is trusted markup (escape every value put into it)."""
-    html = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style>'
-        f"</head><body><h1>{escape(title)}</h1>{body}</body></html>"
+def page(title: str, text: str, status: int = 200, *, code: str = "") -> HTMLResponse:
+    """A page that says one thing, ``text`` (and under it ``code``, the name of what was refused)."""
+    return _answer(render("sandbox.html", title=title, text=text, code=code), status)
+
+
+def sign_in_page(
+    title: str,
+    action: str,
+    status: int = 200,
+    *,
+    client_id: str | None,
+    scope: str = "",
+    hidden: dict[str, str] | None = None,
+    user_code: str | None = None,
+    username: str = "",
+    error: str = "",
+    lead: str = "",
+) -> HTMLResponse:
+    """The sign-in form, sent to ``action``: who asks (``client_id`` for ``scope``; ``None``: a code is
+    asked for), the request's parameters as ``hidden`` fields, a code field unless ``user_code`` is
+    ``None``, username and password, Approve / Deny; ``error`` and ``lead`` above it."""
+    html = render(
+        "sandbox_sign_in.html",
+        title=title,
+        action=action,
+        client_id=client_id,
+        scope=scope,
+        hidden=hidden or {},
+        user_code=user_code,
+        username=username,
+        error=error,
+        lead=lead,
+        users=list(seed.USERS),
+        password=seed.SANDBOX_PASSWORD,
     )
+    return _answer(html, status)
+
+
+def _answer(html: str, status: int) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-
-
-def paragraph(text: str, css: str = "") -> str:
-    klass = f' class="{css}"' if css else ""
-    return f"<p{klass}>{escape(text)}</p>"
-
-
-def hidden(name: str, value: str) -> str:
-    return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
-
-
-def text_input(name: str, label: str, value: str = "", kind: str = "text", autocomplete: str = "") -> str:
-    extra = f' autocomplete="{escape(autocomplete)}"' if autocomplete else ""
-    return (
-        f'<label for="{escape(name)}">{escape(label)}</label>'
-        f'<input type="{kind}" id="{escape(name)}" name="{escape(name)}" value="{escape(value)}"{extra}>'
-    )
-
-
-def decision_buttons() -> str:
-    return (
-        '<button type="submit" name="action" value="approve">Approve</button>'
-        '<button type="submit" name="action" value="deny">Deny</button>'
-    )
-
-
-def users_note() -> str:
-    names = ", ".join(seed.USERS)
-    return paragraph(f"Sandbox users: {names}; every password is '{seed.SANDBOX_PASSWORD}'.", "note")

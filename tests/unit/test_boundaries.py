@@ -3,7 +3,8 @@
 - a module reaches into another package only through that package's public names (no ``_private``
   module of another package);
 - the API client knows nothing of MCP or the tools; auth knows nothing of the API client or tools;
-- the sandbox imports nothing of the client side but the one shared cron rule;
+- the sandbox imports nothing of the client side but the one shared cron rule (and the page
+  templates, which import nothing of ours);
 - ``state`` (where state is kept) sits below ``remote`` (the team's sign-in server) and
   ``http_transport`` (which assembles it); ``messages`` (the words) knows no tool and no transport;
   the tools know no transport, no CLI and no settings (they never read the environment);
@@ -149,6 +150,7 @@ FORBIDDEN = {
         *_ENTRY,
     ),
     "edfs_mcp.http_transport": ("edfs_mcp.tools", "edfs_mcp.server", "edfs_mcp.sandbox", *_ENTRY),
+    "edfs_mcp.templates": ("edfs_mcp",),  # the pages' templates are a leaf: any server may render them
 }
 
 
