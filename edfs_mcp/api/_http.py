@@ -117,6 +117,23 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
+class Target(NamedTuple):
+    """Where a request goes: the path, and the parameters it was made from (messages name them)."""
+
+    path: str
+    params: Mapping[str, str]
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def target(template: str, **params: str) -> Target:
+    """``target("/edfs/itwins/{iTwinId}/timers", iTwinId=...)``: one spelling gives both the path
+    (each value one percent-encoded segment) and the parameters an error message names."""
+    path = _PLACEHOLDER.sub(lambda match: segment(params[match.group(1)]), template)
+    return Target(path, params)
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """``Retry-After`` as finite seconds ≥ 0 from now: an integer, a decimal, or an HTTP date."""
     return retry_after_seconds(value, time.time())
@@ -385,9 +402,8 @@ class HttpSession:
         self,
         operation: Operation,
         method: str,
-        path: str,
+        path: str | Target,
         *,
-        path_params: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
@@ -395,7 +411,7 @@ class HttpSession:
         on_wait: WaitCallback | None = None,
     ) -> Answer:
         """Send with the retry policy; return a complete answer below 400 or raise an EdfsMcpError."""
-        path_params = path_params or {}
+        path, path_params = (path, {}) if isinstance(path, str) else path
         read_timeout = self._timeouts.long_read if long_running else self._timeouts.read
         timeout = httpx2.Timeout(read_timeout, connect=self._timeouts.connect)
         tally = Tally()

@@ -17,7 +17,7 @@ from edfs_mcp.api._http import (
     Sleep,
     Timeouts,
     WaitCallback,
-    segment,
+    target,
 )
 from edfs_mcp.api.models import (
     EntitySet,
@@ -63,6 +63,22 @@ DELETE_TIMER = Operation("delete_timer", "delete timer", write=True, permission=
 TOGGLE_TIMER = Operation("toggle_timer", "toggle timer", write=True, permission="edfs_listmng")
 SEARCH_ITWINS = Operation("search_itwins", "search iTwins")
 GET_ITWIN = Operation("get_itwin", "get iTwin")
+# Where each operation goes (docs/edfs-api.md §4): one template per resource, its parameters named once.
+PACKAGE = "/edfs/packages/{uniqueName}"
+RUN = "/edfs/itwins/{iTwinId}/packages/{uniqueName}"
+PACKAGE_SYSTEMS = RUN + "/systems"
+SYSTEM_TYPE = PACKAGE_SYSTEMS + "/{systemType}"
+ODATA = RUN + "/odata"
+ODATA_METADATA = ODATA + "/$metadata"
+ENTITY_SET = ODATA + "/{entitySet}"
+ROLES = RUN + "/roles"
+SYSTEMS = "/edfs/itwins/{iTwinId}/systems"
+SYSTEM = SYSTEMS + "/{id}"
+TIMERS = "/edfs/itwins/{iTwinId}/timers"
+TIMER = TIMERS + "/{timerId}"
+TOGGLE = TIMER + "/toggle"
+ITWIN = "/itwins/{iTwinId}"
+ITWIN_ROLES = "/accesscontrol/itwins/{iTwinId}/roles"
 # An iTwin's name only labels a result: one try, waited for this long at most, so the result it
 # labels is never late for it (the call goes on without the name).
 ITWIN_NAME = Operation("itwin_name", "get iTwin name", retried=False)
@@ -112,10 +128,6 @@ class ODataPage:
     rows: list[dict[str, Any]]
 
 
-def _itwin_path(itwin_id: str, *rest: str) -> str:
-    return "/edfs/itwins/" + "/".join(segment(part) for part in (itwin_id, *rest))
-
-
 class EdfsClient:
     """Typed access to EDFS and the iTwins API over one pooled connection."""
 
@@ -159,8 +171,7 @@ class EdfsClient:
         response = await self._http.request(
             GET_PACKAGE,
             "GET",
-            "/edfs/packages/" + segment(unique_name),
-            path_params={"uniqueName": unique_name},
+            target(PACKAGE, uniqueName=unique_name),
             on_wait=on_wait,
         )
         return PackageDetails.model_validate(_object(response))
@@ -183,8 +194,7 @@ class EdfsClient:
         response = await self._http.request(
             EXECUTE,
             "POST",
-            _itwin_path(itwin_id, "packages", unique_name),
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            target(RUN, iTwinId=itwin_id, uniqueName=unique_name),
             json_body=body,
             long_running=True,
             on_wait=on_wait,
@@ -198,8 +208,7 @@ class EdfsClient:
         response = await self._http.request(
             LIST_PACKAGE_SYSTEMS,
             "GET",
-            _itwin_path(itwin_id, "packages", unique_name, "systems"),
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            target(PACKAGE_SYSTEMS, iTwinId=itwin_id, uniqueName=unique_name),
             on_wait=on_wait,
         )
         return [PackageSystem.model_validate(item) for item in _list(response, "systems")]
@@ -208,8 +217,7 @@ class EdfsClient:
         response = await self._http.request(
             LIST_SYSTEMS,
             "GET",
-            _itwin_path(itwin_id, "systems"),
-            path_params={"iTwinId": itwin_id},
+            target(SYSTEMS, iTwinId=itwin_id),
             on_wait=on_wait,
         )
         return [System.model_validate(item) for item in _list(response, "systems")]
@@ -221,8 +229,7 @@ class EdfsClient:
         response = await self._http.request(
             GET_SYSTEM_TYPE,
             "GET",
-            _itwin_path(itwin_id, "packages", unique_name, "systems", system_type),
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name, "systemType": system_type},
+            target(SYSTEM_TYPE, iTwinId=itwin_id, uniqueName=unique_name, systemType=system_type),
             on_wait=on_wait,
         )
         return [SystemTypeProperty.model_validate(item) for item in _list(response, "properties")]
@@ -235,8 +242,7 @@ class EdfsClient:
         response = await self._http.request(
             CREATE_SYSTEM,
             "POST",
-            _itwin_path(itwin_id, "systems"),
-            path_params={"iTwinId": itwin_id},
+            target(SYSTEMS, iTwinId=itwin_id),
             json_body=draft.model_dump(by_alias=True),
             on_wait=on_wait,
         )
@@ -253,8 +259,7 @@ class EdfsClient:
         await self._http.request(
             DELETE_SYSTEM,
             "DELETE",
-            _itwin_path(itwin_id, "systems", record_id),
-            path_params={"iTwinId": itwin_id, "id": record_id},
+            target(SYSTEM, iTwinId=itwin_id, id=record_id),
             on_wait=on_wait,
         )
 
@@ -266,8 +271,7 @@ class EdfsClient:
         response = await self._http.request(
             LIST_ENTITY_SETS,
             "GET",
-            _itwin_path(itwin_id, "packages", unique_name, "odata"),
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            target(ODATA, iTwinId=itwin_id, uniqueName=unique_name),
             on_wait=on_wait,
         )
         return [EntitySet.model_validate(item) for item in _list(response, "value")]
@@ -279,8 +283,7 @@ class EdfsClient:
         response = await self._http.request(
             GET_ODATA_METADATA,
             "GET",
-            _itwin_path(itwin_id, "packages", unique_name, "odata") + "/$metadata",
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            target(ODATA_METADATA, iTwinId=itwin_id, uniqueName=unique_name),
             on_wait=on_wait,
         )
         return entity_set_columns(response.content)
@@ -297,8 +300,7 @@ class EdfsClient:
         response = await self._http.request(
             QUERY_ENTITY_SET,
             "GET",
-            _itwin_path(itwin_id, "packages", unique_name, "odata", entity_set),
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name, "entitySet": entity_set},
+            target(ENTITY_SET, iTwinId=itwin_id, uniqueName=unique_name, entitySet=entity_set),
             params=query,
             on_wait=on_wait,
         )
@@ -313,8 +315,7 @@ class EdfsClient:
         response = await self._http.request(
             LIST_TIMERS,
             "GET",
-            _itwin_path(itwin_id, "timers"),
-            path_params={"iTwinId": itwin_id},
+            target(TIMERS, iTwinId=itwin_id),
             on_wait=on_wait,
         )
         return [Timer.model_validate(item) for item in _list(response, "timers")]
@@ -325,8 +326,7 @@ class EdfsClient:
         response = await self._http.request(
             CREATE_TIMER,
             "POST",
-            _itwin_path(itwin_id, "timers"),
-            path_params={"iTwinId": itwin_id},
+            target(TIMERS, iTwinId=itwin_id),
             json_body=draft.model_dump(by_alias=True),
             on_wait=on_wait,
         )
@@ -338,8 +338,7 @@ class EdfsClient:
         await self._http.request(
             DELETE_TIMER,
             "DELETE",
-            _itwin_path(itwin_id, "timers", timer_id),
-            path_params={"iTwinId": itwin_id, "timerId": timer_id},
+            target(TIMER, iTwinId=itwin_id, timerId=timer_id),
             on_wait=on_wait,
         )
 
@@ -349,8 +348,7 @@ class EdfsClient:
         response = await self._http.request(
             TOGGLE_TIMER,
             "PATCH",
-            _itwin_path(itwin_id, "timers", timer_id, "toggle"),
-            path_params={"iTwinId": itwin_id, "timerId": timer_id},
+            target(TOGGLE, iTwinId=itwin_id, timerId=timer_id),
             on_wait=on_wait,
         )
         return Timer.model_validate(_object(response))
@@ -402,8 +400,7 @@ class EdfsClient:
         response = await self._http.request(
             operation,
             "GET",
-            "/itwins/" + segment(itwin_id),
-            path_params={"iTwinId": itwin_id},
+            target(ITWIN, iTwinId=itwin_id),
             headers=FULL_REPRESENTATION,
             on_wait=on_wait,
         )
@@ -458,8 +455,7 @@ class EdfsClient:
         response = await self._http.request(
             LIST_ROLE_ASSIGNMENTS,
             "GET",
-            _itwin_path(itwin_id, "packages", unique_name, "roles"),
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            target(ROLES, iTwinId=itwin_id, uniqueName=unique_name),
             on_wait=on_wait,
         )
         return [RoleAssignment.model_validate(item) for item in _list(response, "assignments")]
@@ -519,8 +515,7 @@ class EdfsClient:
         response = await self._http.request(
             operation,
             method,
-            _itwin_path(itwin_id, "packages", unique_name, *suffix.strip("/").split("/")),
-            path_params={"iTwinId": itwin_id, "uniqueName": unique_name},
+            target(f"{RUN}/{suffix.strip('/')}", iTwinId=itwin_id, uniqueName=unique_name),
             json_body=body,
             on_wait=on_wait,
         )
@@ -533,8 +528,7 @@ class EdfsClient:
         response = await self._http.request(
             LIST_ITWIN_ROLES,
             "GET",
-            "/accesscontrol/itwins/" + segment(itwin_id) + "/roles",
-            path_params={"iTwinId": itwin_id},
+            target(ITWIN_ROLES, iTwinId=itwin_id),
             headers=ACCESS_CONTROL_V2,
             on_wait=on_wait,
         )
