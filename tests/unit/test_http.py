@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edfs_mcp.api._http import parse_retry_after, read_error_body, segment
+from edfs_mcp.api._http import Target, parse_retry_after, read_error_body, segment, target
 from edfs_mcp.errors import ErrorDetail
 
 
@@ -76,3 +76,13 @@ def test_error_body_text_is_kept_on_one_short_line() -> None:
     body = b'{"error":{"code":"X","message":"line one\\nline two ' + b"y" * 1000 + b'"}}'
     _, message, _, _ = read_error_body(body)
     assert message is not None and "\n" not in message and len(message) <= 300
+
+
+def test_a_target_is_its_template_with_each_value_one_segment_and_keeps_the_values_for_messages() -> None:
+    made = target("/edfs/itwins/{iTwinId}/timers/{timerId}", iTwinId="a/b", timerId="t 1")
+    assert made == Target("/edfs/itwins/a%2Fb/timers/t%201", {"iTwinId": "a/b", "timerId": "t 1"})
+    assert target("/edfs/x/{id}/odata/$metadata", id="1").path == "/edfs/x/1/odata/$metadata"
+    with pytest.raises(ValueError, match="unsafe path segment"):
+        target("/itwins/{iTwinId}", iTwinId="..")
+    with pytest.raises(KeyError):
+        target("/itwins/{iTwinId}")
