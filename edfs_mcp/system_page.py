@@ -32,8 +32,8 @@ What protects a form:
   back (a failed check re-renders the page without them) or put in an outcome (a reason EDFS gives
   is scrubbed of them).
 
-The page is rendered by Jinja2 with autoescaping: property names and defaults come from EDFS and are
-untrusted.
+The page (``system_setup.html``) is rendered by Jinja2 with autoescaping (``edfs_mcp.templates``):
+property names and defaults come from EDFS and are untrusted.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from edfs_mcp.errors import EdfsMcpError
+from edfs_mcp.templates import render
 
 if TYPE_CHECKING:
     from edfs_mcp.api import EdfsClient
@@ -655,62 +656,11 @@ def _cross_site(request: Request, public_origin: str | None) -> bool:
 
 # --- rendering (Jinja2, autoescaped) ------------------------------------------------------------
 
-_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
-label{display:block;margin-top:.9rem;font-weight:600}input,select{width:100%;padding:.35rem;box-sizing:border-box}
-.note{color:#555;font-weight:normal}.errors{color:#a00}button{margin-top:1.2rem;padding:.4rem 1.2rem}
-code{word-break:break-all}
-</style></head><body>
-<h1>{{ title }}</h1>
-{% if form %}
-<p>System <code>{{ form.system_id }}</code> ({{ form.system_type }}), named
-<strong>{{ form.name }}</strong>, for package <code>{{ form.unique_name }}</code> in iTwin
-<code>{{ form.itwin_id }}</code>.</p>
-<p class="note">What you type here goes from this page to EDFS. The assistant never sees it.
-This page works once and expires in 10 minutes.</p>
-{% if errors %}<ul class="errors">{% for e in errors %}<li>{{ e }}</li>{% endfor %}</ul>{% endif %}
-<form method="post" autocomplete="off">
-<input type="hidden" name="csrf" value="{{ form.csrf }}">
-{% for f in fields %}
-<label for="p{{ f.index }}">{{ f.name }} <span class="note">({{ f.note }})</span></label>
-{% if f.options %}<select id="p{{ f.index }}" name="p{{ f.index }}">
-{% for c in f.options %}
-<option value="{{ c }}"{% if c == f.value %} selected{% endif %}>{{ c }}</option>
-{% endfor %}
-</select>
-{% else %}
-<input id="p{{ f.index }}" name="p{{ f.index }}" type="{{ f.input_type }}"
- {%- if f.secret %} autocomplete="new-password"{% else %} value="{{ f.value or '' }}"{% endif %}
- {%- if f.required %} required{% endif %}>
-{% endif %}
-{% endfor %}
-<button type="submit">Create system</button>
-</form>
-{% else %}
-<p>{{ text }}</p>
-{% endif %}
-</body></html>
-"""
-
-_environment: Any = None
-
-
-def _template() -> Any:
-    global _environment
-    if _environment is None:
-        import jinja2
-
-        _environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return _environment.from_string(_TEMPLATE)
-
 
 def _render(form: SetupForm, *, errors: list[str], values: dict[str, str], status: int = 200) -> HTMLResponse:
     fields = [_field_view(index, prop, values) for index, prop in enumerate(form.fields)]
     title = f"Set up system {form.system_id}"
-    html = _template().render(title=title, form=form, fields=fields, errors=errors, text="")
+    html = render("system_setup.html", title=title, form=form, fields=fields, errors=errors, text="")
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
@@ -736,7 +686,7 @@ def _field_view(index: int, prop: SetupField, values: dict[str, str]) -> dict[st
 
 
 def _page_problem(title: str, text: str, status: int) -> HTMLResponse:
-    html = _template().render(title=title, form=None, fields=[], errors=[], text=text)
+    html = render("system_setup.html", title=title, form=None, fields=[], errors=[], text=text)
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
