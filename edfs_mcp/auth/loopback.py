@@ -16,9 +16,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx2
-from authlib.integrations.base_client.errors import OAuthError
-
+from edfs_mcp.auth.oauth import fetch_token
 from edfs_mcp.errors import AuthError
 
 __all__ = ["LoopbackRedirect", "sign_in_with_browser"]
@@ -155,18 +153,12 @@ async def sign_in_with_browser(
         await server.wait_closed()
     if callback.error or not callback.code:
         raise AuthError(f"The sign-in was not completed in the browser ({callback.error or 'no code'}).")
-    try:
-        token = await oauth.fetch_token(
-            token_endpoint,
-            grant_type="authorization_code",
-            code=callback.code,
-            redirect_uri=redirect_uri,
-            code_verifier=verifier,
-        )
-    except OAuthError as exc:
-        raise AuthError(f"The authority refused the sign-in code ({exc.error}).") from None
-    except httpx2.HTTPError as exc:
-        raise AuthError(
-            f"Could not reach the token endpoint {token_endpoint} ({type(exc).__name__})."
-        ) from None
-    return dict(token)
+    return await fetch_token(
+        oauth,
+        token_endpoint,
+        refused="the sign-in code",
+        grant_type="authorization_code",
+        code=callback.code,
+        redirect_uri=redirect_uri,
+        code_verifier=verifier,
+    )

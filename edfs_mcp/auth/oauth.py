@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import httpx2
 
-__all__ = ["Person", "jwt_claims", "kept_refresh_token", "oauth_client", "who_signed_in"]
+__all__ = ["Person", "fetch_token", "jwt_claims", "kept_refresh_token", "oauth_client", "who_signed_in"]
 
 AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
 
@@ -55,6 +55,31 @@ def oauth_client(
         code_challenge_method="S256",
         **kwargs,
     )
+
+
+async def fetch_token(
+    oauth: Any, endpoint: str, *, refused: str, hint: str = "", **form: str
+) -> dict[str, Any]:
+    """A token answer from ``endpoint`` that holds an access token, or AuthError in words: the one
+    translation of authlib's and httpx's failures. ``refused`` names what the authority refused
+    ("the sign-in code"); ``hint`` is the next step, appended. The authority's error code and
+    description carry no secret; nothing else of the request is quoted."""
+    from authlib.integrations.base_client.errors import OAuthError
+
+    from edfs_mcp.errors import AuthError
+
+    tail = f" {hint}" if hint else ""
+    try:
+        token = dict(await oauth.fetch_token(endpoint, **form))
+    except OAuthError as exc:
+        raise AuthError(
+            f"The authority refused {refused} ({exc.error}: {exc.description or 'no description'}).{tail}"
+        ) from None
+    except httpx2.HTTPError as exc:
+        raise AuthError(f"Could not reach the token endpoint {endpoint} ({type(exc).__name__}).") from None
+    if not isinstance(token.get("access_token"), str) or not token["access_token"]:
+        raise AuthError(f"The token endpoint {endpoint} answered {refused} without an access token.")
+    return token
 
 
 def jwt_claims(token: str) -> dict[str, Any]:

@@ -12,9 +12,8 @@ from typing import ClassVar
 
 import httpx2
 
-from edfs_mcp.auth.oauth import oauth_client
+from edfs_mcp.auth.oauth import fetch_token, oauth_client
 from edfs_mcp.auth.renewing import Clock, Renewal, RenewingTokenSource, token_expiry
-from edfs_mcp.errors import AuthError
 
 __all__ = ["ClientCredentialsSource", "StaticTokenSource"]
 
@@ -67,24 +66,14 @@ class ClientCredentialsSource(RenewingTokenSource):
         return f"client credentials (client id {self._client_id})"
 
     async def _renew(self) -> Renewal:
-        from authlib.integrations.base_client.errors import OAuthError
-
-        try:
-            token = await self._oauth.fetch_token(self._token_endpoint, grant_type="client_credentials")
-        except OAuthError as exc:
-            # The authority's error code and description carry no secret.
-            raise AuthError(
-                f"The authority refused the client credentials of {self._client_id!r} "
-                f"({exc.error}: {exc.description or 'no description'}). Check EDFS_MCP_CLIENT_ID and "
-                "EDFS_MCP_CLIENT_SECRET."
-            ) from None
-        except httpx2.HTTPError as exc:
-            raise AuthError(
-                f"Could not reach the token endpoint {self._token_endpoint} ({type(exc).__name__})."
-            ) from None
-        access = token.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise AuthError(f"The token endpoint {self._token_endpoint} answered without an access_token.")
+        token = await fetch_token(
+            self._oauth,
+            self._token_endpoint,
+            refused=f"the client credentials of {self._client_id!r}",
+            hint="Check EDFS_MCP_CLIENT_ID and EDFS_MCP_CLIENT_SECRET.",
+            grant_type="client_credentials",
+        )
+        access = token["access_token"]
         return Renewal(access, token_expiry(token, self._now()))
 
     async def aclose(self) -> None:

@@ -18,7 +18,7 @@ import httpx2
 
 from edfs_mcp.auth import token_expiry
 from edfs_mcp.auth.discovery import Endpoints, discover
-from edfs_mcp.auth.oauth import kept_refresh_token, oauth_client, who_signed_in
+from edfs_mcp.auth.oauth import fetch_token, kept_refresh_token, oauth_client, who_signed_in
 from edfs_mcp.config import userinfo_endpoint_of
 from edfs_mcp.errors import AuthError
 from edfs_mcp.state.stores import Clock
@@ -105,21 +105,9 @@ class BentleyWebApp:
         )
 
     async def _token_request(self, what: str, **form: str) -> dict[str, Any]:
-        from authlib.integrations.base_client.errors import OAuthError
-
         endpoints = await self.endpoints()
         async with self._oauth() as oauth:
-            try:
-                token: dict[str, Any] = await oauth.fetch_token(endpoints.token, **form)
-            except OAuthError as exc:
-                raise AuthError(
-                    f"Bentley refused the {what} ({exc.error}: {exc.description or 'no description'})."
-                ) from None
-            except httpx2.HTTPError as exc:
-                raise AuthError(f"Could not reach Bentley's token endpoint ({type(exc).__name__}).") from None
-        if not isinstance(token.get("access_token"), str) or not token["access_token"]:
-            raise AuthError(f"Bentley answered the {what} without an access token.")
-        return token
+            return await fetch_token(oauth, endpoints.token, refused=f"the {what}", **form)
 
     async def _tokens(self, token: dict[str, Any], previous: BentleyTokens | None) -> BentleyTokens:
         access = str(token["access_token"])
