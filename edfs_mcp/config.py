@@ -13,6 +13,10 @@ Rules a newcomer can predict:
   credential or service setting is present at all. Half a configuration (a secret without its
   client id, an API address without any credential) fails with one line saying what to add,
   instead of quietly serving demo data.
+
+Long because ``Settings`` declares every ``EDFS_MCP_*`` variable with its description, default and
+check in one class: that field list is the one the README and the manifests are checked against, and
+it is most of the file.
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ Run as replicas (Kubernetes, a load balancer in front):
   route back to, so any replica answers any request); 2026-07-28 is sessionless anyway.
 - Every request has an id (``X-Request-Id``, taken from the load balancer when it sends a sane one),
   sent back in the response and carried by the log lines written while serving it.
+
+Long because it assembles the HTTP server's protections (bearer gate, request ids, probes, answers
+during a state outage, session and connection caps, draining with in-flight answers), each a small
+class used only here and in that order.
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ What protects a form:
 
 The page (``system_setup.html``) is rendered by Jinja2 with autoescaping (``edfs_mcp.templates``):
 property names and defaults come from EDFS and are untrusted.
+
+Long because a form's whole life is here: the desk that opens, serves and settles it, the checks
+that protect it (claim, CSRF, cross-site, bounds) and creating the system; splitting them would
+spread one security argument over files.
 """
 
 from __future__ import annotations

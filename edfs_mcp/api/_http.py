@@ -17,6 +17,10 @@ do (the rules are written there). Around every attempt:
 A write is never re-sent once it may have left this machine: a lost, cut, too large or too slow
 answer to a write is ``OutcomeUnknown`` (with ``limit`` naming the limit it broke), a 5xx is
 ``ServerError`` on a write operation, and the caller decides how to find out what happened.
+
+Long because the retry loop, the deadlines, the byte caps and the salvage of a cut error body all
+act on one attempt and its state; the decision is already apart (``_retry``), and what is left is
+one attempt's mechanics.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ the failed action, the cause in plain words (HTTP status, EDFS code, each detail
 and a next step naming a tool call or a user action. Upstream text is quoted only
 from the parsed ``code``/``message``/``details`` fields, never raw bodies, so
 nothing that could carry a token reaches the model.
+
+Long because every failure the package can meet gets its words here, in one table read as one (what
+failed, why, what next): splitting it by kind of error would let the tone and the next steps drift
+apart.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ provider decides what exists:
 - Tokens are ours, opaque, stored by keyed hash, bound to this server (``resource``), the client
   and the person (``subject``). Refresh tokens rotate; an old one presented again revokes the
   whole family (RFC 9700 §4.14.2).
+
+Long because the SDK's provider protocol is one class, a method per OAuth step (clients, authorize,
+codes, tokens, refresh, revoke, identity assertions), and each step's replay rule needs the others'
+records in the same sealed store.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Fixed seed data for the sandbox: organizations, iTwins, identities, OAuth clients, packages, timers.
 
 Every ID is a literal GUID so tests and docs can name it. Payload generators live in ``fixtures``.
+
+Long because it is data: every literal the sandbox serves (organizations, iTwins, people, clients,
+packages, systems, timers, roles) is named once here so tests and docs can use it.
 """
 
 from __future__ import annotations
