@@ -18,6 +18,10 @@ Columns hold one type each, chosen over all rows: BIGINT, DOUBLE (integers mixed
 decimals), BOOLEAN, VARCHAR, or JSON for nested values and for columns whose values
 disagree (a string here, a number there); a JSON cell reads back as the value it was.
 pyarrow is imported on first use, not at start.
+
+Long because the two JSON readers (Arrow's threaded one for flat records, the window reader for the
+rest), the XML reader and the column builder must agree on every type and fallback, and keeping them
+together keeps them in step.
 """
 
 from __future__ import annotations
