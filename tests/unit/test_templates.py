@@ -101,5 +101,5 @@ def test_no_module_builds_a_page_by_hand() -> None:
         for path in PACKAGE.rglob("*.py")
         if "<!doctype" in path.read_text(encoding="utf-8").lower()
     )
-    # auth/loopback.py's one fixed sentence after a sign-in: still a string (its values are escaped).
+    # auth/loopback.py's page after a browser sign-in: fixed sentences only, no value from outside.
     assert by_hand in ([], ["auth/loopback.py"])
