@@ -15,10 +15,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     Field,
-    PrivateAttr,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    model_validator,
 )
 
 from edfs_mcp import messages
@@ -29,6 +25,7 @@ from edfs_mcp.tools._annotations import DESTRUCTIVE_WRITE, READ_ONLY
 from edfs_mcp.tools._args import GUID, ITwinId, UniqueName
 from edfs_mcp.tools._base import ToolContext, ToolResult, ToolSpec, app, both, reply, waiter
 from edfs_mcp.tools._client import elicitation
+from edfs_mcp.tools._confirm import YesOrNo
 from edfs_mcp.untrusted import UpstreamName, clean_text
 
 __all__ = ["TOOLS", "exec_forbidden_text", "refusal_explained"]
@@ -201,28 +198,8 @@ async def _plan_named(
     )
 
 
-class ConfirmRevoke(BaseModel):
+class ConfirmRevoke(YesOrNo):
     revoke: bool = Field(False, description="Take this package role away from the iTwin role?")
-    _unclear: bool = PrivateAttr(False)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _anything_but_a_yes_or_no_is_unclear(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        # As delete_timer's ConfirmDelete: an accepted answer that does not fit the question is no yes.
-        if isinstance(data, ConfirmRevoke):
-            return data
-        try:
-            answer = handler(data) if isinstance(data, dict) and "revoke" in data else None
-        except ValidationError:
-            answer = None
-        if answer is None:
-            answer = handler({})
-            answer._unclear = True
-        return answer
-
-    @property
-    def unclear(self) -> bool:
-        return self._unclear
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     Field,
-    PrivateAttr,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    model_validator,
 )
 
 from edfs_mcp import messages
@@ -65,6 +61,7 @@ from edfs_mcp.tools._base import (
     waiter,
 )
 from edfs_mcp.tools._client import elicitation
+from edfs_mcp.tools._confirm import YesOrNo
 from edfs_mcp.untrusted import UpstreamName
 
 logger = logging.getLogger("edfs_mcp.tools")
@@ -364,28 +361,8 @@ async def set_up_system(
 # --- delete_system ------------------------------------------------------------------------------
 
 
-class ConfirmDeleteSystem(BaseModel):
+class ConfirmDeleteSystem(YesOrNo):
     delete: bool = Field(False, description="Delete this system and its credentials? This cannot be undone.")
-    _unclear: bool = PrivateAttr(False)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _anything_but_a_yes_or_no_is_unclear(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        # As delete_timer's: content that does not fit the question is not a yes.
-        if isinstance(data, ConfirmDeleteSystem):
-            return data
-        try:
-            answer = handler(data) if isinstance(data, dict) and "delete" in data else None
-        except ValidationError:
-            answer = None
-        if answer is None:
-            answer = handler({})
-            answer._unclear = True
-        return answer
-
-    @property
-    def unclear(self) -> bool:
-        return self._unclear
 
 
 @dataclass(frozen=True)

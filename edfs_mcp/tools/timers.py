@@ -19,10 +19,6 @@ from mcp.types import CallToolResult
 from pydantic import (
     BaseModel,
     Field,
-    PrivateAttr,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    model_validator,
 )
 
 from edfs_mcp import messages
@@ -44,6 +40,7 @@ from edfs_mcp.tools._base import (
     waiter,
 )
 from edfs_mcp.tools._client import elicitation
+from edfs_mcp.tools._confirm import YesOrNo
 from edfs_mcp.tools._readiness import readiness
 from edfs_mcp.tools._variables import screen_variable_names
 from edfs_mcp.untrusted import UpstreamName, UpstreamText
@@ -347,30 +344,8 @@ async def _find_created(
     return matches[-1] if len(matches) == 1 else None
 
 
-class ConfirmDelete(BaseModel):
+class ConfirmDelete(YesOrNo):
     delete: bool = Field(False, description="Delete this timer? This cannot be undone.")
-    _unclear: bool = PrivateAttr(False)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _anything_but_a_yes_or_no_is_unclear(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        # A client may accept the question with content that does not fit it ({}, a string): that is
-        # not a yes. Reading it as "unclear" (not as the SDK's schema error) lets delete_timer say that
-        # nothing was deleted and what to do.
-        if isinstance(data, ConfirmDelete):
-            return data
-        try:
-            answer = handler(data) if isinstance(data, dict) and "delete" in data else None
-        except ValidationError:
-            answer = None
-        if answer is None:
-            answer = handler({})
-            answer._unclear = True
-        return answer
-
-    @property
-    def unclear(self) -> bool:
-        return self._unclear
 
 
 @dataclass(frozen=True)
