@@ -17,6 +17,10 @@ How the tool learns the outcome, and why:
   a call cannot wait for what the model has not yet shown. Calling ``set_up_system`` again with the
   same arguments reports the outcome (or the same link while the form is open), so the model needs
   no new tool or id; ``list_systems`` shows the system too.
+
+Long because ``set_up_system`` has both ways of learning the outcome above (URL elicitation that
+waits, a pending link for other clients), beside listing and deleting with a confirmation; the page
+itself is ``system_page``.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 There is no blind flip among the tools: EDFS's toggle is the primitive behind set_timer_enabled, which
 reads the timer first, toggles only when needed, and checks a lost answer by reading it back.
+
+Long because three of the four timer tools check what EDFS did after a write whose answer may be
+lost (switch: read it back; create: find the new one; delete: look again), and they share the
+lookups that do it.
 """
 
 from __future__ import annotations
