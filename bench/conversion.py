@@ -23,7 +23,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from bench.figures import Figure, Plan, X, _ok, _token
-from bench.measure import ACCEPT, FLOOR_SCRIPT, ITWIN, PACKAGE, Stats, clean_env, edfs_env, timed
+from bench.measure import ACCEPT, FLOOR_SCRIPT, ITWIN, PACKAGE, Stats, edfs_env, timed
+from edfs_mcp.config import environment_without_settings
 from edfs_mcp.sandbox import SandboxServer, seed
 
 CONVERSION_SCRIPT = Path(__file__).with_name("conversion_server.py")
@@ -102,8 +103,10 @@ async def http_figures(sandbox: SandboxServer, plan: Plan) -> list[Figure]:
     theirs_command = [sys.executable, str(CONVERSION_SCRIPT), str(theirs_port), sandbox.base_url]
     with (
         _process([*ours_command, "--port", str(ours_port)], ours_env, ours_port),
-        _process(theirs_command, clean_env() | {"BENCH_TOKEN": token}, theirs_port),
-        _process([sys.executable, str(FLOOR_SCRIPT), str(floor_port)], clean_env(), floor_port),
+        _process(theirs_command, environment_without_settings() | {"BENCH_TOKEN": token}, theirs_port),
+        _process(
+            [sys.executable, str(FLOOR_SCRIPT), str(floor_port)], environment_without_settings(), floor_port
+        ),
     ):
         async with AsyncExitStack() as stack:
             ours = await stack.enter_async_context(_client(f"http://127.0.0.1:{ours_port}/mcp"))

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import httpx2
 from mcp import Client, StdioServerParameters
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 from bench.measure import (
     ACCEPT,
@@ -40,6 +40,7 @@ from bench.measure import (
 from edfs_mcp.auth.store import FileTokenStore, token_key
 from edfs_mcp.sandbox import SandboxServer, fixtures, seed
 from edfs_mcp.tabular import parse_json_payload
+from tests.harness import text_of
 
 Call = Callable[[], Coroutine[Any, Any, Any]]
 X = "\N{MULTIPLICATION SIGN}"
@@ -70,13 +71,9 @@ class Figure:
     detail: str = ""
 
 
-def _text(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
 def _ok(result: CallToolResult) -> CallToolResult:
     if result.is_error:
-        raise RuntimeError(f"tool call failed: {_text(result)}")
+        raise RuntimeError(f"tool call failed: {text_of(result)}")
     return result
 
 
@@ -345,7 +342,7 @@ async def size_figures(sandbox: SandboxServer) -> list[Figure]:
     list_wire = listing.model_dump_json(by_alias=True, exclude_none=True)
     list_tokens = count_tokens(list_wire)
     rows = len(bulk.structured_content["rows"])
-    text_tokens = count_tokens(_text(bulk))
+    text_tokens = count_tokens(text_of(bulk))
     return [
         Figure(
             "100 000-row result: peak RSS over baseline ÷ raw payload bytes",
@@ -461,7 +458,7 @@ ANSWER_TOKENS = 3000
 
 def _tokens(results: list[CallToolResult]) -> tuple[int, int, int]:
     """cl100k tokens of the results: text, structuredContent, and both as on the wire."""
-    text = sum(count_tokens(_text(result)) for result in results)
+    text = sum(count_tokens(text_of(result)) for result in results)
     structured = sum(
         count_tokens(json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False))
         for result in results

@@ -431,7 +431,7 @@ async def _consent_forms(base: str, times: int) -> dict[int | str, int]:
 
 async def _signin_figures(kind: str, rows: list[str]) -> None:
     from edfs_mcp.sandbox import SandboxServer, seed
-    from tests.e2e.harness import text_of
+    from tests.harness import text_of
     from tests.remote.harness import Browser, MemoryTokens, oauth_env, signed_in
     from tests.scale.parts import redis_server, replica
     from tests.serving import free_port

@@ -19,6 +19,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from edfs_mcp.config import environment_without_settings
 from edfs_mcp.sandbox import SandboxServer, seed
 
 FLOOR_SCRIPT = Path(__file__).with_name("floor_server.py")
@@ -59,14 +60,9 @@ def count_tokens(text: str) -> int:
     return len(bpe_openai.get_encoding("cl100k_base").encode(text))
 
 
-def clean_env() -> dict[str, str]:
-    """This process's environment without any EDFS_MCP_* setting."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
-
-
 def edfs_env(sandbox: SandboxServer, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """edfs-mcp pointed at the loopback sandbox as its Org Admin service client."""
-    env = clean_env()
+    env = environment_without_settings()
     env.update(
         EDFS_MCP_API_BASE=sandbox.base_url,
         EDFS_MCP_AUTHORITY=sandbox.base_url,
@@ -83,11 +79,17 @@ def edfs_params(env: Mapping[str, str], *args: str) -> StdioServerParameters:
 
 
 def floor_params() -> StdioServerParameters:
-    return StdioServerParameters(command=sys.executable, args=[str(FLOOR_SCRIPT)], env=clean_env())
+    return StdioServerParameters(
+        command=sys.executable, args=[str(FLOOR_SCRIPT)], env=environment_without_settings()
+    )
 
 
 def floor_http_params(base_url: str, token: str, path: str) -> StdioServerParameters:
-    env = clean_env() | {"BENCH_BASE_URL": base_url, "BENCH_TOKEN": token, "BENCH_PATH": path}
+    env = environment_without_settings() | {
+        "BENCH_BASE_URL": base_url,
+        "BENCH_TOKEN": token,
+        "BENCH_PATH": path,
+    }
     return StdioServerParameters(command=sys.executable, args=[str(FLOOR_HTTP_SCRIPT)], env=env)
 
 
@@ -103,7 +105,7 @@ async def connect(params: StdioServerParameters) -> AsyncIterator[Client]:
 @asynccontextmanager
 async def raw_client_process(base_url: str, token: str, path: str) -> AsyncIterator[RawRunner]:
     """``bench/raw_client.py`` in its own process; yields ``run(command)`` → its answer (see there)."""
-    env = clean_env() | {"BENCH_TOKEN": token}
+    env = environment_without_settings() | {"BENCH_TOKEN": token}
     command = [sys.executable, str(RAW_SCRIPT), base_url, path]
     async with await anyio.open_process(command, env=env) as process:
         assert process.stdin is not None and process.stdout is not None

@@ -34,9 +34,10 @@ import httpx2
 import redis
 
 from edfs_mcp.sandbox import seed
+from tests.harness import clean_env
 from tests.remote.harness import Browser, MemoryTokens, signed_in
 from tests.scale.parts import haproxy, redis_server, replica
-from tests.serving import clean_env, free_port
+from tests.serving import free_port
 
 LATENCY = 0.2
 SIZES = (1, 2, 3)

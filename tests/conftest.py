@@ -24,3 +24,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No EDFS_MCP_* setting of the caller's in this process's environment (config's own rule)."""
+    from edfs_mcp.config import environment_without_settings
+
+    kept = environment_without_settings()
+    for name in [name for name in os.environ if name not in kept]:
+        monkeypatch.delenv(name)

@@ -1,17 +1,19 @@
-"""Drive `edfs-mcp serve` as a subprocess over stdio with a real mcp.Client, or the same server
-built in this process (``serve_in_process``) when the process itself is not what a test looks at.
+"""The one test harness: the tool-calling facade (``Session``: ``ok``, ``error``), ``text_of``,
+``wait_for``, and a server's environment (``clean_env``, on config's ``environment_without_settings``).
 
-The server talks to the sandbox served over loopback HTTP.
+It drives `edfs-mcp serve` as a subprocess over stdio with a real mcp.Client (``serve``), or the same
+server built in this process (``serve_in_process``, ``serve_settings``) when the process itself is not
+what a test looks at. The server talks to the sandbox served over loopback HTTP.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
-from edfs_mcp.config import settings_in
+from edfs_mcp.config import Settings, environment_without_settings, settings_in
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from tests.text_checks import missing_from_text
@@ -39,11 +41,24 @@ _STDERR_LOGS = Path(tempfile.mkdtemp(prefix="edfs-mcp-test-stderr-"))
 atexit.register(shutil.rmtree, _STDERR_LOGS, ignore_errors=True)
 
 
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without EDFS_MCP_* settings (config's own rule), plus ``extra``."""
+    return {**environment_without_settings(), **(extra or {})}
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {seconds:g} s waiting for {what}"
+        time.sleep(0.02)
+
+
 def server_env(
     sandbox: SandboxServer, identity: str | None, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The environment of a server process: nothing inherited from EDFS_MCP_*, then ours."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+    env = clean_env()
     env["EDFS_MCP_API_BASE"] = sandbox.base_url
     env["EDFS_MCP_AUTHORITY"] = sandbox.base_url
     env["EDFS_MCP_LOG_LEVEL"] = "DEBUG"
@@ -57,14 +72,16 @@ def server_env(
 
 @dataclass
 class Session:
+    """A connected mcp.Client, called the way every tool test calls one."""
+
     client: Client
-    stderr_path: Path | None  # None: the server runs in this process and writes no stderr of its own
+    stderr_path: Path | None = None  # None: the server runs in this process, with no stderr of its own
 
     async def call(self, name: str, arguments: dict[str, Any] | None = None) -> CallToolResult:
         return await self.client.call_tool(name, arguments or {})
 
-    async def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Call a tool that must succeed; return its structured content."""
+    async def ok(self, name: str, arguments: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+        """Call a tool that must succeed: (structured content, text); the text carries it all."""
         result = await self.call(name, arguments)
         text = text_of(result)
         assert not result.is_error, text
@@ -73,7 +90,7 @@ class Session:
         assert not text.lstrip().startswith(("{", "[")), text[:200]
         assert missing_from_text(result.structured_content, text) == [], text[:2000]
         structured: dict[str, Any] = result.structured_content
-        return structured
+        return structured, text
 
     async def error(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Call a tool that must fail; return the error text the model sees."""
@@ -135,10 +152,25 @@ async def serve_in_process(
     For what a tool says and does. What only a real process shows (stdout as the MCP wire, stderr,
     signals, exit codes, processes sharing a token store) stays with ``serve``."""
     settings = settings_in(server_env(sandbox, identity, env))
+    async with serve_settings(
+        settings, read_only=settings.read_only, elicitation_callback=elicitation_callback, mode=mode
+    ) as session:
+        yield session
+
+
+@asynccontextmanager
+async def serve_settings(
+    settings: Settings,
+    *,
+    read_only: bool = False,
+    elicitation_callback: ElicitationFnT | None = None,
+    mode: str = "auto",
+) -> AsyncIterator[Session]:
+    """``build_server(settings)`` in this process, with a real mcp.Client over the in-memory transport."""
     async with Client(
-        build_server(settings, read_only=settings.read_only),
+        build_server(settings, read_only=read_only),
         read_timeout_seconds=60,
         elicitation_callback=elicitation_callback,
         mode=mode,
     ) as client:
-        yield Session(client, None)
+        yield Session(client)

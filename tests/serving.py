@@ -6,23 +6,22 @@ with none of the caller's EDFS_MCP_* settings, stderr kept in a file, and a wait
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.harness import clean_env, wait_for
+
 __all__ = [
     "HEADERS",
     "INITIALIZE",
     "Serving",
-    "clean_env",
     "free_port",
     "serve_http_command",
     "serving_http",
@@ -50,13 +49,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without EDFS_MCP_* settings, plus ``extra``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
-    env.update(extra or {})
-    return env
-
-
 def _listening(port: int) -> bool:
     """Something listens on ``port``. On Linux this reads the socket table, so the check itself opens
     no connection (tests that count a server's connections must not see a probe); elsewhere it connects."""
@@ -82,12 +74,11 @@ def wait_until_listening(
     port: int, process: subprocess.Popen[bytes], stderr_path: Path | None = None
 ) -> None:
     """Return once something listens on ``port``; fail if the process died or it took too long."""
-    deadline = time.monotonic() + START_SECONDS
-    while not _listening(port):
-        died = process.poll() is not None
-        assert not died, stderr_path.read_text(errors="replace") if stderr_path else "the server exited"
-        assert time.monotonic() < deadline, "the server did not start listening"
-        time.sleep(0.05)
+    wait_for(
+        lambda: process.poll() is not None or _listening(port), f"a server on port {port}", START_SECONDS
+    )
+    died = process.poll() is not None and not _listening(port)
+    assert not died, stderr_path.read_text(errors="replace") if stderr_path else "the server exited"
 
 
 @dataclass

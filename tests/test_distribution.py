@@ -32,7 +32,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from edfs_mcp import __version__
-from tests.e2e.harness import text_of
+from tests.harness import clean_env, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -68,7 +68,7 @@ def _gui_env(extra: dict[str, str], uv_cache: Path) -> dict[str, str]:
 
 
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+    env = clean_env()
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # uv / uvx of this environment first
     env["UV_PYTHON"] = sys.executable  # uv uses this Python instead of looking for (or fetching) one
     env.update(extra)
@@ -178,7 +178,7 @@ def _claude_code(tmp_path: Path, *args: str, **settings: str) -> subprocess.Comp
     stub = tmp_path / "claude"
     stub.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
     stub.chmod(0o755)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+    env = clean_env()
     env["PATH"] = f"{tmp_path}{os.pathsep}{BIN}{os.pathsep}{env['PATH']}"
     return subprocess.run(
         ["sh", str(CLIENTS / "claude-code.sh"), *args],

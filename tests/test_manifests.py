@@ -61,13 +61,6 @@ def _validator(schema_file: str) -> Draft7Validator:
     return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.startswith(ENV_PREFIX):
-            monkeypatch.delenv(key)
-
-
 def _serves(command: str, args: list[str]) -> None:
     """The command runs the edfs-mcp console script with a valid `serve` command line."""
     if command == "uvx":  # uvx <package> runs the package's script of the same name
@@ -128,7 +121,7 @@ def test_server_json_describes_this_package() -> None:
     _serves("uvx", [package["identifier"], *arguments])
 
 
-def test_server_json_lists_every_setting_exactly(clean_env: None) -> None:
+def test_server_json_lists_every_setting_exactly(no_settings: None) -> None:
     (package,) = _load(MANIFESTS / "server.json")["packages"]
     variables = {variable["name"]: variable for variable in package["environmentVariables"]}
     assert len(variables) == len(package["environmentVariables"]), "a variable is listed twice"
@@ -176,7 +169,7 @@ def test_mcpb_manifest_is_valid_and_the_schema_bites() -> None:
         validator.validate(broken)
 
 
-def test_mcpb_manifest_describes_this_package(monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
+def test_mcpb_manifest_describes_this_package(monkeypatch: pytest.MonkeyPatch, no_settings: None) -> None:
     manifest = _load(MANIFESTS / "mcpb" / "manifest.json")
     assert manifest["version"] == __version__ and manifest["name"] == "edfs-mcp"
     snapshots = {path.stem for path in (Path(__file__).parent / "__toolsnaps__").glob("*.json")}
@@ -230,7 +223,7 @@ def test_mcpb_cli_validates_the_manifest() -> None:
 
 @pytest.mark.parametrize("name", CLIENT_CONFIGS)
 def test_client_config_runs_edfs_mcp_serve(
-    name: str, monkeypatch: pytest.MonkeyPatch, clean_env: None
+    name: str, monkeypatch: pytest.MonkeyPatch, no_settings: None
 ) -> None:
     document = _load(MANIFESTS / "clients" / name)
     servers = document["servers" if name == "vscode-mcp.json" else "mcpServers"]

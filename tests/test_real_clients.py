@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import clean_env
+
 CLIENTS = Path(__file__).parent / "clients"
 SUMMARY = re.compile(r"(\d+) passed, 0 failed")
 
@@ -25,7 +27,7 @@ def _run(*command: str, needs: str) -> str:
     # The edfs-mcp console script of the Python running these tests comes first on PATH.
     path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     assert shutil.which("edfs-mcp", path=path), "the edfs-mcp console script is not installed"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+    env = clean_env()
     result = subprocess.run(
         command,
         cwd=CLIENTS,

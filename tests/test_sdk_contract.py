@@ -20,17 +20,13 @@ from mcp import Client
 from mcp.server import MCPServer
 from mcp.server.mcpserver.resolve import find_resolved_parameters
 from mcp.server.mcpserver.utilities.func_metadata import func_metadata
-from mcp.types import TextContent
 
 from edfs_mcp.config import Settings
 from edfs_mcp.server import build_server
 from edfs_mcp.tools import all_tools
+from tests.harness import text_of
 
 pytestmark = pytest.mark.anyio
-
-
-def _text(result: Any) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 async def test_the_sdk_reports_bad_arguments_as_an_error_result_with_pydantics_report() -> None:
@@ -43,7 +39,7 @@ async def test_the_sdk_reports_bad_arguments_as_an_error_result_with_pydantics_r
     async with Client(bare) as client:
         result = await client.call_tool("add", {"count": "many"})
     assert result.is_error, "the SDK no longer answers bad arguments with an isError result"
-    text = _text(result)
+    text = text_of(result)
     assert "validation error" in text, f"the SDK's report changed shape: {text!r}"
     assert "count" in text
 
@@ -60,7 +56,7 @@ async def test_the_argument_model_rebuilt_for_the_check_is_the_one_the_sdk_valid
 async def test_a_bad_argument_reaches_the_model_as_our_sentence_not_pydantics_report() -> None:
     async with Client(build_server(Settings(sandbox=True))) as client:
         result = await client.call_tool("list_timers", {"itwin_id": 42, "package": ["x"]})
-    text = _text(result)
+    text = text_of(result)
     assert result.is_error
     assert "validation error" not in text and "pydantic" not in text, text
     assert "itwin_id" in text, text

@@ -12,12 +12,12 @@ import bpe_openai
 import pytest
 from jsonschema import Draft202012Validator
 from mcp import Client
-from mcp.types import TextContent
 
 from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import seed
 from edfs_mcp.server import build_server
 from edfs_mcp.tools import all_tools
+from tests.harness import text_of
 from tests.text_checks import missing_from_text
 
 pytestmark = pytest.mark.anyio
@@ -44,13 +44,9 @@ async def _output_schema(client: Client, name: str) -> dict[str, Any]:
     return OUTPUT_SCHEMAS[name]
 
 
-def _text(result: Any) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
 async def _call(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     result = await client.call_tool(name, arguments)
-    text = _text(result)
+    text = text_of(result)
     assert not result.is_error, text
     assert result.structured_content is not None
     structured: dict[str, Any] = result.structured_content

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edfs_mcp.auth.store import TEMP_PREFIX, FileTokenStore, token_key
+from edfs_mcp.config import environment_without_settings
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.auth.crash_workers import SAVE_KEY
 from tests.auth.helpers import sign_in
@@ -72,7 +73,7 @@ class ForkServer:
     """
 
     def __init__(self, mark: str) -> None:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+        env = environment_without_settings()
         env[MARK] = mark  # the workers' environment, and so their refreshers'
         self._channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._channel.settimeout(START_TIMEOUT)

@@ -4,7 +4,7 @@ import pytest
 
 from edfs_mcp.sandbox import SandboxServer
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import Session, serve, serve_in_process
+from tests.harness import Session, serve, serve_in_process
 
 
 @pytest.fixture(scope="session")

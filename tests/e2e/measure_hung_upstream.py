@@ -13,7 +13,7 @@ import asyncio
 import time
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import serve, text_of
+from tests.harness import serve, text_of
 
 BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
 

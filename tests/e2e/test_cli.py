@@ -35,8 +35,8 @@ from edfs_mcp.config import settings_in
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import text_of
-from tests.serving import clean_env, free_port
+from tests.harness import clean_env, text_of
+from tests.serving import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,8 @@ from uvicorn.config import STARTUP_FAILURE
 from edfs_mcp import __version__, cli
 from edfs_mcp.cli import sandbox_exports
 from edfs_mcp.sandbox import SandboxServer
-from tests.serving import Serving, clean_env, free_port, serving_http
+from tests.harness import clean_env
+from tests.serving import Serving, free_port, serving_http
 
 COMMAND = [sys.executable, "-m", "edfs_mcp"]
 

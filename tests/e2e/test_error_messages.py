@@ -7,7 +7,7 @@ secret, which a real server's stderr must not show either.
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session, serve, serve_in_process
+from tests.harness import Session, serve, serve_in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -101,7 +101,7 @@ async def test_a_long_rate_limit_fails_at_once_saying_nothing_ran(
 
 async def test_a_short_rate_limit_is_waited_out_and_runs_once(admin: Session, sandbox: SandboxServer) -> None:
     sandbox.state.faults.rate_limit(count=2, retry_after=1)
-    result = await admin.ok(
+    result, _ = await admin.ok(
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
     )
     assert result["row_count"] > 0

@@ -13,7 +13,7 @@ import pytest
 from mcp.shared.dispatcher import ProgressFnT
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session, serve, text_of
+from tests.harness import Session, serve, text_of
 
 pytestmark = pytest.mark.anyio
 

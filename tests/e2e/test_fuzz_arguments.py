@@ -21,7 +21,7 @@ from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from edfs_mcp.tools import all_tools
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 
 EXAMPLES_PER_TOOL = 200
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -29,7 +29,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from tests.api.hostile import Out, Request, Server, gzip_of_zeros, hostile
-from tests.e2e.harness import text_of
+from tests.harness import clean_env, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -112,7 +112,7 @@ async def upstream() -> AsyncIterator[Upstream]:
         await shared[0].answer(request, out)
 
     async with hostile(dispatch) as server:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("EDFS_MCP_")}
+        env = clean_env()
         env.update(
             EDFS_MCP_API_BASE=server.url,
             EDFS_MCP_ACCESS_TOKEN="static-token-for-a-hostile-server",

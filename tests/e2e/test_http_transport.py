@@ -15,7 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.sandbox import seed
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.serving import HEADERS, INITIALIZE, serving_http
 
 pytestmark = pytest.mark.anyio

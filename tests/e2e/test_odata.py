@@ -3,7 +3,7 @@
 import pytest
 
 from edfs_mcp.sandbox import seed
-from tests.e2e.harness import Session
+from tests.harness import Session
 
 pytestmark = pytest.mark.anyio
 
@@ -12,21 +12,21 @@ BASE = {"itwin_id": NORTHGATE, "unique_name": seed.ODT_APIM_TEST}
 
 
 async def test_without_entity_set_it_lists_the_sets(admin: Session) -> None:
-    result = await admin.ok("query_odata", BASE)
+    result, _ = await admin.ok("query_odata", BASE)
     assert [s["name"] for s in result["entity_sets"]] == list(seed.ODATA_ENTITY_SETS)
 
 
 async def test_a_filtered_query_returns_matching_rows_and_where_to_continue(admin: Session) -> None:
     arguments = {**BASE, "entity_set": "SAP_Equipments_Read", "filter": "Plant eq 'NG01'", "top": 5}
-    first = await admin.ok("query_odata", arguments)
+    first, _ = await admin.ok("query_odata", arguments)
     assert len(first["rows"]) == 5 and all(row["Plant"] == "NG01" for row in first["rows"])
     assert first["next_skip"] == 5
-    second = await admin.ok("query_odata", {**arguments, "skip": first["next_skip"]})
+    second, _ = await admin.ok("query_odata", {**arguments, "skip": first["next_skip"]})
     assert {r["Equipment"] for r in second["rows"]}.isdisjoint({r["Equipment"] for r in first["rows"]})
 
 
 async def test_select_and_orderby_are_passed_through(admin: Session) -> None:
-    result = await admin.ok(
+    result, _ = await admin.ok(
         "query_odata",
         {
             **BASE,

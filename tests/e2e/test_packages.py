@@ -8,7 +8,7 @@ import json
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, fixtures, seed
-from tests.e2e.harness import Session, serve_in_process, text_of
+from tests.harness import Session, serve_in_process, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -32,14 +32,14 @@ async def test_list_packages_shows_the_organizations_subscriptions(admin: Sessio
 
 
 async def test_package_details_parse_the_input_example(admin: Session) -> None:
-    info = await admin.ok("get_integration_package", {"unique_name": seed.SQL_CUSTOMERS_TABLE})
+    info, _ = await admin.ok("get_integration_package", {"unique_name": seed.SQL_CUSTOMERS_TABLE})
     names = [v["name"] for v in info["variables"]]
     assert names == ["Parameter", "TableNames", "CustomerID"]
     assert info["response_columns"] and info["systems"] is None
 
 
 async def test_package_details_with_an_itwin_say_which_systems_are_missing(admin: Session) -> None:
-    sap = await admin.ok(
+    sap, _ = await admin.ok(
         "get_integration_package", {"unique_name": seed.SAP_WORK_ORDERS, "itwin_id": NORTHGATE}
     )
     assert [(s["system_id"], s["configured"]) for s in sap["systems"]] == [("sap_prod", True)]
@@ -65,7 +65,7 @@ async def test_a_run_without_a_required_system_is_refused_as_the_details_said(
     assert "edfs_credmng" in text and "Nothing was changed" in text
     assert sandbox.state.writes["execute"] == 0
     # Only the optional system is missing on Riverside: the run goes ahead.
-    riverside = await admin.ok(
+    riverside, _ = await admin.ok(
         "execute_integration_package",
         {"itwin_id": seed.ITWIN_RIVERSIDE_WTP, "unique_name": seed.MAXIMO_ASSETS},
     )
@@ -73,7 +73,7 @@ async def test_a_run_without_a_required_system_is_refused_as_the_details_said(
 
 
 async def test_execute_returns_the_packages_rows(admin: Session, sandbox: SandboxServer) -> None:
-    result = await admin.ok(
+    result, _ = await admin.ok(
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
     )
     assert result["format"] == "json" and result["row_count"] == len(result["rows"]) > 1
@@ -81,7 +81,7 @@ async def test_execute_returns_the_packages_rows(admin: Session, sandbox: Sandbo
     assert "customerID" in result["columns"]
     assert sandbox.state.writes["execute"] == 1
     # Shown whole, and still a result SQL can ask (no counting by eye): the run is not repeated.
-    answer = await admin.ok(
+    answer, _ = await admin.ok(
         "query_execution_result",
         {"result_id": result["result_id"], "sql": "SELECT count(*) AS n FROM result"},
     )
@@ -90,11 +90,11 @@ async def test_execute_returns_the_packages_rows(admin: Session, sandbox: Sandbo
 
 
 async def test_execute_passes_variables(admin: Session) -> None:
-    everything = await admin.ok(
+    everything, _ = await admin.ok(
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
     )
     one_id = everything["rows"][0]["customerID"]
-    filtered = await admin.ok(
+    filtered, _ = await admin.ok(
         "execute_integration_package",
         {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE, "variables": {"CustomerID": one_id}},
     )
@@ -105,8 +105,8 @@ async def test_execute_passes_variables(admin: Session) -> None:
 
 async def test_execute_as_xml_gives_the_same_rows(admin: Session) -> None:
     arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
-    as_json = await admin.ok("execute_integration_package", arguments)
-    as_xml = await admin.ok("execute_integration_package", {**arguments, "return_as_xml": True})
+    as_json, _ = await admin.ok("execute_integration_package", arguments)
+    as_xml, _ = await admin.ok("execute_integration_package", {**arguments, "return_as_xml": True})
     assert as_xml["format"] == "xml" and as_json["xml"] is None
     assert as_xml["row_count"] == as_json["row_count"]
     # The model sees the XML itself too, not only the rows parsed from it.
@@ -119,7 +119,7 @@ async def test_execute_as_xml_gives_the_same_rows(admin: Session) -> None:
 async def test_a_100k_row_result_is_previewed_and_paged_without_running_again(
     admin: Session, sandbox: SandboxServer
 ) -> None:
-    result = await admin.ok(
+    result, _ = await admin.ok(
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}
     )
     assert result["row_count"] == seed.SENSOR_ROW_COUNT
@@ -129,12 +129,12 @@ async def test_a_100k_row_result_is_previewed_and_paged_without_running_again(
         and result["next_offset"] == len(result["rows"])
     )
     shown = len(result["rows"])
-    page = await admin.ok(
+    page, _ = await admin.ok(
         "read_execution_result", {"result_id": result["result_id"], "offset": shown, "limit": 50}
     )
     assert page["offset"] == shown and len(page["rows"]) == 50 and page["next_offset"] == shown + 50
     assert page["rows"][0] != result["rows"][-1]
-    last = await admin.ok(
+    last, _ = await admin.ok(
         "read_execution_result", {"result_id": result["result_id"], "offset": seed.SENSOR_ROW_COUNT - 3}
     )
     assert len(last["rows"]) == 3 and last["next_offset"] is None
@@ -144,7 +144,7 @@ async def test_a_100k_row_result_is_previewed_and_paged_without_running_again(
 async def test_read_execution_result_rejects_unknown_ids_and_columns(admin: Session) -> None:
     text = await admin.error("read_execution_result", {"result_id": "r_doesnotexist"})
     assert "No cached result" in text and "ask the user" in text
-    result = await admin.ok(
+    result, _ = await admin.ok(
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}
     )
     text = await admin.error("read_execution_result", {"result_id": result["result_id"], "columns": ["nope"]})
@@ -155,11 +155,11 @@ async def test_every_row_of_a_100k_result_reads_back_in_order(sandbox: SandboxSe
     expected = json.loads(fixtures.sensor_payload(False))["data"]
     arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}
     async with serve_in_process(sandbox, "admin", env={"EDFS_MCP_RESULT_BUDGET_TOKENS": "25000"}) as session:
-        first = await session.ok("execute_integration_package", arguments)
+        first, _ = await session.ok("execute_integration_package", arguments)
         rows = list(first["rows"])
         offset, pages = first["next_offset"], 1
         while offset is not None:
-            page = await session.ok(
+            page, _ = await session.ok(
                 "read_execution_result", {"result_id": first["result_id"], "offset": offset, "limit": 5000}
             )
             assert page["offset"] == offset

@@ -17,7 +17,7 @@ import pytest
 from edfs_mcp.auth.store import FileTokenStore, StoredTokens, token_key
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import Session, serve, server_env
+from tests.harness import Session, serve, server_env
 
 pytestmark = pytest.mark.anyio
 

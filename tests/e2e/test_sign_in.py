@@ -22,7 +22,7 @@ from mcp.types import ElicitResult
 from edfs_mcp.auth.store import FileTokenStore, StoredTokens, token_key
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import serve, serve_in_process, server_env, text_of
+from tests.harness import serve, serve_in_process, server_env, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.serving import INITIALIZE, clean_env
+from tests.harness import clean_env
+from tests.serving import INITIALIZE
 
 
 def _answer(process: subprocess.Popen[str], line: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 
 from edfs_mcp import cron
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session
+from tests.harness import Session
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +40,7 @@ async def test_list_timers_shows_every_timer_and_says_which_cannot_run(
     admin: Session, sandbox: SandboxServer
 ) -> None:
     _plant(sandbox)
-    listing = await admin.ok("list_timers", {"itwin_id": NORTHGATE})
+    listing, _ = await admin.ok("list_timers", {"itwin_id": NORTHGATE})
     timers = {t["id"]: t for t in listing["timers"]}
     assert set(timers) == {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}
     assert set(PLANTED) <= set(timers) and len(timers) == len(PLANTED) + 3
@@ -58,7 +58,7 @@ async def test_a_timer_that_cannot_run_can_still_be_switched_off(
 ) -> None:
     _plant(sandbox)
     never = "5e1f0000-0000-4000-8000-000000000001"
-    changed = await admin.ok(
+    changed, _ = await admin.ok(
         "set_timer_enabled", {"itwin_id": NORTHGATE, "timer_id": never, "enabled": False}
     )
     assert changed["changed"] is True and changed["timer"]["enabled"] is False
@@ -77,7 +77,7 @@ async def test_create_timer_refuses_what_the_sandbox_would_refuse_before_sending
 
 
 async def test_29_february_is_created_and_runs_in_leap_years(admin: Session, sandbox: SandboxServer) -> None:
-    created = await admin.ok(
+    created, _ = await admin.ok(
         "create_timer", {"itwin_id": NORTHGATE, "unique_name": seed.SAP_WORK_ORDERS, "cron": "0 6 29 2 *"}
     )
     timer = created["timer"]

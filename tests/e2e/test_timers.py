@@ -9,7 +9,7 @@ import pytest
 from mcp.types import ElicitResult
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import Session, serve_in_process, text_of
+from tests.harness import Session, serve_in_process, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -30,7 +30,7 @@ def _enabled(sandbox: SandboxServer, timer_id: str) -> bool:
 
 
 async def test_list_timers_shows_schedules_in_words(admin: Session, sandbox: SandboxServer) -> None:
-    listing = await admin.ok("list_timers", {"itwin_id": NORTHGATE})
+    listing, _ = await admin.ok("list_timers", {"itwin_id": NORTHGATE})
     timers = {t["id"]: t for t in listing["timers"]}
     assert set(timers) == {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}
     nightly = timers[NIGHTLY]
@@ -60,19 +60,19 @@ async def test_switching_off_and_on_again_toggles_once_each_way(
 
 async def test_set_timer_enabled_changes_only_when_needed(admin: Session, sandbox: SandboxServer) -> None:
     arguments = {"itwin_id": NORTHGATE, "timer_id": NIGHTLY, "enabled": True}
-    first = await admin.ok("set_timer_enabled", arguments)
-    second = await admin.ok("set_timer_enabled", arguments)
+    first, _ = await admin.ok("set_timer_enabled", arguments)
+    second, _ = await admin.ok("set_timer_enabled", arguments)
     assert (first["changed"], second["changed"]) == (True, False)
     assert _enabled(sandbox, NIGHTLY) is True
     assert sandbox.state.writes["timer_toggle"] == 1
-    back = await admin.ok("set_timer_enabled", {**arguments, "enabled": False})
+    back, _ = await admin.ok("set_timer_enabled", {**arguments, "enabled": False})
     assert back["changed"] is True and _enabled(sandbox, NIGHTLY) is False
 
 
 async def test_create_timer_validates_and_names_it_like_the_reference(
     admin: Session, sandbox: SandboxServer
 ) -> None:
-    created = await admin.ok(
+    created, _ = await admin.ok(
         "create_timer",
         {
             "itwin_id": NORTHGATE,
@@ -108,7 +108,7 @@ async def test_delete_without_elicitation_needs_confirm(admin: Session, sandbox:
     text = await admin.error("delete_timer", arguments)
     assert "cannot be undone" in text and "confirm=true" in text
     assert sandbox.state.writes["timer_delete"] == 0
-    deleted = await admin.ok("delete_timer", {**arguments, "confirm": True})
+    deleted, _ = await admin.ok("delete_timer", {**arguments, "confirm": True})
     assert deleted["deleted"] is True and deleted["timer"]["id"] == NIGHTLY
     assert NIGHTLY not in {t["id"] for t in sandbox.state.timers_of(NORTHGATE)}
 
@@ -176,7 +176,7 @@ async def test_read_only_mode_hides_every_write(sandbox: SandboxServer) -> None:
 
 async def test_next_runs_are_shown_in_the_configured_zone(sandbox: SandboxServer) -> None:
     async with serve_in_process(sandbox, "admin", env={"EDFS_MCP_TIMEZONE": "America/New_York"}) as session:
-        listing = await session.ok("list_timers", {"itwin_id": NORTHGATE})
+        listing, _ = await session.ok("list_timers", {"itwin_id": NORTHGATE})
     monthly = next(t for t in listing["timers"] if t["id"] == seed.TIMER_NORTHGATE_SQL_MONTHLY)
     # 14:15 UTC is 09:15 or 10:15 in New York, depending on daylight saving time.
     assert all(

@@ -21,7 +21,7 @@ from edfs_mcp.auth.store import FileTokenStore, token_key
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.auth.helpers import sign_in
 from tests.e2e.cli_in_process import Cli
-from tests.e2e.harness import serve_in_process, server_env, text_of
+from tests.harness import serve_in_process, server_env, text_of
 
 pytestmark = pytest.mark.anyio
 

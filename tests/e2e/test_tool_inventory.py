@@ -3,7 +3,7 @@
 import pytest
 
 from edfs_mcp.tools import TOOLSETS
-from tests.e2e.harness import Session
+from tests.harness import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,11 +74,3 @@ def initialize_many(url: str, count: int) -> list[str]:
 def ping(http: httpx2.Client, url: str, session_id: str) -> httpx2.Response:
     headers = {**HEADERS, "mcp-session-id": session_id, "mcp-protocol-version": "2025-11-25"}
     return http.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers=headers)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 30, what: str = "condition") -> None:
-    """Poll ``condition`` until true or the deadline passes."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)

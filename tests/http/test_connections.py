@@ -18,8 +18,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e.harness import text_of
-from tests.http._server import http_server, wait_for
+from tests.harness import text_of, wait_for
+from tests.http._server import http_server
 from tests.serving import HEADERS, INITIALIZE
 
 pytestmark = [

@@ -8,8 +8,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e.harness import text_of
-from tests.http._server import http_server, initialize, initialize_many, ping, wait_for
+from tests.harness import text_of, wait_for
+from tests.http._server import http_server, initialize, initialize_many, ping
 from tests.serving import HEADERS, INITIALIZE
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.state.stores import MemoryStore
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.remote.harness import Browser, InProcess, in_process, signed_in
 
 pytestmark = pytest.mark.anyio

@@ -24,7 +24,7 @@ from pydantic import AnyUrl
 
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.browser import ClientRedirect, chromium, client_redirect
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.remote.harness import MemoryTokens, authorize_url, oauth_env, pkce, register
 from tests.serving import Serving, free_port, serving_http
 

@@ -15,7 +15,7 @@ from edfs_mcp.remote.registrations import RegistrationLimits, source_of
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.state.redis_store import RedisStore
 from edfs_mcp.state.stores import KeyValueStore, MemoryStore
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.remote.harness import (
     CLIENT_REDIRECT,
     Browser,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import pytest
 
 from edfs_mcp.config import CredentialSource, load_settings
 from edfs_mcp.errors import ConfigError
+from tests.harness import clean_env
 
 KEY = secrets.token_urlsafe(32)
 WHOLE = {
@@ -22,11 +22,7 @@ WHOLE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("EDFS_MCP_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_settings")  # tests/conftest.py
 
 
 def test_a_whole_oauth_configuration() -> None:
@@ -70,7 +66,7 @@ def test_oauth_settings_without_oauth_mode_are_refused() -> None:
 
 
 def test_the_cli_stops_at_start_with_one_line() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
+    env = clean_env()
     env.update(EDFS_MCP_HTTP_AUTH="oauth", EDFS_MCP_PUBLIC_URL="https://edfs-mcp.example.com")
     done = subprocess.run(
         [sys.executable, "-m", "edfs_mcp", "serve", "--transport", "streamable-http"],
@@ -85,7 +81,7 @@ def test_the_cli_stops_at_start_with_one_line() -> None:
 
 
 def test_sandbox_as_web_prints_what_serve_needs() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
+    env = clean_env()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -118,7 +114,7 @@ def test_sandbox_as_web_prints_what_serve_needs() -> None:
 
 @pytest.mark.parametrize(("command", "code"), [("status", 0), ("login", 2), ("logout", 0)])
 def test_status_login_logout_say_people_sign_in_from_their_clients(command: str, code: int) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDFS_MCP_")}
+    env = clean_env()
     env.update({f"EDFS_MCP_{k.upper()}": v for k, v in WHOLE.items()})
     done = subprocess.run(
         [sys.executable, "-m", "edfs_mcp", command],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.remote.harness import Browser, signed_in, subprocess_server
 
 pytestmark = pytest.mark.anyio

@@ -18,15 +18,15 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.serving import clean_env, free_port, serve_http_command
+from tests.harness import clean_env, wait_for
+from tests.serving import free_port, serve_http_command
 
 __all__ = ["HAProxy", "RedisServer", "Replica", "haproxy", "redis_server", "replica", "require", "wait_for"]
 
@@ -45,14 +45,6 @@ def require(program: str, package: str) -> str:
             pytest.fail(why)
         pytest.skip(why)
     return found
-
-
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def _answers(port: int, request: bytes, expect: bytes) -> bool:

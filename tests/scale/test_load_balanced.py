@@ -19,9 +19,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import text_of
+from tests.harness import text_of, wait_for
 from tests.remote.harness import Browser, MemoryTokens, oauth_env, sdk_auth
-from tests.scale.parts import HAProxy, RedisServer, Replica, haproxy, replica, wait_for
+from tests.scale.parts import HAProxy, RedisServer, Replica, haproxy, replica
 from tests.serving import free_port
 
 pytestmark = pytest.mark.anyio

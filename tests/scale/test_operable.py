@@ -15,9 +15,9 @@ import httpx2
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import text_of
+from tests.harness import text_of, wait_for
 from tests.remote.harness import Browser, MemoryTokens, mcp_ping, oauth_env, signed_in
-from tests.scale.parts import RedisServer, Replica, replica, wait_for
+from tests.scale.parts import RedisServer, Replica, replica
 from tests.serving import free_port
 
 pytestmark = pytest.mark.anyio

@@ -17,7 +17,7 @@ import pytest
 from mcp import MCPError
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.remote.harness import Browser, MemoryTokens, mcp_ping, oauth_env, signed_in
 from tests.scale.parts import RedisServer, Replica, replica
 from tests.serving import free_port

@@ -15,9 +15,8 @@ from edfs_mcp.results import ResultCacheUnavailable
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from edfs_mcp.state.redis_results import RedisResultStore
-from tests.e2e.harness import IDENTITIES
+from tests.harness import IDENTITIES, Session, text_of
 from tests.scale.parts import RedisServer
-from tests.tools.conftest import Tools, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +26,7 @@ UNREACHABLE = "the shared result cache (Redis at 127.0.0.1:"
 
 
 @asynccontextmanager
-async def tools_sharing(sandbox: SandboxServer, redis_url: str) -> AsyncIterator[Tools]:
+async def tools_sharing(sandbox: SandboxServer, redis_url: str) -> AsyncIterator[Session]:
     """The server in this process, its results in ``redis_url`` (as with EDFS_MCP_REDIS_URL, which
     otherwise needs people signed in over OAuth), as the sandbox's Org Admin."""
     client_id, secret = IDENTITIES["admin"]
@@ -36,7 +35,7 @@ async def tools_sharing(sandbox: SandboxServer, redis_url: str) -> AsyncIterator
     )
     shared = lambda _: RedisResultStore.from_url(redis_url)  # noqa: E731
     async with Client(build_server(settings, results=shared)) as client:
-        yield Tools(client)
+        yield Session(client)
 
 
 async def test_redis_stopped_mid_run_the_run_is_reported_as_done_and_reads_say_try_again(

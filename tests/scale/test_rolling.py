@@ -14,7 +14,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.remote.harness import Browser, MemoryTokens
 from tests.scale.parts import RedisServer
 from tests.scale.test_load_balanced import NORTHGATE, PACKAGE, Seen, cluster, leaves, through_lb

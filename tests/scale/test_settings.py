@@ -17,13 +17,7 @@ OAUTH = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("EDFS_MCP_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_settings")  # tests/conftest.py
 
 
 def test_a_redis_url_is_taken_with_oauth_and_its_password_is_masked() -> None:

@@ -24,7 +24,7 @@ from edfs_mcp.remote import RemoteAuth, build_remote_auth
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from edfs_mcp.state.redis_store import RedisStore, StateStoreUnavailable
-from tests.e2e.harness import text_of
+from tests.harness import text_of
 from tests.remote.harness import Browser, MemoryTokens, oauth_env, signed_in
 from tests.scale.parts import RedisServer
 from tests.serving import free_port

@@ -13,7 +13,7 @@ from mcp import Client
 from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import fixtures, seed
 from edfs_mcp.server import build_server
-from tests.tools.conftest import Tools
+from tests.harness import Session
 
 pytestmark = pytest.mark.anyio
 
@@ -44,13 +44,13 @@ def test_the_archive_is_the_same_bytes_every_time_and_json() -> None:
 
 
 @pytest.fixture(scope="module")
-async def tools() -> AsyncIterator[Tools]:
+async def tools() -> AsyncIterator[Session]:
     async with Client(build_server(Settings(sandbox=True))) as client:
-        yield Tools(client)
+        yield Session(client)
 
 
 @pytest.fixture(scope="module")
-async def archive(tools: Tools) -> dict[str, Any]:
+async def archive(tools: Session) -> dict[str, Any]:
     structured, _ = await tools.ok("execute_integration_package", ARCHIVE)
     return structured
 
@@ -70,7 +70,7 @@ async def test_a_million_rows_run_and_preview(archive: dict[str, Any]) -> None:
     assert archive["result_id"]
 
 
-async def test_the_last_page_is_the_last_rows(tools: Tools, archive: dict[str, Any]) -> None:
+async def test_the_last_page_is_the_last_rows(tools: Session, archive: dict[str, Any]) -> None:
     arguments = {"result_id": archive["result_id"], "offset": seed.ARCHIVE_ROW_COUNT - 5, "limit": 10}
     page, _ = await tools.ok("read_execution_result", arguments)
     assert page["next_offset"] is None
@@ -78,7 +78,7 @@ async def test_the_last_page_is_the_last_rows(tools: Tools, archive: dict[str, A
 
 
 async def test_the_sensor_question_over_a_million_rows_is_exact(
-    tools: Tools, archive: dict[str, Any]
+    tools: Session, archive: dict[str, Any]
 ) -> None:
     statuses = Counter(
         f"SG-{i % fixtures.ARCHIVE_SENSORS + 1:03d}"

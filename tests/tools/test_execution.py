@@ -5,7 +5,8 @@ import pytest
 from edfs_mcp.results import CHARS_PER_TOKEN
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.tools.execution import XML_TOKENS, _xml_excerpt
-from tests.tools.conftest import Tools, tools_as
+from tests.harness import Session
+from tests.tools.conftest import tools_as
 
 RIVERSIDE = seed.ITWIN_RIVERSIDE_WTP
 BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
@@ -27,7 +28,7 @@ async def test_a_near_miss_of_a_documented_variable_is_refused_before_anything_r
 
 
 @pytest.mark.anyio
-async def test_an_undocumented_variable_is_sent_and_flagged(tools: Tools) -> None:
+async def test_an_undocumented_variable_is_sent_and_flagged(tools: Session) -> None:
     arguments = {"unique_name": seed.MAXIMO_ASSETS, "variables": {"AssetType": "PUMP", "Colour": "red"}}
     result, text = await tools.ok("execute_integration_package", {"itwin_id": RIVERSIDE, **arguments})
     assert result["undocumented_variables"] == ["Colour"]
@@ -36,7 +37,7 @@ async def test_an_undocumented_variable_is_sent_and_flagged(tools: Tools) -> Non
 
 
 @pytest.mark.anyio
-async def test_documented_variables_are_not_flagged(tools: Tools) -> None:
+async def test_documented_variables_are_not_flagged(tools: Session) -> None:
     arguments = {"itwin_id": RIVERSIDE, "unique_name": seed.MAXIMO_ASSETS, "variables": {"AssetType": "PUMP"}}
     result, text = await tools.ok("execute_integration_package", arguments)
     assert result["undocumented_variables"] is None and "not documented" not in text
@@ -60,7 +61,7 @@ async def test_a_timer_with_a_misspelled_parameter_is_not_created(sandbox: Sandb
 
 
 @pytest.mark.anyio
-async def test_a_page_cut_by_the_size_budget_says_so_and_where_the_rest_is(tools: Tools) -> None:
+async def test_a_page_cut_by_the_size_budget_says_so_and_where_the_rest_is(tools: Session) -> None:
     bulk, _ = await tools.ok(
         "execute_integration_package", {"itwin_id": BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK}
     )
@@ -80,7 +81,7 @@ async def test_a_page_cut_by_the_size_budget_says_so_and_where_the_rest_is(tools
 
 
 @pytest.mark.anyio
-async def test_a_page_that_ends_at_its_limit_is_not_called_cut(tools: Tools) -> None:
+async def test_a_page_that_ends_at_its_limit_is_not_called_cut(tools: Session) -> None:
     bulk, _ = await tools.ok(
         "execute_integration_package", {"itwin_id": BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK}
     )

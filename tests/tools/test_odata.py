@@ -3,7 +3,8 @@
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, fixtures, seed
-from tests.tools.conftest import Tools, tools_as
+from tests.harness import Session
+from tests.tools.conftest import tools_as
 
 pytestmark = pytest.mark.anyio
 
@@ -11,7 +12,7 @@ BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
 PACKAGE = {"itwin_id": BRIDGE, "unique_name": seed.ODT_APIM_TEST}
 
 
-async def test_the_entity_sets_come_with_their_columns_and_the_filter_syntax(tools: Tools) -> None:
+async def test_the_entity_sets_come_with_their_columns_and_the_filter_syntax(tools: Session) -> None:
     listed, text = await tools.ok("query_odata", PACKAGE)
     sets = {s["name"]: s["columns"] for s in listed["entity_sets"]}
     assert set(sets) == set(fixtures.entity_sets())
@@ -21,7 +22,7 @@ async def test_the_entity_sets_come_with_their_columns_and_the_filter_syntax(too
     assert listed["rows"] is None and "rows:" not in text
 
 
-async def test_a_rejected_filter_names_what_is_supported(tools: Tools) -> None:
+async def test_a_rejected_filter_names_what_is_supported(tools: Session) -> None:
     text = await tools.error(
         "query_odata",
         {**PACKAGE, "entity_set": "SAP_Funcloc_Read", "filter": "tolower(Description) eq 'pier'"},
@@ -30,7 +31,7 @@ async def test_a_rejected_filter_names_what_is_supported(tools: Tools) -> None:
     assert "$filter accepts comparisons eq ne gt ge lt le" in text and "contains(Column,'text')" in text
 
 
-async def test_an_unknown_column_points_at_the_column_list(tools: Tools) -> None:
+async def test_an_unknown_column_points_at_the_column_list(tools: Session) -> None:
     text = await tools.error(
         "query_odata", {**PACKAGE, "entity_set": "SAP_Funcloc_Read", "filter": "Colour eq 'red'"}
     )

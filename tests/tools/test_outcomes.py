@@ -15,7 +15,7 @@ from mcp import Client
 from edfs_mcp.config import Settings
 from edfs_mcp.server import build_server
 from tests.api.hostile import Out, Request, Server, hostile
-from tests.tools.conftest import Tools
+from tests.harness import Session
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +27,7 @@ JSON = {"Content-Type": "application/json"}
 @asynccontextmanager
 async def tools_against(
     answer: Callable[[Request], tuple[int, bytes]],
-) -> AsyncIterator[tuple[Tools, Server]]:
+) -> AsyncIterator[tuple[Session, Server]]:
     async def reply(request: Request, out: Out) -> None:
         status, body = answer(request)
         await out.head(status, JSON, body)
@@ -35,7 +35,7 @@ async def tools_against(
     async with hostile(reply) as server:
         settings = Settings(api_base=server.url, access_token="static-token-for-a-hostile-server")
         async with Client(build_server(settings)) as client:
-            yield Tools(client), server
+            yield Session(client), server
 
 
 def writes(server: Server) -> list[str]:

@@ -3,14 +3,15 @@
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.tools.conftest import Tools, tools_as
+from tests.harness import Session
+from tests.tools.conftest import tools_as
 
 pytestmark = pytest.mark.anyio
 
 BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
 
 
-async def test_with_an_itwin_it_says_which_packages_can_run_and_what_the_others_lack(tools: Tools) -> None:
+async def test_with_an_itwin_it_says_which_packages_can_run_and_what_the_others_lack(tools: Session) -> None:
     listed, text = await tools.ok("list_integration_packages", {"itwin_id": BRIDGE})
     by_name = {p["unique_name"]: p for p in listed["packages"]}
     assert by_name[seed.MAXIMO_ASSETS]["can_run"] is False
@@ -19,7 +20,7 @@ async def test_with_an_itwin_it_says_which_packages_can_run_and_what_the_others_
     assert "MAXIMO_ASSETS (lacks EDF.Maximo maximo_prod)" in text and "set_up_system" in text
 
 
-async def test_what_it_says_is_what_a_run_does(tools: Tools) -> None:
+async def test_what_it_says_is_what_a_run_does(tools: Session) -> None:
     listed, _ = await tools.ok("list_integration_packages", {"itwin_id": BRIDGE})
     for package in listed["packages"]:
         if package["is_odata"]:
@@ -33,7 +34,7 @@ async def test_what_it_says_is_what_a_run_does(tools: Tools) -> None:
             )
 
 
-async def test_without_an_itwin_nothing_is_said_about_running(tools: Tools) -> None:
+async def test_without_an_itwin_nothing_is_said_about_running(tools: Session) -> None:
     listed, text = await tools.ok("list_integration_packages")
     assert all(p["can_run"] is None and p["missing_systems"] is None for p in listed["packages"])
     assert "can_run" not in text and "can run" not in text

@@ -10,7 +10,7 @@ from mcp import Client
 from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
-from tests.e2e.harness import IDENTITIES
+from tests.harness import IDENTITIES
 
 pytestmark = pytest.mark.anyio
 

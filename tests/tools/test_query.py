@@ -15,7 +15,7 @@ from mcp import Client
 from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import seed
 from edfs_mcp.server import build_server
-from tests.tools.conftest import Tools
+from tests.harness import Session
 
 pytestmark = pytest.mark.anyio
 
@@ -25,19 +25,19 @@ ENCODING = bpe_openai.get_encoding("cl100k_base")
 
 
 @pytest.fixture(scope="module")
-async def tools() -> AsyncIterator[Tools]:
+async def tools() -> AsyncIterator[Session]:
     """The module's server (tests.tools.conftest's ``tools``, built once)."""
     async with Client(build_server(Settings(sandbox=True))) as client:
-        yield Tools(client)
+        yield Session(client)
 
 
 @pytest.fixture(scope="module")
-async def bulk(tools: Tools) -> tuple[dict[str, Any], str]:
+async def bulk(tools: Session) -> tuple[dict[str, Any], str]:
     """The 100 000-row package, executed once: (structured content, text)."""
     return await tools.ok("execute_integration_package", BULK)
 
 
-async def _scan(tools: Tools, result_id: str) -> list[dict[str, Any]]:
+async def _scan(tools: Session, result_id: str) -> list[dict[str, Any]]:
     """Every row of a result, read page by page as a model without SQL would."""
     rows: list[dict[str, Any]] = []
     offset: int | None = 0
@@ -55,7 +55,7 @@ async def _scan(tools: Tools, result_id: str) -> list[dict[str, Any]]:
 
 
 async def test_the_sensor_question_is_answered_exactly_in_three_calls_and_few_tokens(
-    tools: Tools, bulk: tuple[dict[str, Any], str]
+    tools: Session, bulk: tuple[dict[str, Any], str]
 ) -> None:
     texts = []
     executed, text = bulk
@@ -110,7 +110,7 @@ REFUSED = {
 
 @pytest.mark.parametrize(("sql", "what"), REFUSED.items())
 async def test_a_refused_statement_gets_one_sentence_naming_what_is_allowed(
-    tools: Tools, bulk: tuple[dict[str, Any], str], sql: str, what: str
+    tools: Session, bulk: tuple[dict[str, Any], str], sql: str, what: str
 ) -> None:
     text = await tools.error("query_execution_result", {"result_id": bulk[0]["result_id"], "sql": sql})
     assert text.startswith(f"Refused: {what}.")
@@ -120,7 +120,7 @@ async def test_a_refused_statement_gets_one_sentence_naming_what_is_allowed(
 
 
 async def test_a_sql_error_names_the_column_and_lists_the_columns(
-    tools: Tools, bulk: tuple[dict[str, Any], str]
+    tools: Session, bulk: tuple[dict[str, Any], str]
 ) -> None:
     arguments = {"result_id": bulk[0]["result_id"], "sql": "SELECT sensor, count(*) FROM result GROUP BY 1"}
     text = await tools.error("query_execution_result", arguments)
@@ -132,7 +132,7 @@ async def test_a_sql_error_names_the_column_and_lists_the_columns(
 
 
 async def test_a_long_answer_is_capped_paged_and_kept_for_reading(
-    tools: Tools, bulk: tuple[dict[str, Any], str]
+    tools: Session, bulk: tuple[dict[str, Any], str]
 ) -> None:
     answer, text = await tools.ok(
         "query_execution_result", {"result_id": bulk[0]["result_id"], "sql": "FROM result"}
@@ -151,7 +151,7 @@ async def test_a_long_answer_is_capped_paged_and_kept_for_reading(
     assert again["rows"] == [{"n": 10_000}]
 
 
-async def test_odata_rows_get_a_result_id_that_sql_can_query(tools: Tools) -> None:
+async def test_odata_rows_get_a_result_id_that_sql_can_query(tools: Session) -> None:
     package = {"itwin_id": BRIDGE, "unique_name": seed.ODT_APIM_TEST}
     listed, _ = await tools.ok("query_odata", package)
     name = "SAP_Equipments_Read"
@@ -165,6 +165,6 @@ async def test_odata_rows_get_a_result_id_that_sql_can_query(tools: Tools) -> No
     assert {row["Manufacturer"]: row["n"] for row in answer["rows"]} == dict(expected)
 
 
-async def test_an_unknown_result_is_said_so_and_nothing_runs(tools: Tools) -> None:
+async def test_an_unknown_result_is_said_so_and_nothing_runs(tools: Session) -> None:
     text = await tools.error("query_execution_result", {"result_id": "r_nope", "sql": "SELECT 1"})
     assert "No cached result 'r_nope'" in text

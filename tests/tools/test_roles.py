@@ -10,8 +10,8 @@ import pytest
 from mcp.types import ElicitResult
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.e2e.harness import serve_in_process
-from tests.tools.conftest import Tools, tools_as
+from tests.harness import Session, serve_in_process
+from tests.tools.conftest import tools_as
 
 pytestmark = pytest.mark.anyio
 
@@ -118,9 +118,9 @@ async def test_a_grant_or_nothing_to_take_away_asks_nothing(sandbox: SandboxServ
         return ElicitResult(action="decline")
 
     async with serve_in_process(sandbox, "admin", elicitation_callback=answer) as session:
-        nothing = await session.ok("set_package_role", {**RUN, "itwin_role": "Viewer", "granted": False})
+        nothing, _ = await session.ok("set_package_role", {**RUN, "itwin_role": "Viewer", "granted": False})
         assert nothing["changed"] is False
-        granted = await session.ok("set_package_role", {**RUN, "itwin_role": "Viewer", "granted": True})
+        granted, _ = await session.ok("set_package_role", {**RUN, "itwin_role": "Viewer", "granted": True})
         assert granted["changed"] is True
     assert questions == [] and viewer_holds_exec(sandbox)
 
@@ -213,6 +213,6 @@ async def test_a_write_that_failed_is_read_back_and_said_so(sandbox: SandboxServ
     assert _posts(sandbox) == posts + 1 and not viewer_holds_exec(sandbox)
 
 
-async def test_the_embedded_sandbox_lists_them_too(tools: Tools) -> None:
+async def test_the_embedded_sandbox_lists_them_too(tools: Session) -> None:
     listed, _ = await tools.ok("list_package_roles", RUN)
     assert listed["itwin_id"] == RIVERSIDE and listed["itwin_roles_note"] is None

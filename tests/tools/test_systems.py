@@ -23,8 +23,8 @@ from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from edfs_mcp.system_page import local_desk
-from tests.e2e.harness import IDENTITIES
-from tests.tools.conftest import Tools, text_of, tools_as
+from tests.harness import IDENTITIES, Session, text_of
+from tests.tools.conftest import tools_as
 
 pytestmark = pytest.mark.anyio
 
@@ -107,7 +107,7 @@ async def person() -> AsyncIterator[Person]:
 
 
 @pytest.fixture
-async def admin(sandbox: SandboxServer) -> AsyncIterator[Tools]:
+async def admin(sandbox: SandboxServer) -> AsyncIterator[Session]:
     """The Org Admin's session, open for the whole test (its forms create with its client)."""
     async with tools_as(sandbox, "admin") as tools:
         yield tools
@@ -119,7 +119,7 @@ SAP_TYPED = {"UserName": "avery", "Password": PASSWORD, "BaseUrl": "https://sap.
 @asynccontextmanager
 async def asking_tools(
     sandbox: SandboxServer, answer: Any, mode: str = "auto", identity: str = "admin"
-) -> AsyncIterator[Tools]:
+) -> AsyncIterator[Session]:
     """The server signed in as ``identity``, its client able to show URL and form elicitations."""
     client_id, secret = IDENTITIES[identity]
     settings = Settings(
@@ -128,7 +128,7 @@ async def asking_tools(
     async with Client(
         build_server(settings), elicitation_callback=answer, mode=mode, read_timeout_seconds=60
     ) as client:
-        yield Tools(client)
+        yield Session(client)
 
 
 async def test_list_systems_shows_metadata_and_never_a_credential(sandbox: SandboxServer) -> None:
@@ -233,7 +233,7 @@ async def test_a_person_who_declines_creates_nothing_and_the_link_is_dead(
 
 
 async def test_a_replayed_form_creates_nothing_more(
-    sandbox: SandboxServer, person: Person, admin: Tools
+    sandbox: SandboxServer, person: Person, admin: Session
 ) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     link = pending["link"]
@@ -277,7 +277,7 @@ async def test_an_expired_form_creates_nothing(
     ],
 )
 async def test_a_post_from_another_origin_creates_nothing(
-    sandbox: SandboxServer, person: Person, admin: Tools, headers: dict[str, str]
+    sandbox: SandboxServer, person: Person, admin: Session, headers: dict[str, str]
 ) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     page = await person.open(pending["link"])
@@ -291,7 +291,7 @@ async def test_a_post_from_another_origin_creates_nothing(
 
 
 async def test_another_browser_or_a_missing_check_value_creates_nothing(
-    sandbox: SandboxServer, person: Person, admin: Tools
+    sandbox: SandboxServer, person: Person, admin: Session
 ) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     link = pending["link"]
@@ -309,7 +309,7 @@ async def test_another_browser_or_a_missing_check_value_creates_nothing(
 
 
 async def test_framed_or_prefetched_pages_are_refused_and_claim_nothing(
-    sandbox: SandboxServer, person: Person, admin: Tools
+    sandbox: SandboxServer, person: Person, admin: Session
 ) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     link = pending["link"]
@@ -320,7 +320,7 @@ async def test_framed_or_prefetched_pages_are_refused_and_claim_nothing(
     assert created(sandbox) == 1
 
 
-async def test_bodies_and_fields_are_bounded(sandbox: SandboxServer, person: Person, admin: Tools) -> None:
+async def test_bodies_and_fields_are_bounded(sandbox: SandboxServer, person: Person, admin: Session) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     link = pending["link"]
     page = await person.open(link)
@@ -337,7 +337,7 @@ async def test_bodies_and_fields_are_bounded(sandbox: SandboxServer, person: Per
 
 
 async def test_a_value_of_the_wrong_type_reshows_the_page_without_the_secret(
-    sandbox: SandboxServer, person: Person, admin: Tools
+    sandbox: SandboxServer, person: Person, admin: Session
 ) -> None:
     pending, _ = await admin.ok(
         "set_up_system", {**SAP, "system_id": "sap_prod", "values": {"language": "DE"}}
@@ -412,7 +412,7 @@ async def test_team_the_page_is_for_the_person_who_asked_only(sandbox: SandboxSe
         avery, oscar = Browser(seed.USER_ADMIN), Browser(seed.USER_OPERATOR)
         try:
             async with signed_in(served.url, avery) as client:
-                tools = Tools(client)
+                tools = Session(client)
                 pending, _ = await tools.ok("set_up_system", SAP)
                 link = pending["link"]
                 assert link.startswith(f"{served.base}/systems/setup/")
@@ -444,7 +444,7 @@ async def test_team_the_page_is_for_the_person_who_asked_only(sandbox: SandboxSe
 
 
 async def test_a_lost_answer_is_never_resent_and_the_list_tells(
-    sandbox: SandboxServer, person: Person, admin: Tools
+    sandbox: SandboxServer, person: Person, admin: Session
 ) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     page = await person.open(pending["link"])
@@ -459,7 +459,7 @@ async def test_a_lost_answer_is_never_resent_and_the_list_tells(
 
 
 async def test_when_edfs_refuses_the_page_and_the_next_call_say_why(
-    sandbox: SandboxServer, person: Person, admin: Tools
+    sandbox: SandboxServer, person: Person, admin: Session
 ) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     page = await person.open(pending["link"])
@@ -479,7 +479,7 @@ async def test_when_edfs_refuses_the_page_and_the_next_call_say_why(
 
 
 async def test_the_local_page_answers_only_to_this_machines_names(
-    sandbox: SandboxServer, person: Person, admin: Tools
+    sandbox: SandboxServer, person: Person, admin: Session
 ) -> None:
     pending, _ = await admin.ok("set_up_system", SAP)
     rebound = await person.http.get(pending["link"], headers={**SAME_ORIGIN, "Host": "attacker.example"})

@@ -26,7 +26,7 @@ from playwright.async_api import Browser
 
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.browser import chromium
-from tests.e2e.harness import server_env, text_of
+from tests.harness import server_env, text_of
 from tests.tools.test_systems import SAP, _forget_forms, created
 
 pytestmark = pytest.mark.anyio

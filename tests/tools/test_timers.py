@@ -3,7 +3,8 @@
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.tools.conftest import Tools, tools_as
+from tests.harness import Session
+from tests.tools.conftest import tools_as
 
 pytestmark = pytest.mark.anyio
 
@@ -12,18 +13,18 @@ EASTLINE = seed.ITWIN_EASTLINE_RAIL
 MAXIMO_TIMER = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e03"  # MAXIMO_ASSETS on the bridge, which lacks maximo_prod
 
 
-async def test_without_an_itwin_it_lists_every_itwins_timers_with_names_in_one_call(tools: Tools) -> None:
+async def test_without_an_itwin_it_lists_every_itwins_timers_with_names_in_one_call(tools: Session) -> None:
     across, text = await tools.ok("list_timers")
-    found = await tools.ok("find_itwins")
+    found, _ = await tools.ok("find_itwins")
     per_itwin = []
-    for itwin in found[0]["itwins"]:
+    for itwin in found["itwins"]:
         listed, _ = await tools.ok("list_timers", {"itwin_id": itwin["id"]})
         assert listed["itwin_name"] == itwin["name"]
         per_itwin += [(itwin["id"], itwin["name"], timer["id"]) for timer in listed["timers"]]
     assert [(t["itwin_id"], t["itwin_name"], t["id"]) for t in across["timers"]] == per_itwin
     assert across["itwin_id"] is None and across["unreadable"] is None
     enabled = sum(t["enabled"] for t in across["timers"])
-    assert f"{len(per_itwin)} timer(s) across {len(found[0]['itwins'])} iTwin(s), {enabled} enabled" in text
+    assert f"{len(per_itwin)} timer(s) across {len(found['itwins'])} iTwin(s), {enabled} enabled" in text
     assert "Riverside Water Treatment Plant" in text
 
 

@@ -1,18 +1,11 @@
 """Settings from EDFS_MCP_* variables: one line naming the variable for anything wrong."""
 
-import os
-
 import pytest
 
 from edfs_mcp.config import CredentialSource, Settings, load_settings
 from edfs_mcp.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("EDFS_MCP_"):
-            monkeypatch.delenv(key)
+pytestmark = pytest.mark.usefixtures("no_settings")  # tests/conftest.py
 
 
 def _error(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:

@@ -24,7 +24,7 @@ from mcp.types import TextResourceContents
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.views import RESULT_VIEW, TIMER_VIEW
 from tests.browser import chromium
-from tests.e2e.harness import Session, serve_in_process
+from tests.harness import Session, serve_in_process
 
 if TYPE_CHECKING:
     from playwright.async_api import FrameLocator, Page
