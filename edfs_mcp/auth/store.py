@@ -29,7 +29,7 @@ temporary files this store had once guarded only the few microseconds between a 
 file and its rename, inside a refresher that is not the process being killed; they went (files
 written by them, version 2, are still read). Measured: 0 sign-outs in 120 ``kill -9`` of the
 refresh loop and no acknowledged save lost in 120 kills of the save loop
-(``python -m tests.auth.kill_loop``, ``... --save``).
+(``python -m bench.kill_loop``, ``... --save``).
 
 Long because the file store's guarantees (a private directory, no symbolic links, an atomic replace,
 a lock across processes) are each a few dozen lines the other two stores do not need, behind the one

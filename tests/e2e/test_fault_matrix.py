@@ -1,10 +1,10 @@
 """Each fault x each tool family: the call succeeds or fails with an accurate message, and the
 sandbox's write counters show no execute, create, toggle or delete happened more often than asked.
 
-Run with -s -n0 (in this process, not a worker) to see the matrix as a table.
+`python -m bench.matrices --only fault` prints the matrix as a table.
 """
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,16 +134,7 @@ FAULTS = [
     Fault("token expired mid-session", lambda sb, path: sb.state.expire_issued_tokens(), _ok),
 ]
 
-MATRIX: list[tuple[str, str, str, int]] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _print_matrix() -> Iterator[None]:
-    yield
-    if MATRIX:
-        print("\n| fault | family | outcome | writes |\n|---|---|---|---|")
-        for row in MATRIX:
-            print(f"| {row[0]} | {row[1]} | {row[2]} | {row[3]} |")
+MATRIX: list[tuple[str, str, str, int]] = []  # filled as the cases pass; bench/matrices.py prints it
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)

@@ -1,8 +1,8 @@
 """kill -9 in the middle of refreshes and saves: the next start is still signed in.
 
-Real processes, a real sandbox on loopback, real SIGKILLs at random moments (tests/auth/kill_loop.py).
+Real processes, a real sandbox on loopback, real SIGKILLs at random moments (bench/kill_loop.py).
 The counts here keep the test short; the figures for 120 kills come from
-``python -m tests.auth.kill_loop`` (refresh loop) and ``... --save`` (save loop). Set
+``python -m bench.kill_loop`` (refresh loop) and ``... --save`` (save loop). Set
 KILL_LOOP_KILLS to run more here.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.kill_loop import run_refresh_kills, run_save_kills
 from edfs_mcp.sandbox import SandboxServer
-from tests.auth.kill_loop import run_refresh_kills, run_save_kills
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL and /proc")
 

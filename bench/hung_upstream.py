@@ -1,6 +1,6 @@
 """Time to the error when EDFS never answers, with the default settings, and the progress heard.
 
-    python -m tests.e2e.measure_hung_upstream
+    python -m bench.hung_upstream
 
 A real ``edfs-mcp serve`` (stdio) against the sandbox over loopback HTTP, whose timers endpoint
 answers after an hour; the MCP client waits 60 s (the TypeScript SDK's default request timeout) and

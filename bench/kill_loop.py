@@ -1,8 +1,8 @@
 """kill -9 at random moments, then start again: is the person still signed in?
 
-    python -m tests.auth.kill_loop                      # 120 kills of the refresh loop
-    python -m tests.auth.kill_loop --kills 120 --in-process   # the same, refreshing in-process
-    python -m tests.auth.kill_loop --save --kills 120   # 120 kills of the bare store's save loop
+    python -m bench.kill_loop                      # 120 kills of the refresh loop
+    python -m bench.kill_loop --kills 120 --in-process   # the same, refreshing in-process
+    python -m bench.kill_loop --save --kills 120   # 120 kills of the bare store's save loop
 
 The refresh loop (``crash_workers refresh``) refreshes a person's sign-in against a sandbox on
 loopback as fast as it can; it is killed with SIGKILL at a random moment after its first refresh,
@@ -40,7 +40,7 @@ from edfs_mcp.sandbox import SandboxServer, seed
 from tests.auth.crash_workers import SAVE_KEY
 from tests.auth.helpers import sign_in
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MARK = "EDFS_CRASH_TEST_MARK"  # set in the workers' environment, so their refreshers can be found
 START_TIMEOUT = 60.0  # safety net only: a worker that shows nothing for this long has failed
 CALIBRATION_ROUNDS = 5  # the first worker runs this many rounds, timed, before its kill
@@ -288,7 +288,7 @@ def _sandbox() -> Iterator[SandboxServer]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.auth.kill_loop")
+    parser = argparse.ArgumentParser(prog="python -m bench.kill_loop")
     parser.add_argument("--kills", type=int, default=120)
     parser.add_argument("--in-process", action="store_true", help="refresh in the killed process itself")
     parser.add_argument("--save", action="store_true", help="kill the bare store's save loop instead")
