@@ -67,7 +67,7 @@ class Failure(StrEnum):
 
 # Every httpx2 exception class, by what it says about the request. Looked up along the raised
 # exception's MRO, so a subclass (the sandbox's ``ConnectionDropped``) inherits its base's entry.
-# tests/unit/test_transport_errors.py fails when httpx2 gains a class that is not listed here.
+# tests/api/test_retry.py fails when httpx2 gains a class that is not listed here.
 TRANSPORT_FAILURES: Mapping[type[Exception], Failure] = {
     # Raised before a single byte of the request was written.
     httpx2.ConnectError: Failure.NOT_SENT,

@@ -1,6 +1,6 @@
 """The SQL child's query logic in this process: its hardened connection, the check before a query,
 the row cap, the watchdog and how each failure is reported. The process around it (the pipe, its
-file and memory limits) is tested through ``SqlEngine`` in test_sql_engine.py; its process limits
+file and memory limits) is tested through ``SqlEngine`` in tests/sql/test_sql.py; its process limits
 are not applied here, where they would bind the test process."""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "edfs_mcp"
+PACKAGE = Path(__file__).resolve().parents[1] / "edfs_mcp"
 
 
 def _imports(path: Path) -> set[str]:
