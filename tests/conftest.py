@@ -21,6 +21,17 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min(MAX_WORKERS, max(2, WORKERS_PER_CORE * (os.cpu_count() or 1)))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of a module that drives Chromium (imports from tests/browser.py) is a real-process test;
+    the other real-process modules say so themselves (``pytestmark = pytest.mark.real_process``)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and any(
+            getattr(value, "__module__", None) == "tests.browser" for value in vars(module).values()
+        ):
+            item.add_marker(pytest.mark.real_process)
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

@@ -16,6 +16,8 @@ import pytest
 
 from edfs_mcp.config import ENV_PREFIX, Settings, env_name
 
+pytestmark = pytest.mark.real_process
+
 SCRIPT = Path(__file__).resolve().parent.parent / "manifests" / "clients" / "claude-code.sh"
 SHELLS = [shell for shell in ("sh", "dash", "bash") if shutil.which(shell)]
 HEAD = ["mcp", "add", "edfs", "--transport", "stdio", "--scope", "user"]

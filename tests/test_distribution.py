@@ -34,7 +34,7 @@ from mcp.client.stdio import stdio_client
 from edfs_mcp import __version__
 from tests.harness import clean_env, text_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ROOT / "manifests" / "clients"

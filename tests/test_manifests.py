@@ -203,6 +203,7 @@ def test_mcpb_manifest_describes_this_package(monkeypatch: pytest.MonkeyPatch, n
     _sandbox_with(resolved, monkeypatch)
 
 
+@pytest.mark.real_process
 def test_mcpb_cli_validates_the_manifest() -> None:
     cli = NODE_MODULES / "@anthropic-ai" / "mcpb" / "dist" / "cli" / "cli.js"
     if shutil.which("node") is None or not cli.is_file():
@@ -242,6 +243,7 @@ def test_client_config_runs_edfs_mcp_serve(
         _sandbox_with(server["env"], monkeypatch)
 
 
+@pytest.mark.real_process
 def test_claude_code_script_runs_claude_mcp_add(tmp_path: Path) -> None:
     script = MANIFESTS / "clients" / "claude-code.sh"
     text = script.read_text()

@@ -15,6 +15,8 @@ import pytest
 
 from tests.harness import clean_env
 
+pytestmark = pytest.mark.real_process
+
 CLIENTS = Path(__file__).parent / "clients"
 SUMMARY = re.compile(r"(\d+) passed, 0 failed")
 

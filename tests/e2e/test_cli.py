@@ -84,6 +84,7 @@ def test_an_unknown_tool_name_fails_at_start(cli: Cli) -> None:
     assert result.returncode == 2 and "toggle_timerz" in result.stderr
 
 
+@pytest.mark.real_process
 async def test_zero_config_serve_uses_the_sandbox_and_says_so() -> None:
     params = StdioServerParameters(command=sys.executable, args=["-m", "edfs_mcp", "serve"], env=_clean_env())
     async with Client(stdio_client(params, errlog=DEVNULL)) as client:
@@ -96,6 +97,7 @@ async def test_zero_config_serve_uses_the_sandbox_and_says_so() -> None:
         assert (result.structured_content or {})["row_count"] > 0
 
 
+@pytest.mark.real_process
 def test_zero_config_banner_on_stderr(zero_config_start: subprocess.CompletedProcess[str]) -> None:
     process = zero_config_start
     assert "SANDBOX" in process.stderr and "no credentials are configured" in process.stderr
@@ -174,6 +176,7 @@ def test_a_wrong_or_partial_configuration_fails_in_one_line(
     assert "s3cret-xyz" not in line and "SANDBOX" not in line.replace("EDFS_MCP_SANDBOX", "")
 
 
+@pytest.mark.real_process
 def test_asking_for_the_sandbox_says_which_settings_it_ignores() -> None:
     result = _serve_once("--sandbox", EDFS_MCP_API_BASE="https://api.example", EDFS_MCP_CLIENT_ID="app")
     assert result.returncode == 0, result.stderr
@@ -183,6 +186,7 @@ def test_asking_for_the_sandbox_says_which_settings_it_ignores() -> None:
 # --- a person at a terminal ------------------------------------------------------------------------
 
 
+@pytest.mark.real_process
 def test_serve_in_a_terminal_says_it_waits_and_ctrl_c_stops_it() -> None:
     """stdin a terminal that never sends a line: Ctrl-C alone must stop it (it used to wait for Enter)."""
     controller, terminal = pty.openpty()
@@ -209,6 +213,7 @@ def test_serve_in_a_terminal_says_it_waits_and_ctrl_c_stops_it() -> None:
         os.close(controller)
 
 
+@pytest.mark.real_process
 def test_serve_from_a_client_prints_no_terminal_notice(
     zero_config_start: subprocess.CompletedProcess[str],
 ) -> None:
@@ -216,6 +221,7 @@ def test_serve_from_a_client_prints_no_terminal_notice(
     assert result.returncode == 0 and "waiting for an MCP client" not in result.stderr
 
 
+@pytest.mark.real_process
 def test_ctrl_c_during_login_exits_130_with_one_line(sandbox: SandboxServer, tmp_path: Path) -> None:
     env = {
         "EDFS_MCP_API_BASE": sandbox.base_url,

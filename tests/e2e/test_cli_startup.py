@@ -22,6 +22,8 @@ from edfs_mcp.sandbox import SandboxServer
 from tests.harness import clean_env
 from tests.serving import Serving, free_port, serving_http
 
+pytestmark = pytest.mark.real_process
+
 COMMAND = [sys.executable, "-m", "edfs_mcp"]
 
 

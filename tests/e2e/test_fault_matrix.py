@@ -15,7 +15,7 @@ from mcp.shared.dispatcher import ProgressFnT
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.harness import Session, serve, text_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 NIGHTLY = seed.TIMER_NORTHGATE_SAP_NIGHTLY  # disabled in the seed

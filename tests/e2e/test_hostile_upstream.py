@@ -31,7 +31,7 @@ from mcp.client.stdio import stdio_client
 from tests.api.hostile import Out, Request, Server, gzip_of_zeros, hostile
 from tests.harness import clean_env, text_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 ITWIN = "2f4b8c1e-7a3d-4e59-b6c0-91d2e3f4a5b1"
 TIMER = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e01"

@@ -18,7 +18,7 @@ from tests.e2e.cli_in_process import Cli
 from tests.harness import text_of
 from tests.serving import HEADERS, INITIALIZE, serving_http
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 BEARER = "test-bearer-6f0c1d9a2b7e4c35a8d1"
 

@@ -5,7 +5,7 @@ import pytest
 from edfs_mcp.sandbox import seed
 from tests.harness import Session
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 BASE = {"itwin_id": NORTHGATE, "unique_name": seed.ODT_APIM_TEST}

@@ -19,7 +19,7 @@ from edfs_mcp.sandbox import SandboxServer, seed
 from tests.e2e.cli_in_process import Cli
 from tests.harness import Session, serve, server_env
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE

@@ -192,6 +192,7 @@ async def test_twenty_concurrent_calls_on_an_expired_token_refresh_once(
     assert sandbox.state.token_requests["refresh_token"] - before == 1
 
 
+@pytest.mark.real_process
 async def test_two_processes_refreshing_keep_the_session(
     cli: Cli, fast_device: SandboxServer, tmp_path: Path
 ) -> None:

@@ -8,8 +8,12 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.harness import clean_env
 from tests.serving import INITIALIZE
+
+pytestmark = pytest.mark.real_process
 
 
 def _answer(process: subprocess.Popen[str], line: str) -> dict[str, Any]:

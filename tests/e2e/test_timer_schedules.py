@@ -12,7 +12,7 @@ from edfs_mcp import cron
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.harness import Session
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 # id -> (cron as stored, enabled, words of its problem)

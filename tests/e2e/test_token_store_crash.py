@@ -18,7 +18,10 @@ import pytest
 from bench.kill_loop import run_refresh_kills, run_save_kills
 from edfs_mcp.sandbox import SandboxServer
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL and /proc")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL and /proc"),
+    pytest.mark.real_process,
+]
 
 KILLS = int(os.environ.get("KILL_LOOP_KILLS", "0"))
 

@@ -5,7 +5,7 @@ import pytest
 from edfs_mcp.tools import TOOLSETS
 from tests.harness import Session
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 HINTS = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
 

@@ -25,6 +25,7 @@ from tests.serving import HEADERS, INITIALIZE
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="rlimits and socket behaviour of Linux"),
+    pytest.mark.real_process,
 ]
 
 PARTIAL_REQUEST = b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # headers never finished

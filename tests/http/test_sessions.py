@@ -12,7 +12,7 @@ from tests.harness import text_of, wait_for
 from tests.http._server import http_server, initialize, initialize_many, ping
 from tests.serving import HEADERS, INITIALIZE
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 VERSION = "2025-11-25"  # the era with sessions
 

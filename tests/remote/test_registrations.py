@@ -26,7 +26,7 @@ from tests.remote.harness import (
 )
 from tests.scale.parts import redis_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 METADATA = {
     "client_name": "Flood",

@@ -65,6 +65,7 @@ def test_oauth_settings_without_oauth_mode_are_refused() -> None:
         load_settings(http_auth="bearer")
 
 
+@pytest.mark.real_process
 def test_the_cli_stops_at_start_with_one_line() -> None:
     env = clean_env()
     env.update(EDFS_MCP_HTTP_AUTH="oauth", EDFS_MCP_PUBLIC_URL="https://edfs-mcp.example.com")
@@ -80,6 +81,7 @@ def test_the_cli_stops_at_start_with_one_line() -> None:
     assert done.stderr.count("\n") == 1 and "EDFS_MCP_CLIENT_ID" in done.stderr, done.stderr
 
 
+@pytest.mark.real_process
 def test_sandbox_as_web_prints_what_serve_needs() -> None:
     env = clean_env()
     process = subprocess.Popen(
@@ -112,6 +114,7 @@ def test_sandbox_as_web_prints_what_serve_needs() -> None:
     assert exported["EDFS_MCP_PUBLIC_URL"] == "http://127.0.0.1:8123"
 
 
+@pytest.mark.real_process
 @pytest.mark.parametrize(("command", "code"), [("status", 0), ("login", 2), ("logout", 0)])
 def test_status_login_logout_say_people_sign_in_from_their_clients(command: str, code: int) -> None:
     env = clean_env()

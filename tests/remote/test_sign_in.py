@@ -8,7 +8,7 @@ from edfs_mcp.sandbox import SandboxServer, seed
 from tests.harness import text_of
 from tests.remote.harness import Browser, signed_in, subprocess_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 
 async def test_a_client_that_knows_only_the_url_signs_in_and_calls_as_the_person(

@@ -12,6 +12,8 @@ import pytest
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.remote.harness import subprocess_server
 
+pytestmark = pytest.mark.real_process
+
 CLIENTS = Path(__file__).parent.parent / "clients"
 SUMMARY = re.compile(r"(\d+) passed, 0 failed")
 

@@ -24,7 +24,7 @@ from tests.remote.harness import Browser, MemoryTokens, oauth_env, sdk_auth
 from tests.scale.parts import HAProxy, RedisServer, Replica, haproxy, replica
 from tests.serving import free_port
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 PACKAGE = seed.SQL_CUSTOMERS_TABLE

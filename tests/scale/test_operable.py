@@ -20,7 +20,7 @@ from tests.remote.harness import Browser, MemoryTokens, mcp_ping, oauth_env, sig
 from tests.scale.parts import RedisServer, Replica, replica
 from tests.serving import free_port
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 

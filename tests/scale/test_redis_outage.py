@@ -22,7 +22,7 @@ from tests.remote.harness import Browser, MemoryTokens, mcp_ping, oauth_env, sig
 from tests.scale.parts import RedisServer, Replica, replica
 from tests.serving import free_port
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 FEW_SECONDS = 6.0  # one Redis command's timeout (3 s) and some slack for two shared cores

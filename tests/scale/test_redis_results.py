@@ -13,6 +13,8 @@ from edfs_mcp.state.redis_results import RedisResultStore, decode, encode
 from edfs_mcp.tabular import Table
 from tests.scale.parts import RedisServer
 
+pytestmark = pytest.mark.real_process
+
 
 def rows(count: int, tag: str = "a") -> Table:
     return Table(

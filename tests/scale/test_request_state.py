@@ -16,7 +16,7 @@ from edfs_mcp.server import build_server
 from edfs_mcp.state.request_state import request_state_key, request_state_security
 from tests.remote.harness import STATE_KEY
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 CALL = {"name": "execute_integration_package", "arguments": {"unique_name": "X", "itwin_id": "i"}}
 

@@ -18,7 +18,7 @@ from edfs_mcp.state.redis_results import RedisResultStore
 from tests.harness import IDENTITIES, Session, text_of
 from tests.scale.parts import RedisServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 BULK = {"itwin_id": seed.ITWIN_NORTHGATE_BRIDGE, "unique_name": seed.SENSOR_READINGS_BULK}
 # The start of the words of an unreachable cache (messages._state), without the port.

@@ -19,7 +19,7 @@ from tests.remote.harness import Browser, MemoryTokens
 from tests.scale.parts import RedisServer
 from tests.scale.test_load_balanced import NORTHGATE, PACKAGE, Seen, cluster, leaves, through_lb
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 REPLICAS = 3
 CLIENTS = 4

@@ -31,7 +31,7 @@ from tests.serving import free_port
 
 CLEAR_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 
