@@ -8,6 +8,7 @@ by the first tool call (the server calls ``open_client`` lazily), never at start
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import httpx2
 
@@ -35,9 +36,15 @@ def service_token_source(settings: Settings) -> ClientCredentialsSource:
     )
 
 
-def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> EdfsClient:
+def open_client(
+    settings: Settings,
+    *,
+    tokens: TokenSource | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> EdfsClient:
     """The API client for ``settings``; with ``tokens``, one that calls as whoever they belong to
-    (``EDFS_MCP_HTTP_AUTH=oauth``: one client per person, each with that person's token source)."""
+    (``EDFS_MCP_HTTP_AUTH=oauth``: one client per person, each with that person's token source).
+    ``sleep``: what the retry loop waits with (EdfsClient's; tests pass one that does not really wait)."""
     transport: httpx2.AsyncBaseTransport | None = None
     api_base = settings.api_root
     if tokens is None:
@@ -54,6 +61,7 @@ def open_client(settings: Settings, *, tokens: TokenSource | None = None) -> Edf
         max_rate_limit_wait=settings.max_rate_limit_wait,
         max_response_bytes=settings.max_response_bytes,
         transport=transport,
+        sleep=sleep,
     )
 
 

@@ -15,7 +15,7 @@ served and no ``listChanged`` is claimed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -90,11 +90,13 @@ class _LazyAppContext:
         client_for: Callable[[str], EdfsClient] | None = None,
         results: Callable[[Settings], ResultStore] | None = None,
         setup_desk: SetupDesk | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
         self._sandbox = sandbox
         self._client_for = client_for
         self._setup_desk = setup_desk
+        self._sleep = sleep
         self._results = results or _result_store
         self._context: AppContext | None = None
 
@@ -105,9 +107,9 @@ class _LazyAppContext:
             from edfs_mcp.backend import open_client
             from edfs_mcp.tools import AppContext
 
-            settings = self._settings
+            settings, sleep = self._settings, self._sleep
             self._context = AppContext(
-                open_client=lambda: open_client(settings),
+                open_client=lambda: open_client(settings, sleep=sleep),
                 results=self._results(settings),
                 budget_tokens=settings.result_budget_tokens,
                 sandbox=self._sandbox,
@@ -202,13 +204,15 @@ def build_server(
     client_for: Callable[[str], EdfsClient] | None = None,
     results: Callable[[Settings], ResultStore] | None = None,
     setup_desk: SetupDesk | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> EdfsServer:
     """The MCP server for ``settings``. Raises ConfigError/ValueError for bad settings, before serving.
 
     ``client_for`` (``EDFS_MCP_HTTP_AUTH=oauth``): the API client of a person, by Bentley subject;
     every tool call then runs as the person whose MCP token it carries. ``results``: makes the result
     store (default: in this process, or in Redis with EDFS_MCP_REDIS_URL), on the first tool call.
-    ``setup_desk`` (oauth): where set_up_system's credentials pages are served (``RemoteAuth``)."""
+    ``setup_desk`` (oauth): where set_up_system's credentials pages are served (``RemoteAuth``).
+    ``sleep``: what the API client's retry loop waits with (tests pass one that does not really wait)."""
     from edfs_mcp.state.request_state import request_state_security
 
     sandbox = settings.credential_source() is CredentialSource.SANDBOX
@@ -216,7 +220,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[AppContext]:
-        context = _LazyAppContext(settings, sandbox, client_for, results, setup_desk)
+        context = _LazyAppContext(settings, sandbox, client_for, results, setup_desk, sleep)
         try:
             yield cast("AppContext", context)
         finally:

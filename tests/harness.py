@@ -13,12 +13,14 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+import anyio
+import anyio.lowlevel
 from mcp import Client, StdioServerParameters
 from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
@@ -52,6 +54,17 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) ->
     while not condition():
         assert time.monotonic() < deadline, f"timed out after {seconds:g} s waiting for {what}"
         time.sleep(0.02)
+
+
+class Waits:
+    """A retry loop's ``sleep`` that records each wait and returns at once: nothing really waits."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        await anyio.lowlevel.checkpoint()
 
 
 def server_env(
@@ -145,6 +158,7 @@ async def serve_in_process(
     env: Mapping[str, str] | None = None,
     elicitation_callback: ElicitationFnT | None = None,
     mode: str = "auto",
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Session]:
     """``serve``'s server built in this process (build_server with the settings of the same environment,
     as `edfs-mcp serve` builds it), with a real mcp.Client over the SDK's in-memory transport.
@@ -153,7 +167,11 @@ async def serve_in_process(
     signals, exit codes, processes sharing a token store) stays with ``serve``."""
     settings = settings_in(server_env(sandbox, identity, env))
     async with serve_settings(
-        settings, read_only=settings.read_only, elicitation_callback=elicitation_callback, mode=mode
+        settings,
+        read_only=settings.read_only,
+        elicitation_callback=elicitation_callback,
+        mode=mode,
+        sleep=sleep,
     ) as session:
         yield session
 
@@ -165,10 +183,12 @@ async def serve_settings(
     read_only: bool = False,
     elicitation_callback: ElicitationFnT | None = None,
     mode: str = "auto",
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Session]:
-    """``build_server(settings)`` in this process, with a real mcp.Client over the in-memory transport."""
+    """``build_server(settings)`` in this process, with a real mcp.Client over the in-memory transport.
+    ``sleep``: what the API client's retry loop waits with (``Waits`` records the waits instead)."""
     async with Client(
-        build_server(settings, read_only=read_only),
+        build_server(settings, read_only=read_only, sleep=sleep),
         read_timeout_seconds=60,
         elicitation_callback=elicitation_callback,
         mode=mode,

@@ -5,24 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
-import anyio.lowlevel
 import pytest
 
 from edfs_mcp.api import EdfsClient, Timeouts
 from edfs_mcp.api._http import DEFAULT_MAX_RESPONSE_BYTES, HttpSession
 from edfs_mcp.auth import ClientCredentialsSource, StaticTokenSource
 from edfs_mcp.sandbox import SandboxServer, seed
-
-
-class Waits:
-    """The retry loop's sleep: records each wait and returns at once, so nothing really waits."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-        await anyio.lowlevel.checkpoint()
+from tests.harness import Waits
 
 
 @pytest.fixture

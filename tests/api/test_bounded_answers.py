@@ -26,8 +26,9 @@ from edfs_mcp.errors import (
     ServerError,
 )
 from edfs_mcp.sandbox import SandboxState, build_app, seed
-from tests.api.conftest import Waits, session_at
+from tests.api.conftest import session_at
 from tests.api.hostile import CHUNK, Out, Request, compressed, gzip_of_zeros, hostile
+from tests.harness import Waits
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from edfs_mcp.api._body import ERROR_BODY_LIMIT
 from edfs_mcp.api._http import MAX_DETAILS, read_error_body
 from edfs_mcp.errors import ErrorDetail, InvalidInput, Operation
-from tests.api.conftest import Waits, session_at
+from tests.api.conftest import session_at
 from tests.api.hostile import Out, Request, hostile
+from tests.harness import Waits
 
 WRITE = Operation("create_timer", "create timer", write=True)
 

@@ -10,7 +10,8 @@ from edfs_mcp.api import EdfsClient, sent_writes
 from edfs_mcp.api.client import DELETE_TIMER, EXECUTE, TOGGLE_TIMER
 from edfs_mcp.errors import OutcomeUnknown, ServerError
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.api.conftest import Waits, sandbox_client
+from tests.api.conftest import sandbox_client
+from tests.harness import Waits
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,9 @@ from edfs_mcp.api.client import EXECUTE
 from edfs_mcp.errors import Operation, RateLimited
 from edfs_mcp.messages import describe
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.api.conftest import Waits, sandbox_client, session_at
+from tests.api.conftest import sandbox_client, session_at
 from tests.api.hostile import Out, Request, hostile
+from tests.harness import Waits
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,8 @@ import pytest
 
 from edfs_mcp.errors import NotFound
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.api.conftest import Waits, sandbox_client
+from tests.api.conftest import sandbox_client
+from tests.harness import Waits
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,9 @@ import pytest
 
 from edfs_mcp.api import sent_writes
 from edfs_mcp.errors import NotSent, Operation, OutcomeUnknown
-from tests.api.conftest import Waits, session_at
+from tests.api.conftest import session_at
 from tests.api.hostile import Out, Request, hostile
+from tests.harness import Waits
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,12 @@
 """Each fault x each tool family: the call succeeds or fails with an accurate message, and the
 sandbox's write counters show no execute, create, toggle or delete happened more often than asked.
 
+The matrix runs in this process (the server built as `edfs-mcp serve` builds it, a real mcp.Client
+over the SDK's in-memory transport, the sandbox over loopback HTTP) and the API client's retry loop
+waits with ``Waits``: it records each wait (a 429's Retry-After, a 5xx backoff) instead of sleeping.
+One smoke test per transport (stdio, streamable HTTP) runs a real `edfs-mcp serve` process that
+really waits out a 429 and reports a 5xx on a write.
+
 `python -m bench.matrices --only fault` prints the matrix as a table.
 """
 
@@ -10,12 +16,14 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp import Client
 from mcp.shared.dispatcher import ProgressFnT
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.harness import Session, serve, text_of
+from tests.harness import Session, Waits, serve, serve_in_process, server_env, text_of
+from tests.serving import serving_http
 
-pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
+pytestmark = pytest.mark.anyio
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 NIGHTLY = seed.TIMER_NORTHGATE_SAP_NIGHTLY  # disabled in the seed
@@ -137,9 +145,24 @@ FAULTS = [
 MATRIX: list[tuple[str, str, str, int]] = []  # filled as the cases pass; bench/matrices.py prints it
 
 
+@pytest.fixture(scope="module")
+def waits() -> Waits:
+    return Waits()
+
+
+@pytest.fixture(scope="module")
+async def admin(sandbox: SandboxServer, waits: Waits) -> AsyncIterator[Session]:
+    """The Org Admin's server in this process; its retry loop's waits are recorded, not slept."""
+    async with serve_in_process(sandbox, "admin", sleep=waits) as session:
+        yield session
+
+
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
-async def test_fault_matrix(admin: Session, sandbox: SandboxServer, fault: Fault, family: Family) -> None:
+async def test_fault_matrix(
+    admin: Session, sandbox: SandboxServer, waits: Waits, fault: Fault, family: Family
+) -> None:
+    waits.seconds.clear()
     fault.arm(sandbox, family.path)
     result = await admin.call(family.tool, family.arguments)
     sandbox.state.faults.clear()
@@ -152,6 +175,8 @@ async def test_fault_matrix(admin: Session, sandbox: SandboxServer, fault: Fault
         assert result.is_error, result.structured_content
         assert all(words in text for words in _words(expected)), text
     assert writes == expected[1], f"{family.write} happened {writes} times"
+    if fault.name.startswith("2 x 429"):
+        assert waits.seconds == [1, 1], waits.seconds  # each Retry-After waited out, once
     outcome = "ok" if not result.is_error else "error: " + "; ".join(_words(expected))
     MATRIX.append((fault.name, family.name, outcome, writes))
 
@@ -183,7 +208,8 @@ async def test_64_simultaneous_calls_through_one_server_all_complete(
 
 
 async def test_an_unreachable_api_says_nothing_was_sent(sandbox: SandboxServer) -> None:
-    async with serve(sandbox, "admin", env={"EDFS_MCP_API_BASE": "http://127.0.0.1:9"}) as session:
+    unreachable = {"EDFS_MCP_API_BASE": "http://127.0.0.1:9"}
+    async with serve_in_process(sandbox, "admin", env=unreachable, sleep=Waits()) as session:
         text = await session.error(
             "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
         )
@@ -198,7 +224,10 @@ def _collect_progress(messages: list[str]) -> ProgressFnT:
     return progress
 
 
-async def test_waiting_out_a_rate_limit_reports_progress(admin: Session, sandbox: SandboxServer) -> None:
+async def test_waiting_out_a_rate_limit_reports_progress(
+    admin: Session, sandbox: SandboxServer, waits: Waits
+) -> None:
+    waits.seconds.clear()
     sandbox.state.faults.rate_limit(1, 2, path_prefix=f"/edfs/itwins/{NORTHGATE}/packages/")
     messages: list[str] = []
     progress = _collect_progress(messages)
@@ -209,6 +238,7 @@ async def test_waiting_out_a_rate_limit_reports_progress(admin: Session, sandbox
     )
     assert not result.is_error, text_of(result)
     assert messages == ["rate limited by EDFS: waiting 2 s"]
+    assert waits.seconds == [2]
     assert sandbox.state.writes["execute"] == 1
 
 
@@ -216,7 +246,7 @@ async def test_waiting_out_a_rate_limit_reports_progress(admin: Session, sandbox
 async def impatient(sandbox: SandboxServer) -> AsyncIterator[Session]:
     """A server whose read timeouts are 1 s, so a slow body times out mid-response."""
     env = {"EDFS_MCP_READ_TIMEOUT": "1", "EDFS_MCP_EXECUTE_TIMEOUT": "1"}
-    async with serve(sandbox, "admin", env=env) as session:
+    async with serve_in_process(sandbox, "admin", env=env, sleep=Waits()) as session:
         yield session
 
 
@@ -253,3 +283,33 @@ async def test_a_cancelled_call_cancels_its_http_request(admin: Session, sandbox
     assert sandbox.state.abandoned == 1
     assert sandbox.state.writes["execute"] == 0
     assert not (await admin.call("list_timers", {"itwin_id": NORTHGATE})).is_error  # and the server is fine
+
+
+async def _real_waits_and_a_lost_write(session: Session, sandbox: SandboxServer) -> None:
+    """Through a real process: a 429 really waited out (1 s), then a 503 on a write reported as such."""
+    execute = FAMILIES[1]
+    sandbox.state.faults.rate_limit(1, 1, path_prefix=execute.path)
+    await session.ok(execute.tool, execute.arguments)
+    assert sandbox.state.writes["execute"] == 1
+    toggle = FAMILIES[2]
+    sandbox.state.faults.server_errors(1, 503, path_prefix=toggle.path)
+    text = await session.error(toggle.tool, toggle.arguments)
+    assert all(words in text for words in _words(_on_5xx(toggle))), text
+    assert sandbox.state.writes["timer_toggle"] == 0
+
+
+@pytest.mark.real_process
+async def test_over_stdio_a_real_process_waits_out_a_429_and_reports_a_5xx_write(
+    sandbox: SandboxServer,
+) -> None:
+    async with serve(sandbox, "admin") as session:
+        await _real_waits_and_a_lost_write(session, sandbox)
+
+
+@pytest.mark.real_process
+async def test_over_streamable_http_a_real_process_waits_out_a_429_and_reports_a_5xx_write(
+    sandbox: SandboxServer,
+) -> None:
+    with serving_http(env=server_env(sandbox, "admin")) as served:
+        async with Client(served.url, read_timeout_seconds=60) as client:
+            await _real_waits_and_a_lost_write(Session(client), sandbox)
