@@ -40,8 +40,6 @@ def anyio_backend() -> str:
 @pytest.fixture
 def no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """No EDFS_MCP_* setting of the caller's in this process's environment (config's own rule)."""
-    from edfs_mcp.config import environment_without_settings
+    from tests.harness import drop_settings
 
-    kept = environment_without_settings()
-    for name in [name for name in os.environ if name not in kept]:
-        monkeypatch.delenv(name)
+    drop_settings(monkeypatch)

@@ -9,6 +9,7 @@ what a test looks at. The server talks to the sandbox served over loopback HTTP.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any, TextIO, cast
 
 import anyio
 import anyio.lowlevel
+import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
@@ -46,6 +48,14 @@ atexit.register(shutil.rmtree, _STDERR_LOGS, ignore_errors=True)
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without EDFS_MCP_* settings (config's own rule), plus ``extra``."""
     return {**environment_without_settings(), **(extra or {})}
+
+
+def drop_settings(patch: pytest.MonkeyPatch) -> None:
+    """Take every EDFS_MCP_* setting out of this process's environment (config's own rule), undone
+    with ``patch``."""
+    kept = environment_without_settings()
+    for name in [name for name in os.environ if name not in kept]:
+        patch.delenv(name)
 
 
 def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:

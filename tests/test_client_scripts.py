@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from edfs_mcp.config import ENV_PREFIX, Settings, env_name
+from edfs_mcp.config import Settings, env_name
+from tests.harness import clean_env
 
 pytestmark = pytest.mark.real_process
 
@@ -29,7 +30,7 @@ def _claude_add(shell: str, tmp_path: Path, settings: dict[str, str]) -> list[st
     stub = tmp_path / "claude"
     stub.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
     stub.chmod(0o755)
-    env = {key: value for key, value in os.environ.items() if not key.upper().startswith(ENV_PREFIX)}
+    env = clean_env()
     env["PATH"] = f"{tmp_path}{os.pathsep}{env['PATH']}"
     result = subprocess.run(
         [shell, str(SCRIPT)],

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from edfs_mcp import __version__
 from edfs_mcp.cli import _parser
 from edfs_mcp.config import ENV_PREFIX, SERVICE_SETTINGS, CredentialSource, Settings, load_settings
+from tests.harness import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "manifests"
@@ -252,7 +253,7 @@ def test_claude_code_script_runs_claude_mcp_add(tmp_path: Path) -> None:
     stub = tmp_path / "claude"
     stub.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
     stub.chmod(0o755)
-    base = {key: value for key, value in os.environ.items() if not key.startswith(ENV_PREFIX)}
+    base = clean_env()
     base["PATH"] = f"{tmp_path}{os.pathsep}{base['PATH']}"
 
     def run(**settings: str) -> list[str]:

@@ -47,6 +47,7 @@ from edfs_mcp.errors import (
 )
 from edfs_mcp.messages import describe
 from edfs_mcp.sandbox import ConnectionDropped
+from tests.harness import Waits
 
 NOW = 1_750_000_000.0  # a fixed wall clock: HTTP dates are judged against it
 READ = Operation("list_timers", "list timers")
@@ -464,14 +465,6 @@ def make(cls: type[Exception]) -> Exception:
     if issubclass(cls, httpx2.RequestError):
         return cls("boom", request=request)
     return cls("boom")
-
-
-class Waits:
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
 
 
 @pytest.mark.anyio

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 import pytest
 
 from edfs_mcp import cli, logs
-from edfs_mcp.config import ENV_PREFIX
+from tests.harness import drop_settings
 
 __all__ = ["Cli", "Running", "Stream"]
 
@@ -133,9 +132,7 @@ class Cli:
         """The environment is none of this process's EDFS_MCP_* settings, then ``env``."""
         out, err = Stream(), Stream()
         with self.monkeypatch.context() as patch, _logging_put_back():
-            for name in list(os.environ):
-                if name.startswith(ENV_PREFIX):
-                    patch.delenv(name)
+            drop_settings(patch)
             for name, value in env.items():
                 patch.setenv(name, value)
             patch.setattr(sys, "stdout", out)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from edfs_mcp.config import ENV_PREFIX, Settings, load_settings
+from tests.harness import drop_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
@@ -92,11 +93,7 @@ def test_the_service_and_budget_select_the_deployments_pods() -> None:
 
 
 def test_the_configuration_is_a_whole_one_edfs_mcp_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
-            monkeypatch.delenv(name)
+    drop_settings(monkeypatch)
     config = dict(RESOURCES["ConfigMap"]["data"])
     names = set(config) | {e["name"] for e in _container()["env"]}
     assert names <= SETTINGS, names - SETTINGS
