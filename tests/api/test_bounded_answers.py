@@ -416,3 +416,11 @@ async def test_a_huge_bomb_stops_at_the_cap_and_lets_other_calls_run(waits: Wait
         with pytest.raises(ResponseTooLarge):
             await http.request(READ, "GET", "/edfs/x")
         assert (await http.request(READ, "GET", "/edfs/small")).content == SMALL
+
+
+@pytest.mark.parametrize("wbits", [GZIP, ZLIB, RAW], ids=["gzip", "zlib", "raw"])
+async def test_the_bomb_maker_makes_exactly_the_zeros_it_says(wbits: int) -> None:
+    size = (3 << 20) + 12345
+    inflater = zlib.decompressobj(wbits)
+    assert inflater.decompress(gzip_of_zeros(size, wbits)) + inflater.flush() == bytes(size)
+    assert inflater.eof and not inflater.unused_data
