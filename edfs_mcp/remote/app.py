@@ -27,7 +27,7 @@ from edfs_mcp.bodies import BoundedBody, replaying
 from edfs_mcp.listening import is_loopback
 from edfs_mcp.remote.cimd import CimdFetcher
 from edfs_mcp.remote.crypto import Sealer
-from edfs_mcp.remote.pages import CALLBACK_PATH, PERSON_COOKIE, consent_routes
+from edfs_mcp.remote.pages import CALLBACK_PATH, PERSON_COOKIE, ConsentFlow
 from edfs_mcp.remote.people import PeopleClients, PersonTokenSource, PersonVault
 from edfs_mcp.remote.provider import SCOPE, EdfsAuthorizationProvider, Lifetimes
 from edfs_mcp.remote.registrations import RegistrationLimits, RegistrationSource
@@ -265,9 +265,9 @@ def build_remote_auth(
     ]
     bodies = [
         *sdk_routes,
-        *consent_routes(
+        *ConsentFlow(
             provider=provider, store=store, sealer=sealer, vault=vault, bentley=bentley, public_origin=base
-        ),
+        ).routes(),
     ]
     routes = [
         *_metadata_routes(base),

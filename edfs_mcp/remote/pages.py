@@ -37,7 +37,7 @@ from edfs_mcp.remote.upstream import BentleyWebApp
 from edfs_mcp.state.stores import KeyValueStore
 from edfs_mcp.templates import render
 
-__all__ = ["CALLBACK_PATH", "CONSENT_PATH", "consent_routes"]
+__all__ = ["CALLBACK_PATH", "CONSENT_PATH", "ConsentFlow"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,31 +115,6 @@ def _cross_site(request: Request, public_origin: str) -> bool:
     return origin is not None and origin.rstrip("/").lower() not in (own, public_origin.lower())
 
 
-def consent_routes(
-    *,
-    provider: EdfsAuthorizationProvider,
-    store: KeyValueStore,
-    sealer: Sealer,
-    vault: PersonVault,
-    bentley: BentleyWebApp,
-    public_origin: str,
-) -> list[Route]:
-    """The consent page (GET), its answer (POST) and Bentley's callback."""
-    flow = ConsentFlow(
-        provider=provider,
-        store=store,
-        sealer=sealer,
-        vault=vault,
-        bentley=bentley,
-        public_origin=public_origin,
-    )
-    return [
-        Route(CONSENT_PATH, flow.show, methods=["GET"]),
-        Route(CONSENT_PATH, flow.decide, methods=["POST"]),
-        Route(CALLBACK_PATH, flow.callback, methods=["GET"]),
-    ]
-
-
 class ConsentFlow:
     """One person's way from an MCP client's sign-in request to its code: one method per route
     (``show``, ``decide``, ``callback``) and per step they share."""
@@ -164,6 +139,14 @@ class ConsentFlow:
         self.cookie_life = int(provider.lifetimes.consent)
 
     # --- the routes -------------------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        """The consent page (GET), its answer (POST) and Bentley's callback."""
+        return [
+            Route(CONSENT_PATH, self.show, methods=["GET"]),
+            Route(CONSENT_PATH, self.decide, methods=["POST"]),
+            Route(CALLBACK_PATH, self.callback, methods=["GET"]),
+        ]
 
     async def show(self, request: Request) -> Response:
         """GET /consent?request=…: the consent page, or straight on to Bentley when this browser's
