@@ -169,6 +169,12 @@ class Settings(BaseModel):
     http_max_connections: int = Field(
         200, ge=2, description="Most open connections on streamable HTTP; the oldest idle one makes room."
     )
+    http_registrations_per_source: int = Field(
+        30, ge=1, description="Client registrations one address may make per 10 minutes (HTTP_AUTH=oauth)."
+    )
+    http_unused_registrations: int = Field(
+        1000, ge=1, description="Registrations kept that no token was got with; past it the oldest go."
+    )
     http_request_read_seconds: float = Field(
         10.0, gt=0, allow_inf_nan=False, description="Seconds a connection gets to send a whole HTTP request."
     )

@@ -215,6 +215,9 @@ def build_remote_auth(
 
     assert settings.public_url is not None and settings.client_id and settings.client_secret is not None
     base = public_base(str(settings.public_url))
+    registrations = registrations or RegistrationLimits(
+        per_source=settings.http_registrations_per_source, unused=settings.http_unused_registrations
+    )
     sealer = Sealer(settings.oauth_key)
     if store is None and settings.redis_url is not None:
         from edfs_mcp.state.redis_store import RedisStore

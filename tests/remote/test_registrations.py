@@ -11,6 +11,7 @@ import httpx2
 import pytest
 import redis as sync_redis
 
+from edfs_mcp.remote import build_remote_auth
 from edfs_mcp.remote.registrations import RegistrationLimits, source_of
 from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.state.redis_store import RedisStore
@@ -22,6 +23,7 @@ from tests.remote.harness import (
     MemoryTokens,
     in_process,
     mcp_ping,
+    oauth_settings,
     signed_in,
 )
 from tests.scale.parts import redis_server
@@ -189,3 +191,13 @@ async def test_the_stores_count_and_rank_alike(stored: Stored) -> None:
         close = getattr(store, "aclose", None)
         if close is not None:
             await close()
+
+
+def test_the_limits_come_from_the_settings(sandbox: SandboxServer) -> None:
+    settings = oauth_settings(sandbox, "http://127.0.0.1:9").model_copy(
+        update={"http_registrations_per_source": 2, "http_unused_registrations": 5}
+    )
+    provider = build_remote_auth(settings).provider
+    assert provider.registrations == RegistrationLimits(per_source=2, window=600, unused=5)
+    defaults = build_remote_auth(oauth_settings(sandbox, "http://127.0.0.1:9")).provider
+    assert defaults.registrations == RegistrationLimits()
