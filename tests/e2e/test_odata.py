@@ -5,7 +5,14 @@ import pytest
 from edfs_mcp.sandbox import seed
 from tests.harness import Session
 
-pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def admin(admin_in_process: Session) -> Session:
+    """What these tests check is what the tools say and do: the server in this process is enough."""
+    return admin_in_process
+
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 BASE = {"itwin_id": NORTHGATE, "unique_name": seed.ODT_APIM_TEST}

@@ -12,7 +12,14 @@ from edfs_mcp import cron
 from edfs_mcp.sandbox import SandboxServer, seed
 from tests.harness import Session
 
-pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def admin(admin_in_process: Session) -> Session:
+    """What these tests check is what the tools say and do: the server in this process is enough."""
+    return admin_in_process
+
 
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 # id -> (cron as stored, enabled, words of its problem)

@@ -5,7 +5,14 @@ import pytest
 from edfs_mcp.tools import TOOLSETS
 from tests.harness import Session
 
-pytestmark = [pytest.mark.anyio, pytest.mark.real_process]
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def admin(admin_in_process: Session) -> Session:
+    """What these tests check is what the tools say and do: the server in this process is enough."""
+    return admin_in_process
+
 
 HINTS = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
 
