@@ -183,9 +183,13 @@ EvenIfNotReady = Annotated[
 ]
 
 
-async def _not_ready(ctx: ToolContext, itwin_id: str, unique_name: str) -> list[tuple[str, str]]:
-    """The required systems the package lacks on the iTwin; empty when it can run, or when that
-    cannot be told (the timer is not held back on a guess)."""
+async def _not_ready(
+    ctx: ToolContext, itwin_id: str, unique_name: str, enabled: bool = True
+) -> list[tuple[str, str]]:
+    """The required systems the package lacks on the iTwin; empty when it can run, when that cannot
+    be told (the timer is not held back on a guess), or for a timer left disabled (nothing to check)."""
+    if not enabled:
+        return []
     ready = await readiness(app(ctx).client, itwin_id, unique_name, on_wait=waiter(ctx))
     return [(need.system_type, need.system_id) for need in ready.missing]
 
@@ -233,7 +237,7 @@ async def set_timer_enabled(
         return reply(
             TimerChange(timer=info, was_enabled=was, changed=False), messages.timer_already(info.name, was)
         )
-    missing = await _not_ready(ctx, itwin_id, timer.package_unique_name) if enabled else []
+    missing = await _not_ready(ctx, itwin_id, timer.package_unique_name, enabled)
     if missing and not even_if_not_ready:
         where = await _where(ctx, itwin_id)
         raise ToolError(messages.not_ready_refusal("enabled", timer.package_unique_name, where, missing))
@@ -290,12 +294,14 @@ async def create_timer(
     on_wait = waiter(ctx)
     # Checked before sending: a typo'd package fails here, not as an opaque 422; and a timer that
     # could never run is not created enabled without the model saying so (it would fail every run).
-    package, missing = await both(
-        client.get_package(unique_name, on_wait=on_wait),
-        _not_ready(ctx, itwin_id, unique_name) if enabled else _nothing_missing(),
+    (package, missing), itwin_name = await both(
+        both(
+            client.get_package(unique_name, on_wait=on_wait), _not_ready(ctx, itwin_id, unique_name, enabled)
+        ),
+        client.itwin_name(itwin_id, on_wait=on_wait),
     )
     unknown = screen_variable_names(unique_name, parameters, package.input_example)
-    where = await _where(ctx, itwin_id)
+    where = messages.itwin_label(itwin_id, itwin_name)
     if missing and not even_if_not_ready:
         raise ToolError(messages.not_ready_refusal("created", unique_name, where, missing))
     draft = TimerDraft(
@@ -317,7 +323,7 @@ async def create_timer(
     info = timer_info(timer, app(ctx).zone)
     created = TimerCreated(
         itwin_id=itwin_id,
-        itwin_name=await client.itwin_name(itwin_id, on_wait=on_wait),
+        itwin_name=itwin_name,
         timer=info,
         unknown_parameters=unknown,
     )
@@ -326,10 +332,6 @@ async def create_timer(
         created.missing_systems = [f"{kind} {system_id}" for kind, system_id in missing]
         text += messages.not_ready_warning(unique_name, where, missing)
     return reply(created, text)
-
-
-async def _nothing_missing() -> list[tuple[str, str]]:
-    return []
 
 
 async def _find_created(
