@@ -66,6 +66,7 @@ from edfs_mcp.tools._base import (
 )
 from edfs_mcp.tools._client import elicitation
 from edfs_mcp.tools._confirm import YesOrNo
+from edfs_mcp.tools._readiness import system_needs
 from edfs_mcp.untrusted import UpstreamName
 
 logger = logging.getLogger("edfs_mcp.tools")
@@ -191,27 +192,25 @@ def _desk(ctx: ToolContext) -> Any:
 
 async def _choose(
     client: EdfsClient, ctx: ToolContext, itwin_id: str, unique_name: str, system_id: str | None
-) -> tuple[str, str]:
+) -> tuple[str, str, list[System]]:
     """(systemId, systemType) of the package system to set up: the one asked for, else the only one,
-    else the only required one not yet configured."""
+    else the only required one not yet configured; and the iTwin's systems, read alongside."""
     on_wait = waiter(ctx)
-    needed = await client.list_package_systems(itwin_id, unique_name, on_wait=on_wait)
+    needed, configured = await both(
+        client.list_package_systems(itwin_id, unique_name, on_wait=on_wait),
+        client.list_systems(itwin_id, on_wait=on_wait),
+    )
     known = [(n.system_id, n.system_type) for n in needed]
     if system_id is not None:
         for sid, stype in known:
             if sid.casefold() == system_id.casefold():
-                return sid, stype
+                return sid, stype, configured
         raise ToolError(messages.setup_unknown_system(unique_name, system_id, known))
     if len(known) == 1:
-        return known[0]
-    configured = {s.system_id.casefold() for s in await client.list_systems(itwin_id, on_wait=on_wait)}
-    missing = [
-        (n.system_id, n.system_type)
-        for n in needed
-        if n.is_required and n.system_id.casefold() not in configured
-    ]
+        return *known[0], configured
+    missing = [n for n in system_needs(needed, configured) if n.required and not n.configured]
     if len(missing) == 1:
-        return missing[0]
+        return missing[0].system_id, missing[0].system_type, configured
     raise ToolError(messages.setup_no_system_to_choose(unique_name, known))
 
 
@@ -269,7 +268,7 @@ async def set_up_system(
     client = app(ctx).client
     on_wait = waiter(ctx)
     owner = principal(ctx)
-    (chosen_id, system_type), itwin_name = await both(
+    (chosen_id, system_type, configured), itwin_name = await both(
         _choose(client, ctx, itwin_id, unique_name, system_id), client.itwin_name(itwin_id, on_wait=on_wait)
     )
     where = messages.itwin_label(itwin_id, itwin_name)
@@ -279,11 +278,7 @@ async def set_up_system(
         # The form of an earlier call was submitted: that is this call's answer (once).
         await desk.settle(owner, itwin_id, chosen_id)
         return _report(found, itwin_id, itwin_name, unique_name)
-    existing = [
-        s
-        for s in await client.list_systems(itwin_id, on_wait=on_wait)
-        if s.system_id.casefold() == chosen_id.casefold()
-    ]
+    existing = [s for s in configured if s.system_id.casefold() == chosen_id.casefold()]
     if existing:
         if isinstance(found, SetupForm):
             await desk.forget(found)
