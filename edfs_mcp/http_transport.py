@@ -279,15 +279,7 @@ class StateOutage:
             await _json(send, 503, body)
 
 
-OUTAGE_RETRY_SECONDS = 30  # Retry-After while the shared state store does not answer
-
-
-def outage_sentence(problem: str) -> str:
-    return (
-        f"edfs-mcp could not check this sign-in: {problem}. Nothing ran. Try again in about "
-        f"{OUTAGE_RETRY_SECONDS} seconds; if it keeps failing, the people who run this server must "
-        "bring Redis back (its /readyz says why)."
-    )
+OUTAGE_RETRY_SECONDS = messages.SIGN_IN_OUTAGE_RETRY_SECONDS  # Retry-After while Redis does not answer
 
 
 def outage_answer(body: bytes, problem: str) -> bytes | None:
@@ -298,7 +290,7 @@ def outage_answer(body: bytes, problem: str) -> bytes | None:
         parsed = json.loads(body)
     except ValueError:
         return None
-    text = outage_sentence(problem)
+    text = messages.sign_in_store_down(problem)
     answers = []
     for message in parsed if isinstance(parsed, list) else [parsed]:
         if not isinstance(message, dict) or "method" not in message or message.get("id") is None:

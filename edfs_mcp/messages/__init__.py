@@ -6,7 +6,7 @@
 - ``_readiness``: whether a package can run on an iTwin: missing systems, who can add them.
 - ``_remote``: what a person signed in over MCP authorization (``EDFS_MCP_HTTP_AUTH=oauth``) is told.
 - ``_roles``: package roles: who may run a package on an iTwin, and what a refused run lacks.
-- ``_state``: what a tool says when the shared result cache (Redis) does not answer.
+- ``_state``: what a call is told when the shared state (Redis: results, sign-ins) does not answer.
 - ``_systems``: systems (list, set up through the credentials page, delete).
 - ``_summaries``: the first line of every result (counts, hints, next steps) and the refusals a
   tool makes itself.

@@ -14,12 +14,26 @@ from edfs_mcp.messages._errors import after_write, describe
 from edfs_mcp.results import ResultCacheUnavailable
 
 __all__ = [
+    "SIGN_IN_OUTAGE_RETRY_SECONDS",
     "call_stopped_by_shutdown",
     "result_cache_down_after_run",
     "result_cache_down_answer",
     "result_cache_down_odata",
     "result_cache_down_read",
+    "sign_in_store_down",
 ]
+
+SIGN_IN_OUTAGE_RETRY_SECONDS = 30  # what a call told the state store is down is asked to wait
+
+
+def sign_in_store_down(problem: str) -> str:
+    """A request whose sign-in could not be checked because the shared state store (Redis) does not
+    answer: nothing ran, and when to try again."""
+    return (
+        f"edfs-mcp could not check this sign-in: {problem}. Nothing ran. Try again in about "
+        f"{SIGN_IN_OUTAGE_RETRY_SECONDS} seconds; if it keeps failing, the people who run this server must "
+        "bring Redis back (its /readyz says why)."
+    )
 
 
 def _unreachable(down: ResultCacheUnavailable) -> str:
