@@ -21,6 +21,7 @@ it is most of the file.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Mapping
@@ -295,6 +296,8 @@ class Settings(BaseModel):
             parts = urlsplit(value.get_secret_value().strip())
             if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
                 raise ValueError("must be a redis://host:port/db, rediss://… or unix:///path URL")
+            if importlib.util.find_spec("redis") is None:  # the team extra brings it; stdio needs none
+                raise ValueError("needs the team deployment's extra: pip install 'edfs-mcp[team]'")
         return value
 
     @field_validator("state_key")

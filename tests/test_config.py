@@ -1,5 +1,7 @@
 """Settings from EDFS_MCP_* variables: one line naming the variable for anything wrong."""
 
+import sys
+
 import pytest
 
 from edfs_mcp.config import CredentialSource, Settings, load_settings
@@ -199,3 +201,12 @@ def test_every_bad_setting_is_reported_at_once_one_line_each(monkeypatch: pytest
     ]
     assert "did you mean EDFS_MCP_CLIENT_ID?" in lines[0]
     assert not any(value in str(caught.value) for value in ("loud", "-5", "not a url"))
+
+
+def test_redis_without_the_team_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stdio install has no redis; a None in sys.modules is how "not installed" looks to find_spec.
+    monkeypatch.setitem(sys.modules, "redis", None)
+    message = _error(monkeypatch, EDFS_MCP_REDIS_URL="redis://:hunter2@127.0.0.1:6379/0")
+    assert message.startswith("EDFS_MCP_REDIS_URL:") and "edfs-mcp[team]" in message
+    assert "hunter2" not in message
+
