@@ -18,14 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from edfs_mcp.auth.oauth import fetch_token
 from edfs_mcp.errors import AuthError
+from edfs_mcp.templates import render
 
 __all__ = ["LoopbackRedirect", "sign_in_with_browser"]
-
-PAGE = (
-    "<!doctype html><meta charset=utf-8><title>edfs-mcp</title>"
-    "<body style='font-family:sans-serif;margin:3em'><h1>{title}</h1><p>{text}</p></body>"
-)
-
 
 @dataclass(frozen=True)
 class LoopbackRedirect:
@@ -102,7 +97,7 @@ async def _serve_once(
 
 async def _respond(writer: asyncio.StreamWriter, status: int, title: str, text: str) -> None:
     """A whole answer: the status line with its standard reason phrase, then a small page."""
-    body = PAGE.format(title=title, text=text).encode()
+    body = render("loopback.html", title=title, text=text).encode()
     allow = "Allow: GET\r\n" if status == HTTPStatus.METHOD_NOT_ALLOWED else ""
     head = (
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: text/html; charset=utf-8\r\n"
