@@ -10,11 +10,6 @@ __all__ = ["TokenSource"]
 class TokenSource(Protocol):
     """Hands out bearer tokens; knows how to renew them."""
 
-    @property
-    def description(self) -> str:
-        """How the token is obtained, for status lines and messages (never the token)."""
-        ...
-
     async def get_token(self) -> str:
         """A token valid for at least the next minute (renewing it if needed)."""
         ...

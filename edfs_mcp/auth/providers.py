@@ -27,10 +27,6 @@ class StaticTokenSource(RenewingTokenSource):
         super().__init__(now=now)
         self._static = token
 
-    @property
-    def description(self) -> str:
-        return "static access token (EDFS_MCP_ACCESS_TOKEN)"
-
     async def _renew(self) -> Renewal:
         return Renewal(self._static, math.inf)  # its expiry is not ours to know: never stale
 
@@ -60,10 +56,6 @@ class ClientCredentialsSource(RenewingTokenSource):
             transport=transport,
             timeout=timeout,
         )
-
-    @property
-    def description(self) -> str:
-        return f"client credentials (client id {self._client_id})"
 
     async def _renew(self) -> Renewal:
         token = await fetch_token(

@@ -77,7 +77,7 @@ class RenewingTokenSource(ABC):
 
     ``now``: the clock expiry is read against (tests pass a fake one). Subclasses implement
     ``_renew`` (called under the lock, only when the cached token is missing, refused or about to
-    expire) and ``description``; ``renews = False`` for a source that can never get another token.
+    expire); ``renews = False`` for a source that can never get another token.
     """
 
     renews: ClassVar[bool] = True
@@ -87,11 +87,6 @@ class RenewingTokenSource(ABC):
         self._access_token: str | None = None
         self._expires_at = 0.0
         self._lock = anyio.Lock()
-
-    @property
-    @abstractmethod
-    def description(self) -> str:
-        """How the token is obtained, for status lines and messages (never the token)."""
 
     @property
     def expires_at(self) -> float:

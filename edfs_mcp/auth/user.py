@@ -82,11 +82,6 @@ class UserTokenSource(RenewingTokenSource):
         self._rejected: dict[str, None] = {}  # digests of access tokens the API refused (ordered)
         self.pending: DeviceSignIn | None = None  # the in-session sign-in waiting for approval
 
-    @property
-    def description(self) -> str:
-        who = f" as {self._tokens.name}" if self._tokens and self._tokens.name else ""
-        return f"user sign-in{who} (client id {self._client_id}); tokens in {self._store.location}"
-
     def _usable(self, tokens: StoredTokens, *, leeway: float = REFRESH_LEEWAY_SECONDS) -> bool:
         """Good for at least ``leeway`` more seconds, and not refused by the API."""
         return usable(tokens, tuple(self._rejected), leeway=leeway, now=self._now())

@@ -96,10 +96,6 @@ class PersonTokenSource(RenewingTokenSource):
         self._vault = vault
         self._app = app
 
-    @property
-    def description(self) -> str:
-        return "the Bentley sign-in of the person calling (EDFS_MCP_HTTP_AUTH=oauth)"
-
     async def _renew(self) -> Renewal:
         from edfs_mcp.messages import remote_sign_in_gone
 

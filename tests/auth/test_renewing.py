@@ -287,4 +287,3 @@ async def test_a_wrong_secret_is_an_auth_error_in_words(transport: httpx2.ASGITr
     finally:
         await source.aclose()
     assert "not-the-secret" not in str(caught.value) and "EDFS_MCP_CLIENT_SECRET" in str(caught.value)
-    assert "not-the-secret" not in source.description
