@@ -1,13 +1,13 @@
 """Each failure reaches the model as cause + next step, and bad input never reaches EDFS.
 
 Asked of `serve`'s server built in this process (harness.serve_in_process), but for the wrong
-secret, which a real server's stderr must not show either.
+secret, which a real server's stderr must not show either; the retry loop's waits are recorded, not slept.
 """
 
 import pytest
 
 from edfs_mcp.sandbox import SandboxServer, seed
-from tests.harness import Session, serve, serve_in_process
+from tests.harness import Session, Waits, serve, serve_in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +22,6 @@ NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 UNKNOWN_GUID = "11111111-2222-4333-8444-555555555555"
 
 
-@pytest.mark.real_process
 async def test_a_malformed_itwin_id_is_rejected_before_any_request(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -34,7 +33,6 @@ async def test_a_malformed_itwin_id_is_rejected_before_any_request(
     assert len(sandbox.state.requests) == before
 
 
-@pytest.mark.real_process
 async def test_a_traversal_in_unique_name_is_rejected_before_any_request(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -44,14 +42,12 @@ async def test_a_traversal_in_unique_name_is_rejected_before_any_request(
     assert len(sandbox.state.requests) == before
 
 
-@pytest.mark.real_process
 async def test_an_unknown_package_names_the_next_tool(admin: Session) -> None:
     text = await admin.error("get_integration_package", {"unique_name": "NO_SUCH_PACKAGE"})
     assert "HTTP 404 PackageNotFound" in text and "'NO_SUCH_PACKAGE'" in text
     assert "list_integration_packages" in text
 
 
-@pytest.mark.real_process
 async def test_executing_an_unsubscribed_package_explains_both_causes(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -63,7 +59,6 @@ async def test_executing_an_unsubscribed_package_explains_both_causes(
     assert sandbox.state.writes["execute"] == 0
 
 
-@pytest.mark.real_process
 async def test_an_unknown_timer_points_to_list_timers(admin: Session, sandbox: SandboxServer) -> None:
     arguments = {"itwin_id": NORTHGATE, "timer_id": UNKNOWN_GUID, "enabled": True}
     text = await admin.error("set_timer_enabled", arguments)
@@ -72,7 +67,6 @@ async def test_an_unknown_timer_points_to_list_timers(admin: Session, sandbox: S
     assert sandbox.state.writes["timer_toggle"] == 0
 
 
-@pytest.mark.real_process
 async def test_an_unknown_itwin_for_timers(admin: Session) -> None:
     text = await admin.error("list_timers", {"itwin_id": UNKNOWN_GUID})
     assert "HTTP 404 TimerListNotFound" in text and "find_itwins" in text
@@ -93,7 +87,6 @@ async def test_missing_permission_says_which_and_who_grants_it(sandbox: SandboxS
     assert sandbox.state.writes["execute"] == 0 and sandbox.state.writes["timer_toggle"] == 0
 
 
-@pytest.mark.real_process
 async def test_a_long_rate_limit_fails_at_once_saying_nothing_ran(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -106,14 +99,16 @@ async def test_a_long_rate_limit_fails_at_once_saying_nothing_ran(
     assert sandbox.state.writes["execute"] == 0
 
 
-@pytest.mark.real_process
-async def test_a_short_rate_limit_is_waited_out_and_runs_once(admin: Session, sandbox: SandboxServer) -> None:
+async def test_a_short_rate_limit_is_waited_out_and_runs_once(sandbox: SandboxServer) -> None:
     sandbox.state.faults.rate_limit(count=2, retry_after=1)
-    result, _ = await admin.ok(
-        "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
-    )
+    waits = Waits()  # the retry loop's waits, recorded instead of slept
+    async with serve_in_process(sandbox, "admin", sleep=waits) as session:
+        result, _ = await session.ok(
+            "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
+        )
     assert result["row_count"] > 0
     assert sandbox.state.writes["execute"] == 1
+    assert waits.seconds == [1, 1]  # Retry-After, each time
 
 
 @pytest.mark.real_process
@@ -126,7 +121,6 @@ async def test_wrong_client_secret_is_an_auth_error_that_keeps_the_secret(sandbo
         assert secret not in wrong.stderr()
 
 
-@pytest.mark.real_process
 async def test_argument_errors_are_plain_sentences_one_per_argument(admin: Session) -> None:
     text = await admin.error(
         "set_timer_enabled", {"itwin_id": "nope", "timer_id": "0c1d2e3f", "enabled": True}
@@ -136,7 +130,6 @@ async def test_argument_errors_are_plain_sentences_one_per_argument(admin: Sessi
     assert "pydantic" not in text and "validation error" not in text
 
 
-@pytest.mark.real_process
 async def test_missing_and_mistyped_arguments_are_named(admin: Session) -> None:
     missing = await admin.error("execute_integration_package", {"itwin_id": NORTHGATE})
     assert "unique_name: Field required" in missing

@@ -22,7 +22,6 @@ def admin(admin_in_process: Session) -> Session:
 NORTHGATE = seed.ITWIN_NORTHGATE_BRIDGE
 
 
-@pytest.mark.real_process
 async def test_list_packages_shows_the_organizations_subscriptions(admin: Session) -> None:
     result = await admin.call("list_integration_packages")
     packages = {p["unique_name"]: p for p in (result.structured_content or {})["packages"]}
@@ -32,7 +31,6 @@ async def test_list_packages_shows_the_organizations_subscriptions(admin: Sessio
     assert seed.SAP_WORK_ORDERS in text_of(result)
 
 
-@pytest.mark.real_process
 async def test_package_details_parse_the_input_example(admin: Session) -> None:
     info, _ = await admin.ok("get_integration_package", {"unique_name": seed.SQL_CUSTOMERS_TABLE})
     names = [v["name"] for v in info["variables"]]
@@ -40,7 +38,6 @@ async def test_package_details_parse_the_input_example(admin: Session) -> None:
     assert info["response_columns"] and info["systems"] is None
 
 
-@pytest.mark.real_process
 async def test_package_details_with_an_itwin_say_which_systems_are_missing(admin: Session) -> None:
     sap, _ = await admin.ok(
         "get_integration_package", {"unique_name": seed.SAP_WORK_ORDERS, "itwin_id": NORTHGATE}
@@ -57,7 +54,6 @@ async def test_package_details_with_an_itwin_say_which_systems_are_missing(admin
     assert "Not configured for this iTwin: EDF.Maximo system 'maximo_prod'; EDFS refuses" in text_of(maximo)
 
 
-@pytest.mark.real_process
 async def test_a_run_without_a_required_system_is_refused_as_the_details_said(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -76,7 +72,6 @@ async def test_a_run_without_a_required_system_is_refused_as_the_details_said(
     assert riverside["row_count"] == 24
 
 
-@pytest.mark.real_process
 async def test_execute_returns_the_packages_rows(admin: Session, sandbox: SandboxServer) -> None:
     result, _ = await admin.ok(
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
@@ -94,7 +89,6 @@ async def test_execute_returns_the_packages_rows(admin: Session, sandbox: Sandbo
     assert sandbox.state.writes["execute"] == 1
 
 
-@pytest.mark.real_process
 async def test_execute_passes_variables(admin: Session) -> None:
     everything, _ = await admin.ok(
         "execute_integration_package", {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
@@ -109,7 +103,6 @@ async def test_execute_passes_variables(admin: Session) -> None:
     assert filtered["row_count"] < everything["row_count"]
 
 
-@pytest.mark.real_process
 async def test_execute_as_xml_gives_the_same_rows(admin: Session) -> None:
     arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SQL_CUSTOMERS_TABLE}
     as_json, _ = await admin.ok("execute_integration_package", arguments)
@@ -123,7 +116,6 @@ async def test_execute_as_xml_gives_the_same_rows(admin: Session) -> None:
     ]
 
 
-@pytest.mark.real_process
 async def test_a_100k_row_result_is_previewed_and_paged_without_running_again(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -149,7 +141,6 @@ async def test_a_100k_row_result_is_previewed_and_paged_without_running_again(
     assert sandbox.state.writes["execute"] == 1
 
 
-@pytest.mark.real_process
 async def test_read_execution_result_rejects_unknown_ids_and_columns(admin: Session) -> None:
     text = await admin.error("read_execution_result", {"result_id": "r_doesnotexist"})
     assert "No cached result" in text and "ask the user" in text

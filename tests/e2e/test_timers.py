@@ -29,7 +29,6 @@ def _enabled(sandbox: SandboxServer, timer_id: str) -> bool:
     return bool(timer["enabled"])
 
 
-@pytest.mark.real_process
 async def test_list_timers_shows_schedules_in_words(admin: Session, sandbox: SandboxServer) -> None:
     listing, _ = await admin.ok("list_timers", {"itwin_id": NORTHGATE})
     timers = {t["id"]: t for t in listing["timers"]}
@@ -41,7 +40,6 @@ async def test_list_timers_shows_schedules_in_words(admin: Session, sandbox: San
     assert enabled and all(len(t["next_runs"]) == 3 for t in enabled)
 
 
-@pytest.mark.real_process
 async def test_switching_off_and_on_again_toggles_once_each_way(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -60,7 +58,6 @@ async def test_switching_off_and_on_again_toggles_once_each_way(
         assert sandbox.state.writes["timer_toggle"] == turn
 
 
-@pytest.mark.real_process
 async def test_set_timer_enabled_changes_only_when_needed(admin: Session, sandbox: SandboxServer) -> None:
     arguments = {"itwin_id": NORTHGATE, "timer_id": NIGHTLY, "enabled": True}
     first, _ = await admin.ok("set_timer_enabled", arguments)
@@ -72,7 +69,6 @@ async def test_set_timer_enabled_changes_only_when_needed(admin: Session, sandbo
     assert back["changed"] is True and _enabled(sandbox, NIGHTLY) is False
 
 
-@pytest.mark.real_process
 async def test_create_timer_validates_and_names_it_like_the_reference(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -93,7 +89,6 @@ async def test_create_timer_validates_and_names_it_like_the_reference(
     assert sandbox.state.writes["timer_create"] == 1
 
 
-@pytest.mark.real_process
 async def test_create_timer_rejects_a_bad_cron_and_an_unknown_package_before_sending(
     admin: Session, sandbox: SandboxServer
 ) -> None:
@@ -108,7 +103,6 @@ async def test_create_timer_rejects_a_bad_cron_and_an_unknown_package_before_sen
     assert sandbox.state.writes["timer_create"] == 0
 
 
-@pytest.mark.real_process
 async def test_delete_without_elicitation_needs_confirm(admin: Session, sandbox: SandboxServer) -> None:
     arguments = {"itwin_id": NORTHGATE, "timer_id": NIGHTLY}
     text = await admin.error("delete_timer", arguments)
