@@ -402,6 +402,7 @@ async def test_several_gzip_members_are_one_body(waits: Waits) -> None:
         assert (await http.request(READ, "GET", "/edfs/x")).json() == {"timers": []}
 
 
+@pytest.mark.scale
 @pytest.mark.parametrize("size", [1 << 30, 2 << 30], ids=["1GiB", "2GiB"])
 async def test_a_huge_bomb_stops_at_the_cap_and_lets_other_calls_run(waits: Waits, size: int) -> None:
     bomb = gzip_of_zeros(size)  # ~1 MB and ~2 MB on the wire

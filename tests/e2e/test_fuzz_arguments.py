@@ -1,7 +1,7 @@
 """Property-based: hostile arguments for every tool never crash the server, every rejection names
 the argument, and no request with an invalid path segment ever reaches the sandbox.
 
-2 200 generated cases (200 per tool), through a real mcp.Client to the server built in-process,
+200 generated cases per tool, through a real mcp.Client to the server built in-process,
 which talks to the sandbox over loopback HTTP.
 """
 
@@ -22,6 +22,9 @@ from edfs_mcp.sandbox import SandboxServer, seed
 from edfs_mcp.server import build_server
 from edfs_mcp.tools import all_tools
 from tests.harness import text_of
+
+# A CPU-heavy hypothesis run (~35 s of CPU on one core): it runs in the second stage (scale).
+pytestmark = pytest.mark.scale
 
 EXAMPLES_PER_TOOL = 200
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

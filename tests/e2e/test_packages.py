@@ -151,6 +151,7 @@ async def test_read_execution_result_rejects_unknown_ids_and_columns(admin: Sess
     assert "Unknown column(s) 'nope'" in text and next(iter(result["columns"])) in text
 
 
+@pytest.mark.scale
 async def test_every_row_of_a_100k_result_reads_back_in_order(sandbox: SandboxServer) -> None:
     expected = json.loads(fixtures.sensor_payload(False))["data"]
     arguments = {"itwin_id": NORTHGATE, "unique_name": seed.SENSOR_READINGS_BULK}

@@ -162,6 +162,7 @@ def test_execute_as_xml(admin: Api) -> None:
     assert row.findtext("companyName") == "Alfreds Futterkiste"
 
 
+@pytest.mark.scale
 def test_sensor_bulk_returns_100000_rows_in_both_formats(admin: Api, server: SandboxServer) -> None:
     rows = admin.post(execute_url(seed.SENSOR_READINGS_BULK)).json()["data"]
     assert len(rows) == seed.SENSOR_ROW_COUNT == 100_000

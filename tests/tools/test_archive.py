@@ -55,6 +55,7 @@ async def archive(tools: Session) -> dict[str, Any]:
     return structured
 
 
+@pytest.mark.scale
 async def test_a_million_rows_run_and_preview(archive: dict[str, Any]) -> None:
     assert archive["row_count"] == seed.ARCHIVE_ROW_COUNT
     assert archive["columns"] == {
@@ -70,6 +71,7 @@ async def test_a_million_rows_run_and_preview(archive: dict[str, Any]) -> None:
     assert archive["result_id"]
 
 
+@pytest.mark.scale
 async def test_the_last_page_is_the_last_rows(tools: Session, archive: dict[str, Any]) -> None:
     arguments = {"result_id": archive["result_id"], "offset": seed.ARCHIVE_ROW_COUNT - 5, "limit": 10}
     page, _ = await tools.ok("read_execution_result", arguments)
@@ -77,6 +79,7 @@ async def test_the_last_page_is_the_last_rows(tools: Session, archive: dict[str,
     assert page["rows"] == _rows(seed.ARCHIVE_ROW_COUNT - 5, seed.ARCHIVE_ROW_COUNT)
 
 
+@pytest.mark.scale
 async def test_the_sensor_question_over_a_million_rows_is_exact(
     tools: Session, archive: dict[str, Any]
 ) -> None:

@@ -186,6 +186,7 @@ VALUES = st.recursive(
 )
 
 
+@pytest.mark.scale
 @settings(max_examples=150, deadline=None)
 @given(rows=st.lists(st.dictionaries(st.text(max_size=10), VALUES, max_size=8), max_size=30))
 def test_any_rows_stay_within_the_budget_and_clean(rows: list[dict[str, Any]]) -> None:
@@ -213,6 +214,7 @@ def test_one_huge_row_is_cut_to_fit() -> None:
     assert "more characters cut]" in text
 
 
+@pytest.mark.scale
 def test_a_row_with_a_hundred_thousand_fields_is_cut() -> None:
     row = {f"field{i}": i for i in range(100_000)}
     _within_budget(*_result_of(json.dumps({"data": [row, row]}).encode()))
