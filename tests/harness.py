@@ -9,6 +9,7 @@ what a test looks at. The server talks to the sandbox served over loopback HTTP.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import sys
@@ -43,6 +44,20 @@ IDENTITIES = {
 # The servers' stderr, kept for the test to read after the session ends; removed when the run ends.
 _STDERR_LOGS = Path(tempfile.mkdtemp(prefix="edfs-mcp-test-stderr-"))
 atexit.register(shutil.rmtree, _STDERR_LOGS, ignore_errors=True)
+
+
+@functools.cache
+def _encoding() -> Any:
+    # Imported here, not at the top of a test module: bpe_openai loads its ranks on import (1-2 s),
+    # and every xdist worker imports every test module, while only a few tests count tokens.
+    import bpe_openai
+
+    return bpe_openai.get_encoding("cl100k_base")
+
+
+def token_count(text: str) -> int:
+    """How many cl100k_base tokens ``text`` is (the tokenizer the token budgets are measured with)."""
+    return len(_encoding().encode(text))
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -8,7 +8,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import bpe_openai
 import pytest
 from jsonschema import Draft202012Validator
 from mcp import Client
@@ -17,14 +16,13 @@ from edfs_mcp.config import Settings
 from edfs_mcp.sandbox import seed
 from edfs_mcp.server import build_server
 from edfs_mcp.tools import all_tools
-from tests.harness import text_of
+from tests.harness import text_of, token_count
 from tests.text_checks import missing_from_text
 
 pytestmark = pytest.mark.anyio
 
 BRIDGE = seed.ITWIN_NORTHGATE_BRIDGE
 BUDGET_TOKENS = Settings(sandbox=True).result_budget_tokens
-ENCODING = bpe_openai.get_encoding("cl100k_base")
 
 
 @pytest.fixture
@@ -55,8 +53,8 @@ async def _call(client: Client, name: str, arguments: dict[str, Any]) -> dict[st
     assert structured["summary"] and text.splitlines()[0] == structured["summary"]
     Draft202012Validator(await _output_schema(client, name)).validate(structured)
     for tokens in (
-        len(ENCODING.encode(text)),
-        len(ENCODING.encode(json.dumps(structured, separators=(",", ":")))),
+        token_count(text),
+        token_count(json.dumps(structured, separators=(",", ":"))),
     ):
         assert tokens <= BUDGET_TOKENS, f"{name}: {tokens} tokens, over the budget"
     return structured

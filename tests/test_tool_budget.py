@@ -4,12 +4,12 @@ Every tool schema is paid on every turn of a conversation. bpe-openai bundles th
 cl100k_base encoding (tiktoken would download it at run time).
 """
 
-import bpe_openai
 import pytest
 from mcp import Client
 
 from edfs_mcp.config import Settings
 from edfs_mcp.server import build_server
+from tests.harness import token_count
 
 pytestmark = pytest.mark.anyio
 
@@ -36,11 +36,10 @@ BUDGET_TOKENS = 5250
 
 
 async def test_tools_list_fits_the_token_budget() -> None:
-    encoding = bpe_openai.get_encoding("cl100k_base")
     async with Client(build_server(Settings(sandbox=True))) as client:
         listing = await client.list_tools()
     wire = listing.model_dump_json(by_alias=True, exclude_none=True)
-    tokens = len(encoding.encode(wire))
+    tokens = token_count(wire)
     print(f"tools/list: {len(listing.tools)} tools, {tokens} tokens, {len(wire)} bytes")
     assert len(listing.tools) >= 11
     assert tokens <= BUDGET_TOKENS, f"tools/list is {tokens} tokens; trim descriptions or output schemas"
