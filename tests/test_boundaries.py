@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,15 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "edfs_mcp"
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """``path`` parsed, once per run: the rules below read the same files many times, never change a tree."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def _imports(path: Path) -> set[str]:
     """Every module ``path`` imports, absolute (relative imports resolved against its package)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     here = path.relative_to(PACKAGE.parent).with_suffix("").parts
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -175,7 +182,7 @@ def test_lower_layers_do_not_import_higher_ones(package: str) -> None:
 
 
 def _third_party(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -242,7 +249,7 @@ def _import_nodes(path: Path, *, deferred: bool, type_only: bool) -> list[ast.Im
                     elif isinstance(child, ast.ExceptHandler | ast.match_case):
                         visit(child.body)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    visit(_tree(path).body)
     return found
 
 
