@@ -20,6 +20,7 @@ async def test_with_an_itwin_it_says_which_packages_can_run_and_what_the_others_
     assert "MAXIMO_ASSETS (lacks EDF.Maximo maximo_prod)" in text and "set_up_system" in text
 
 
+@pytest.mark.scale  # it runs every package the iTwin lists, the 100 000-row one too
 async def test_what_it_says_is_what_a_run_does(tools: Session) -> None:
     listed, _ = await tools.ok("list_integration_packages", {"itwin_id": BRIDGE})
     for package in listed["packages"]:
