@@ -209,4 +209,3 @@ def test_redis_without_the_team_extra_says_which_extra(monkeypatch: pytest.Monke
     message = _error(monkeypatch, EDFS_MCP_REDIS_URL="redis://:hunter2@127.0.0.1:6379/0")
     assert message.startswith("EDFS_MCP_REDIS_URL:") and "edfs-mcp[team]" in message
     assert "hunter2" not in message
-

@@ -22,6 +22,7 @@ from edfs_mcp.templates import render
 
 __all__ = ["LoopbackRedirect", "sign_in_with_browser"]
 
+
 @dataclass(frozen=True)
 class LoopbackRedirect:
     """The registered redirect URI, e.g. http://localhost:3301/signin-callback."""
